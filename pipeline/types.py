@@ -78,3 +78,40 @@ class Transcript:
 
     turns: list[Turn] = field(default_factory=list)
     words: list[Word] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something a reviewer may want to jump to: dead air, a hold, a talk-over, an interruption.
+
+    ``speaker`` is who caused it where that means something (who cut in, who put the call on hold).
+    """
+
+    kind: str
+    start_s: float
+    end_s: float
+    speaker: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Features:
+    """Per-call conversation measures; one row of the ``call_features`` view."""
+
+    handle_time_s: float
+    agent_talk_s: float
+    customer_talk_s: float
+    agent_talk_ratio: float
+    silence_total_s: float
+    longest_silence_s: float
+    dead_air_events: int
+    hold_events: int
+    hold_total_s: float
+    talkover_events: int
+    talkover_total_s: float
+    agent_interruptions: int
+    customer_interruptions: int
+    agent_wpm: float
+    customer_wpm: float
+    longest_agent_monologue_s: float
+    mean_response_latency_s: float
