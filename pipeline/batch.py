@@ -1,0 +1,227 @@
+"""The nightly run: discover files, skip calls already stored, process on N workers, one writer."""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.audio import AudioError, discover, file_sha256, is_dual_mono, load_audio, peak_dbfs
+from pipeline.config import Settings
+from pipeline.diarize.stereo import ChannelMapDiarizer, UnassignedMonoDiarizer
+from pipeline.models import ModelError, Models
+from pipeline.store.store import CallRecord, Store
+from pipeline.transcribe import attach_words, speaker_by_overlap, transcribe_regions
+from pipeline.types import Word
+from pipeline.vad import detect_speech
+
+# Below this the file holds digital silence or dither, not a conversation.
+SILENT_PEAK_DBFS = -60.0
+
+
+def call_id_for(sha256: str) -> str:
+    return sha256[:16]
+
+
+def call_id_for_unreadable(path: Path) -> str:
+    return "path-" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:11]
+
+
+class CallProcessor:
+    """Configured once per process (models loaded once), then called on each recording."""
+
+    def __init__(self, settings: Settings, models: Models | None = None):
+        self.settings = settings
+        self.models = models or Models(settings)
+        self.stereo_diarizer = ChannelMapDiarizer(settings.channel_map)
+        self.mono_diarizer = UnassignedMonoDiarizer()
+
+    def __call__(self, path: Path, sha256: str) -> CallRecord:
+        started = time.perf_counter()
+        settings = self.settings
+        audio = load_audio(path, settings.max_duration_s, sha256=sha256)
+        record = CallRecord(
+            call_id=call_id_for(sha256),
+            source_path=str(path),
+            status="done",
+            sha256=sha256,
+            duration_s=round(audio.duration_s, 3),
+            sample_rate=audio.source_sample_rate,
+            channels=audio.channels,
+            asr_model=settings.asr.model,
+        )
+        peak = peak_dbfs(audio.samples)
+        if peak < SILENT_PEAK_DBFS:
+            raise AudioError(path, f"all silent: peak level {peak:.0f} dBFS, no speech to analyse")
+        samples = audio.samples
+        if is_dual_mono(samples):
+            # The same signal on both channels: a mono call saved as stereo, no channel map applies.
+            samples = samples[:1]
+        self.models.verify_vad()
+        regions = detect_speech(samples, audio.sample_rate, settings.vad, settings.bleed, settings.vad.method)
+        speech_s = sum(region.duration_s for channel in regions for region in channel)
+        if speech_s < settings.min_speech_s:
+            raise AudioError(path, f"no speech detected ({speech_s:.1f} s of speech-like sound in {audio.duration_s:.1f} s)")
+        diarizer = self.stereo_diarizer if samples.shape[0] == 2 else self.mono_diarizer
+        turns = diarizer(audio, regions)
+        placed = transcribe_regions(self.models.whisper(), samples, audio.sample_rate, regions, settings.asr)
+        words: list[Word] = []
+        for channel, word in placed:
+            if samples.shape[0] == 2:
+                speaker = settings.channel_map.get(channel, "unknown")
+            else:
+                speaker = speaker_by_overlap(turns, word.start_s, word.end_s)
+            words.append(Word(word.start_s, word.end_s, word.word, word.probability, speaker))
+        record.turns = attach_words(turns, words)
+        record.words = words
+        record.diarizer = diarizer.name
+        record.processing_s = round(time.perf_counter() - started, 3)
+        return record
+
+
+def process_safely(processor: CallProcessor, path: Path, sha256: str) -> CallRecord:
+    """Run one call; any problem with this call becomes a failed record, never an exception."""
+    try:
+        return processor(path, sha256)
+    except AudioError as exc:
+        error = str(exc)
+    except ModelError:
+        raise  # affects every call: stop the batch with the model's message
+    except MemoryError:
+        error = f"{path}: out of memory while processing (file too large for this machine?)"
+    except Exception as exc:  # one bad call must never stop the batch
+        error = f"{path}: internal error while processing: {type(exc).__name__}: {exc}"
+    return CallRecord(call_id=call_id_for(sha256), source_path=str(path), status="failed", sha256=sha256, error=error)
+
+
+@dataclass
+class BatchSummary:
+    done: int = 0
+    failed: int = 0
+    skipped: int = 0
+    audio_s: float = 0.0
+    wall_s: float = 0.0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def real_time_factor(self) -> float:
+        return self.wall_s / self.audio_s if self.audio_s else 0.0
+
+
+@dataclass
+class PlannedCall:
+    path: Path
+    sha256: str | None
+    call_id: str
+    error: str | None = None
+
+
+def plan(paths: Iterable[str], stored: dict[str, str]) -> tuple[list[PlannedCall], int]:
+    """Files to process (hash read once here), and how many were skipped as already done."""
+    planned: list[PlannedCall] = []
+    seen: set[str] = set()
+    skipped = 0
+    for path in discover(list(paths)):
+        try:
+            if not path.exists():
+                raise OSError("file not found")
+            sha256 = file_sha256(path)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            planned.append(PlannedCall(path, None, call_id_for_unreadable(path), f"{path}: cannot read file: {reason}"))
+            continue
+        call_id = call_id_for(sha256)
+        if stored.get(call_id) == "done" or call_id in seen:
+            skipped += 1
+            continue
+        seen.add(call_id)
+        planned.append(PlannedCall(path, sha256, call_id))
+    return planned, skipped
+
+
+_worker_processor: CallProcessor | None = None
+
+
+def _init_worker(settings: Settings) -> None:
+    global _worker_processor  # one processor (and one set of loaded models) per worker process
+    _worker_processor = CallProcessor(settings)
+
+
+def _work(path: Path, sha256: str) -> CallRecord:
+    assert _worker_processor is not None
+    return process_safely(_worker_processor, path, sha256)
+
+
+def run_batch(
+    paths: Iterable[str],
+    db_path: str | Path,
+    settings: Settings,
+    on_progress: Callable[[CallRecord, BatchSummary], None] | None = None,
+    on_plan: Callable[[list[PlannedCall], int], None] | None = None,
+    processor: CallProcessor | None = None,
+) -> BatchSummary:
+    """Process every new recording under ``paths`` into ``db_path``; the main process is the only writer."""
+    started = time.perf_counter()
+    summary = BatchSummary()
+    with Store(db_path) as store:
+        planned, summary.skipped = plan(paths, store.call_statuses())
+        if on_plan:
+            on_plan(planned, summary.skipped)
+
+        def record_result(record: CallRecord) -> None:
+            store.write_call(record)
+            if record.status == "done":
+                summary.done += 1
+                summary.audio_s += record.duration_s or 0.0
+            else:
+                summary.failed += 1
+                summary.failures.append((record.source_path, record.error or ""))
+            summary.wall_s = time.perf_counter() - started
+            if on_progress:
+                on_progress(record, summary)
+
+        unreadable = [call for call in planned if call.error]
+        for call in unreadable:
+            record_result(CallRecord(call_id=call.call_id, source_path=str(call.path), status="failed", error=call.error))
+        todo = [call for call in planned if not call.error]
+        if settings.workers <= 1 or len(todo) <= 1:
+            local = processor or CallProcessor(settings)
+            for call in todo:
+                record_result(process_safely(local, call.path, call.sha256))
+        else:
+            _run_pool(todo, settings, record_result)
+    summary.wall_s = time.perf_counter() - started
+    return summary
+
+
+def _run_pool(todo: list[PlannedCall], settings: Settings, record_result: Callable[[CallRecord], None]) -> None:
+    worker_settings = settings.model_copy(deep=True)
+    if worker_settings.asr.cpu_threads == 0:
+        # Share the cores instead of every worker's CTranslate2 grabbing all of them.
+        worker_settings.asr.cpu_threads = max(1, (os.cpu_count() or 1) // settings.workers)
+    context = multiprocessing.get_context("spawn")  # fork after OpenMP/ONNX threads start can deadlock
+    with ProcessPoolExecutor(settings.workers, mp_context=context, initializer=_init_worker, initargs=(worker_settings,)) as pool:
+        pending: dict[Future, PlannedCall] = {}
+        queue = list(reversed(todo))
+        while queue or pending:
+            while queue and len(pending) < settings.workers * 2:
+                call = queue.pop()
+                pending[pool.submit(_work, call.path, call.sha256)] = call
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                call = pending.pop(future)
+                try:
+                    record = future.result()
+                except ModelError:
+                    raise
+                except Exception as exc:  # a worker that died (e.g. killed for memory)
+                    record = CallRecord(
+                        call_id=call.call_id, source_path=str(call.path), status="failed", sha256=call.sha256,
+                        error=f"{call.path}: worker process failed: {type(exc).__name__}: {exc}",
+                    )  # fmt: skip
+                record_result(record)

