@@ -85,7 +85,7 @@ def load_audio(path: str | Path, max_duration_s: float = 4 * 3600.0, sha256: str
         raise AudioError(path, f"has {channels} channels; only mono or 2-channel (agent/customer) calls are supported")
     if source_rate < MIN_SOURCE_RATE_HZ:
         raise AudioError(path, f"sample rate {source_rate} Hz is below the {MIN_SOURCE_RATE_HZ} Hz telephony minimum")
-    header_duration = info["duration_s"]
+    header_duration = _wav_header_duration_s(path) or info["duration_s"]
     if header_duration is not None and header_duration > max_duration_s:
         raise AudioError(path, f"{header_duration / 3600:.1f} h long; the limit is {max_duration_s / 3600:.1f} h (max_duration_s)")
 
@@ -126,6 +126,26 @@ def _decode(path: Path, channels: int, max_duration_s: float) -> tuple[np.ndarra
     flat = np.frombuffer(result.stdout, dtype="<f4")
     flat = flat[: len(flat) - len(flat) % channels]
     return flat.reshape(-1, channels).T.copy(), stderr
+
+
+def _wav_header_duration_s(path: Path) -> float | None:
+    """Length a RIFF/WAVE header promises (ffprobe measures the bytes present instead)."""
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 16)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    offset, byte_rate = 12, None
+    while offset + 8 <= len(head):
+        chunk_id, size = head[offset : offset + 4], int.from_bytes(head[offset + 4 : offset + 8], "little")
+        if chunk_id == b"fmt " and offset + 16 <= len(head):
+            byte_rate = int.from_bytes(head[offset + 16 : offset + 20], "little")
+        elif chunk_id == b"data":
+            # 0 and 0xFFFFFFFF mark a stream written without knowing its length
+            if not byte_rate or size in (0, 0xFFFFFFFF):
+                return None
+            return size / byte_rate
+        offset += 8 + size + (size & 1)
+    return None
 
 
 def _first_line(text: str) -> str:

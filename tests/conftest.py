@@ -1,0 +1,36 @@
+"""Shared helpers: hand-made signals and the paths of the project's demo calls."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+PROJECT = Path(__file__).resolve().parent.parent
+SAMPLES = PROJECT / "audio_samples"
+RATE = 16_000
+
+
+def tone(duration_s: float, level_dbfs: float = -20.0, frequency_hz: float = 440.0, rate: int = RATE) -> np.ndarray:
+    t = np.arange(int(duration_s * rate)) / rate
+    amplitude = np.sqrt(2) * 10 ** (level_dbfs / 20)
+    return (amplitude * np.sin(2 * np.pi * frequency_hz * t)).astype(np.float32)
+
+
+def place(total_s: float, spans: list[tuple[float, float]], level_dbfs: float = -20.0, rate: int = RATE) -> np.ndarray:
+    """A channel that is silent except for a tone over each (start_s, end_s) span."""
+    signal = np.zeros(int(total_s * rate), dtype=np.float32)
+    for start_s, end_s in spans:
+        piece = tone(end_s - start_s, level_dbfs, rate=rate)
+        first = int(start_s * rate)
+        signal[first : first + len(piece)] += piece
+    return signal
+
+
+@pytest.fixture(scope="session")
+def tiny_settings(tmp_path_factory):
+    """Settings with the fast bundled model, for end-to-end tests."""
+    from pipeline.config import load_settings
+
+    return load_settings(asr={"model": "whisper-tiny.en"})

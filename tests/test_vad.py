@@ -1,0 +1,88 @@
+"""Speech regions per channel on hand-made signals: exact turn and overlap times, no bleed turns."""
+
+import numpy as np
+import pytest
+
+from pipeline.config import BleedOptions, VadOptions
+from pipeline.diarize.stereo import ChannelMapDiarizer
+from pipeline.types import Audio
+from pipeline.vad import FRAME_SAMPLES, detect_speech, hysteresis, mask_to_regions, own_voice_mask
+from tests.conftest import RATE, place
+
+FRAME_S = FRAME_SAMPLES / RATE
+NO_PAD = VadOptions(pad_s=0.0, min_silence_s=0.3, min_speech_s=0.1)
+
+
+def regions_of(samples, options=NO_PAD, bleed=BleedOptions()):
+    return detect_speech(samples, RATE, options, bleed, method="energy")
+
+
+def spans(regions):
+    return [(region.start_s, region.end_s) for region in regions]
+
+
+def test_tone_regions_match_placement_within_one_frame():
+    channel = place(6.0, [(1.0, 2.5), (4.0, 5.0)])
+    (regions,) = regions_of(channel[None, :])
+    assert len(regions) == 2
+    for (start, end), (expected_start, expected_end) in zip(spans(regions), [(1.0, 2.5), (4.0, 5.0)]):
+        assert start == pytest.approx(expected_start, abs=FRAME_S)
+        assert end == pytest.approx(expected_end, abs=FRAME_S)
+
+
+def test_short_pause_is_bridged_and_blip_dropped():
+    channel = place(6.0, [(1.0, 2.0), (2.2, 3.0), (4.5, 4.55)])
+    (regions,) = regions_of(channel[None, :])
+    assert len(regions) == 1  # the 0.2 s pause is bridged, the 50 ms blip dropped
+    assert regions[0].start_s == pytest.approx(1.0, abs=FRAME_S)
+    assert regions[0].end_s == pytest.approx(3.0, abs=FRAME_S)
+
+
+def test_bleed_from_other_channel_makes_no_turn_but_true_overlap_survives():
+    agent = place(8.0, [(1.0, 4.0)], level_dbfs=-20)
+    customer = place(8.0, [(3.5, 6.0)], level_dbfs=-22)
+    # each side leaks into the other at -25 dB, as through a telephone hybrid
+    left = agent + 10 ** (-25 / 20) * customer
+    right = customer + 10 ** (-25 / 20) * agent
+    agent_regions, customer_regions = regions_of(np.stack([left, right]))
+    assert spans(agent_regions) == [pytest.approx((1.0, 4.0), abs=FRAME_S)]
+    assert spans(customer_regions) == [pytest.approx((3.5, 6.0), abs=FRAME_S)]
+
+    audio = Audio("hand-made", "0" * 64, np.stack([left, right]), RATE, RATE)
+    turns = ChannelMapDiarizer({0: "agent", 1: "customer"})(audio, [agent_regions, customer_regions])
+    assert [turn.speaker for turn in turns] == ["agent", "customer"]
+    overlap = min(turns[0].end_s, turns[1].end_s) - max(turns[0].start_s, turns[1].start_s)
+    assert overlap == pytest.approx(0.5, abs=2 * FRAME_S)
+
+
+def test_without_bleed_suppression_the_leak_would_be_a_phantom_turn():
+    # guards the test above: the energy detector alone does hear the -25 dB leak
+    agent = place(6.0, [(1.0, 3.0)], level_dbfs=-20)
+    right = 10 ** (-25 / 20) * agent
+    _, customer_regions = regions_of(np.stack([agent, right]), bleed=BleedOptions(margin_db=60))
+    assert len(customer_regions) == 1
+    _, customer_regions = regions_of(np.stack([agent, right]))
+    assert customer_regions == []
+
+
+def test_own_voice_mask_is_per_frame_and_mono_untouched():
+    levels = np.array([[-20.0, -20.0, -50.0], [-45.0, -22.0, -20.0]])
+    mask = own_voice_mask(levels, margin_db=15)
+    assert mask.tolist() == [[True, True, False], [False, True, True]]
+    assert own_voice_mask(levels[:1], margin_db=15).all()
+
+
+def test_hysteresis_keeps_speech_until_probability_drops_well_below_threshold():
+    probabilities = np.array([0.1, 0.6, 0.45, 0.4, 0.3, 0.6])
+    assert hysteresis(probabilities, 0.5).tolist() == [False, True, True, True, False, True]
+
+
+def test_mask_to_regions_pads_and_clips_to_the_call():
+    mask = np.array([True] * 10 + [False] * 20 + [True] * 10)
+    regions = mask_to_regions(mask, 0.1, min_speech_s=0.5, min_silence_s=0.5, pad_s=0.2, duration_s=4.0)
+    assert spans(regions) == [(0.0, 1.2), (2.8, 4.0)]
+
+
+def test_detect_speech_refuses_wrong_rate():
+    with pytest.raises(ValueError, match="16 kHz"):
+        detect_speech(np.zeros((1, 8000), dtype=np.float32), 8000, NO_PAD, BleedOptions())
