@@ -12,7 +12,22 @@ import numpy as np
 from pipeline.types import Audio
 
 MODEL_SAMPLE_RATE = 16_000
-AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac", ".wma", ".webm", ".au", ".aiff", ".aif"})
+AUDIO_EXTENSIONS = frozenset(
+    {
+        ".wav",
+        ".flac",
+        ".mp3",
+        ".ogg",
+        ".opus",
+        ".m4a",
+        ".aac",
+        ".wma",
+        ".webm",
+        ".au",
+        ".aiff",
+        ".aif",
+    }
+)
 MIN_SOURCE_RATE_HZ = 8_000
 MAX_CHANNELS = 2
 # A header may round the length; anything shorter than this is a cut-off file, not rounding.
@@ -45,7 +60,9 @@ def probe(path: str | Path) -> dict:
     ]  # fmt: skip
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
-        raise AudioError(path, f"not a decodable audio file ({_first_line(result.stderr) or 'ffprobe failed'})")
+        raise AudioError(
+            path, f"not a decodable audio file ({_first_line(result.stderr) or 'ffprobe failed'})"
+        )
     info = json.loads(result.stdout or "{}")
     streams = info.get("streams") or []
     if not streams:
@@ -61,7 +78,9 @@ def probe(path: str | Path) -> dict:
     }
 
 
-def load_audio(path: str | Path, max_duration_s: float = 4 * 3600.0, sha256: str | None = None) -> Audio:
+def load_audio(
+    path: str | Path, max_duration_s: float = 4 * 3600.0, sha256: str | None = None
+) -> Audio:
     """Decode ``path`` to float32 (channels, frames) at 16 kHz, or raise AudioError saying why not."""
     path = Path(path)
     if not path.is_file():
@@ -80,25 +99,39 @@ def load_audio(path: str | Path, max_duration_s: float = 4 * 3600.0, sha256: str
     info = probe(path)
     channels, source_rate = info["channels"], info["sample_rate"]
     if channels < 1:
-        raise AudioError(path, "audio stream reports no channels")
+        raise AudioError(path, "not a decodable audio file (its audio stream reports no channels)")
     if channels > MAX_CHANNELS:
-        raise AudioError(path, f"has {channels} channels; only mono or 2-channel (agent/customer) calls are supported")
+        raise AudioError(
+            path,
+            f"has {channels} channels; only mono or 2-channel (agent/customer) calls are supported",
+        )
     if source_rate < MIN_SOURCE_RATE_HZ:
-        raise AudioError(path, f"sample rate {source_rate} Hz is below the {MIN_SOURCE_RATE_HZ} Hz telephony minimum")
+        raise AudioError(
+            path,
+            f"sample rate {source_rate} Hz is below the {MIN_SOURCE_RATE_HZ} Hz telephony minimum",
+        )
     header_duration = _wav_header_duration_s(path) or info["duration_s"]
     if header_duration is not None and header_duration > max_duration_s:
-        raise AudioError(path, f"{header_duration / 3600:.1f} h long; the limit is {max_duration_s / 3600:.1f} h (max_duration_s)")
+        raise AudioError(
+            path,
+            f"{header_duration / 3600:.1f} h long; the limit is {max_duration_s / 3600:.1f} h (max_duration_s)",
+        )
 
     samples, stderr = _decode(path, channels, max_duration_s)
     frames = samples.shape[1]
     if frames == 0:
-        raise AudioError(path, f"no decodable audio samples (zero length or corrupt){_suffix(stderr)}")
+        raise AudioError(
+            path, f"no decodable audio samples (zero length or corrupt){_suffix(stderr)}"
+        )
     decoded_s = frames / MODEL_SAMPLE_RATE
     if decoded_s > max_duration_s:
-        raise AudioError(path, f"longer than the {max_duration_s / 3600:.1f} h limit (max_duration_s)")
+        raise AudioError(
+            path, f"longer than the {max_duration_s / 3600:.1f} h limit (max_duration_s)"
+        )
     if header_duration is not None and decoded_s < header_duration - TRUNCATION_TOLERANCE_S:
         raise AudioError(
-            path, f"truncated: the header says {header_duration:.1f} s but only {decoded_s:.1f} s decode{_suffix(stderr)}"
+            path,
+            f"truncated: the header says {header_duration:.1f} s but only {decoded_s:.1f} s decode{_suffix(stderr)}",
         )
     if not np.isfinite(samples).all():
         raise AudioError(path, "decoded samples contain NaN or infinity (corrupt file)")
@@ -136,7 +169,10 @@ def _wav_header_duration_s(path: Path) -> float | None:
         return None
     offset, byte_rate = 12, None
     while offset + 8 <= len(head):
-        chunk_id, size = head[offset : offset + 4], int.from_bytes(head[offset + 4 : offset + 8], "little")
+        chunk_id, size = (
+            head[offset : offset + 4],
+            int.from_bytes(head[offset + 4 : offset + 8], "little"),
+        )
         if chunk_id == b"fmt " and offset + 16 <= len(head):
             byte_rate = int.from_bytes(head[offset + 16 : offset + 20], "little")
         elif chunk_id == b"data":

@@ -8,11 +8,13 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pipeline.audio import AudioError, discover, file_sha256, is_dual_mono, load_audio, peak_dbfs
 from pipeline.config import Settings
+from pipeline.diarize.embedded import EmbeddedDiarizer, EmbeddedOptions
+from pipeline.diarize.roles import apply_roles, assign_roles
 from pipeline.diarize.stereo import ChannelMapDiarizer, UnassignedMonoDiarizer
 from pipeline.models import ModelError, Models
 from pipeline.store.store import CallRecord, Store
@@ -39,7 +41,29 @@ class CallProcessor:
         self.settings = settings
         self.models = models or Models(settings)
         self.stereo_diarizer = ChannelMapDiarizer(settings.channel_map)
-        self.mono_diarizer = UnassignedMonoDiarizer()
+        self._mono_diarizer = None
+        self.warnings: list[str] = []
+
+    @property
+    def mono_diarizer(self):
+        """Built on first use, once: the configured backend, or the embedded one when it is missing."""
+        if self._mono_diarizer is None:
+            options = self.settings.diarization
+            if options.mono_backend == "pyannote":
+                try:
+                    from pipeline.diarize.pyannote_backend import load_pyannote_diarizer
+
+                    self._mono_diarizer = load_pyannote_diarizer(options, self.settings)
+                except ModelError as exc:
+                    self.warnings.append(f"{exc} -- using the embedded diarizer instead")
+            if options.mono_backend == "none":
+                self._mono_diarizer = UnassignedMonoDiarizer()
+            if self._mono_diarizer is None:
+                embedded_options = EmbeddedOptions(
+                    num_speakers=options.num_speakers, min_speakers=options.min_speakers, max_speakers=options.max_speakers
+                )
+                self._mono_diarizer = EmbeddedDiarizer(self.models.speaker_encoder(), embedded_options)
+        return self._mono_diarizer
 
     def __call__(self, path: Path, sha256: str) -> CallRecord:
         started = time.perf_counter()
@@ -67,17 +91,28 @@ class CallProcessor:
         speech_s = sum(region.duration_s for channel in regions for region in channel)
         if speech_s < settings.min_speech_s:
             raise AudioError(path, f"no speech detected ({speech_s:.1f} s of speech-like sound in {audio.duration_s:.1f} s)")
-        diarizer = self.stereo_diarizer if samples.shape[0] == 2 else self.mono_diarizer
-        turns = diarizer(audio, regions)
+        dual_channel = samples.shape[0] == 2
+        diarizer = self.stereo_diarizer if dual_channel else self.mono_diarizer
+        turns = diarizer(replace(audio, samples=samples), regions)
         placed = transcribe_regions(self.models.whisper(), samples, audio.sample_rate, regions, settings.asr)
         words: list[Word] = []
         for channel, word in placed:
-            if samples.shape[0] == 2:
+            if dual_channel:
                 speaker = settings.channel_map.get(channel, "unknown")
             else:
                 speaker = speaker_by_overlap(turns, word.start_s, word.end_s)
             words.append(Word(word.start_s, word.end_s, word.word, word.probability, speaker))
-        record.turns = attach_words(turns, words)
+        turns = attach_words(turns, words)
+        if dual_channel:
+            record.diarization_confidence, record.role_confidence = 1.0, 1.0
+        elif not isinstance(diarizer, UnassignedMonoDiarizer):
+            assignment = assign_roles(turns)
+            turns, words = apply_roles(turns, words, assignment.roles)
+            record.role_confidence = assignment.confidence
+            result = getattr(diarizer, "last_result", None)
+            record.diarization_confidence = result.confidence if result is not None else None
+        record.num_speakers = len({turn.speaker for turn in turns})
+        record.turns = turns
         record.words = words
         record.diarizer = diarizer.name
         record.processing_s = round(time.perf_counter() - started, 3)

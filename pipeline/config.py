@@ -25,16 +25,26 @@ class BleedOptions(BaseModel):
 
     # Leaks through a hybrid or headset sit 20-60 dB under the talker (measured on real 8 kHz
     # call-center stereo); two people talking at once are within a few dB of each other.
-    margin_db: float = Field(15.0, ge=0.0, description="a frame this far below the other channel is bleed")
+    margin_db: float = Field(
+        15.0, ge=0.0, description="a frame this far below the other channel is bleed"
+    )
+    above_floor_db: float = Field(
+        6.0, ge=0.0, description="own speech stands this far above the channel's noise floor"
+    )
 
 
 class AsrOptions(BaseModel):
     """faster-whisper settings; the same ones the benchmark's bare baseline uses."""
 
-    model: str = Field("whisper-base", description="manifest name, faster-whisper size name or local CTranslate2 dir")
+    model: str = Field(
+        "whisper-base",
+        description="manifest name, faster-whisper size name or local CTranslate2 dir",
+    )
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     compute_type: str = Field("default", description="int8 on CPU, float16 on CUDA when 'default'")
-    batch_size: int = Field(8, ge=0, description="0 = sequential decoding, else BatchedInferencePipeline")
+    batch_size: int = Field(
+        8, ge=0, description="0 = sequential decoding, else BatchedInferencePipeline"
+    )
     beam_size: int = Field(5, ge=1)
     language: str | None = "en"
     cpu_threads: int = Field(0, ge=0, description="0 = CTranslate2 default")
@@ -45,20 +55,36 @@ class AsrOptions(BaseModel):
         return "float16" if self.device == "cuda" else "int8"
 
 
+class DiarizationOptions(BaseModel):
+    """Mono calls: who spoke when. Dual-channel calls use the channel map instead."""
+
+    mono_backend: Literal["embedded", "pyannote", "none"] = Field(
+        "embedded", description="embedded: bundled Resemblyzer encoder; pyannote: a pyannote.audio pipeline; none: speaker 'unknown'"
+    )
+    pyannote_model: str = Field("pyannote-community-1", description="manifest name or local pipeline directory")
+    num_speakers: int | None = Field(None, ge=1, description="exact count when known")
+    min_speakers: int = Field(2, ge=1)
+    max_speakers: int = Field(2, ge=1)
+
+
 class Settings(BaseSettings):
     """Everything a run needs. Env vars: ``CALLQA_...`` (nested with ``__``)."""
 
     model_config = SettingsConfigDict(env_prefix="CALLQA_", env_nested_delimiter="__")
 
     models_dir: Path = Field(
-        Path(__file__).resolve().parent.parent / "models", description="where assembled/local weights live"
+        Path(__file__).resolve().parent.parent / "models",
+        description="where assembled/local weights live",
     )
     asr: AsrOptions = AsrOptions()
     vad: VadOptions = VadOptions()
     bleed: BleedOptions = BleedOptions()
+    diarization: DiarizationOptions = DiarizationOptions()
     channel_map: dict[int, str] = Field(default_factory=lambda: {0: "agent", 1: "customer"})
     max_duration_s: float = Field(4 * 3600.0, gt=0, description="longer recordings are refused")
-    min_speech_s: float = Field(0.5, ge=0, description="a call with less detected speech is failed as silent")
+    min_speech_s: float = Field(
+        0.5, ge=0, description="a call with less detected speech is failed as silent"
+    )
     workers: int = Field(1, ge=1)
 
     @field_validator("channel_map")
@@ -67,7 +93,9 @@ class Settings(BaseSettings):
         allowed = {"agent", "customer", "unknown"}
         bad = {role for role in value.values() if role not in allowed}
         if bad:
-            raise ValueError(f"channel_map roles must be one of {sorted(allowed)}, got {sorted(bad)}")
+            raise ValueError(
+                f"channel_map roles must be one of {sorted(allowed)}, got {sorted(bad)}"
+            )
         return value
 
 

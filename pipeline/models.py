@@ -209,6 +209,16 @@ class Models:
             self._loaded[key] = (model, batched)
         return self._loaded[key]
 
+    def speaker_encoder(self):
+        """Resemblyzer's bundled speaker encoder, hash-checked, loaded once."""
+        if "resemblyzer" not in self._loaded:
+            from resemblyzer import VoiceEncoder
+
+            weights = prepare_model("resemblyzer", self._manifest["resemblyzer"], self.settings.models_dir)
+            device = "cuda" if self.settings.asr.device == "cuda" else "cpu"
+            self._loaded["resemblyzer"] = VoiceEncoder(device, verbose=False, weights_fpath=weights)
+        return self._loaded["resemblyzer"]
+
     def verify_vad(self) -> None:
         """Check the bundled Silero weights once before the first call uses them."""
         if "silero-vad" not in self._loaded:

@@ -31,26 +31,35 @@ def silero_probabilities(channel: np.ndarray) -> np.ndarray:
     return np.asarray(get_vad_model()(frames.reshape(-1)), dtype=np.float32).reshape(-1)
 
 
-def energy_probabilities(levels_db: np.ndarray, snr_db: float = 15.0, min_level_db: float = -55.0) -> np.ndarray:
+def energy_probabilities(
+    levels_db: np.ndarray, snr_db: float = 15.0, min_level_db: float = -55.0
+) -> np.ndarray:
     """A plain energy detector: 1.0 where a frame is ``snr_db`` above the channel's floor."""
     floor_db = float(np.percentile(levels_db, 10)) if levels_db.size else SILENT_DB
     threshold_db = max(floor_db + snr_db, min_level_db)
     return (levels_db >= threshold_db).astype(np.float32)
 
 
-def own_voice_mask(levels_db: np.ndarray, margin_db: float) -> np.ndarray:
+def own_voice_mask(
+    levels_db: np.ndarray, margin_db: float, above_floor_db: float = 6.0
+) -> np.ndarray:
     """For a (channels, frames) array of levels, True where the frame is the channel's own voice.
 
     Mono calls have no bleed: every frame counts. On two channels a frame more than
     ``margin_db`` below the other channel is that side's voice leaking in (through the hybrid,
     a headset or the room), not speech of this channel's party. Two people really talking at
-    once are each loud on their own channel, so true overlap survives.
+    once are each loud on their own channel, so true overlap survives. A frame must also stand
+    ``above_floor_db`` over the channel's noise floor: where the talker's quiet sounds leak in,
+    the leak sums with the line noise into something only the speech detector would hear.
     """
     mask = np.ones_like(levels_db, dtype=bool)
     if levels_db.shape[0] != 2:
         return mask
-    mask[0] = levels_db[0] >= levels_db[1] - margin_db
-    mask[1] = levels_db[1] >= levels_db[0] - margin_db
+    floors_db = np.percentile(levels_db, 10, axis=1)
+    for own, other in ((0, 1), (1, 0)):
+        mask[own] = (levels_db[own] >= levels_db[other] - margin_db) & (
+            levels_db[own] >= floors_db[own] + above_floor_db
+        )
     return mask
 
 
@@ -69,7 +78,12 @@ def hysteresis(probabilities: np.ndarray, threshold: float) -> np.ndarray:
 
 
 def mask_to_regions(
-    mask: np.ndarray, frame_s: float, min_speech_s: float, min_silence_s: float, pad_s: float, duration_s: float
+    mask: np.ndarray,
+    frame_s: float,
+    min_speech_s: float,
+    min_silence_s: float,
+    pad_s: float,
+    duration_s: float,
 ) -> list[Segment]:
     """Runs of True frames -> regions: short pauses bridged, blips dropped, edges padded."""
     runs: list[list[float]] = []
@@ -85,7 +99,9 @@ def mask_to_regions(
     for start_s, end_s in runs:
         if end_s - start_s < min_speech_s:
             continue
-        regions.append(Segment(round(max(0.0, start_s - pad_s), 3), round(min(duration_s, end_s + pad_s), 3)))
+        regions.append(
+            Segment(round(max(0.0, start_s - pad_s), 3), round(min(duration_s, end_s + pad_s), 3))
+        )
     return _merge_touching(regions)
 
 
@@ -118,12 +134,19 @@ def detect_speech(
         probabilities = np.stack([energy_probabilities(level) for level in levels])
     else:
         raise ValueError(f"unknown speech detector {method!r}; use 'silero' or 'energy'")
-    own = own_voice_mask(levels, bleed.margin_db)
+    own = own_voice_mask(levels, bleed.margin_db, bleed.above_floor_db)
     regions = []
     for channel in range(samples.shape[0]):
         speech = hysteresis(probabilities[channel], options.threshold) & own[channel]
         regions.append(
-            mask_to_regions(speech, frame_s, options.min_speech_s, options.min_silence_s, options.pad_s, duration_s)
+            mask_to_regions(
+                speech,
+                frame_s,
+                options.min_speech_s,
+                options.min_silence_s,
+                options.pad_s,
+                duration_s,
+            )
         )
     return regions
 

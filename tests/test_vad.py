@@ -67,8 +67,11 @@ def test_without_bleed_suppression_the_leak_would_be_a_phantom_turn():
 
 def test_own_voice_mask_is_per_frame_and_mono_untouched():
     levels = np.array([[-20.0, -20.0, -50.0], [-45.0, -22.0, -20.0]])
-    mask = own_voice_mask(levels, margin_db=15)
+    mask = own_voice_mask(levels, margin_db=15, above_floor_db=0)
     assert mask.tolist() == [[True, True, False], [False, True, True]]
+    # at the line's noise floor nothing counts, however quiet the other side is
+    floor = np.array([[-60.0] * 9 + [-30.0], [-60.0] * 9 + [-57.0]])
+    assert own_voice_mask(floor, margin_db=15, above_floor_db=6)[1].tolist() == [False] * 10
     assert own_voice_mask(levels[:1], margin_db=15).all()
 
 

@@ -12,6 +12,9 @@ CREATE TABLE IF NOT EXISTS calls (
     error          VARCHAR,
     asr_model      VARCHAR,
     diarizer       VARCHAR,
+    num_speakers   INTEGER,
+    diarization_confidence DOUBLE,        -- 0..1: how cleanly speech split into speakers (1 for channel map)
+    role_confidence DOUBLE,               -- 0..1: how sure the agent/customer assignment is
     speech_s       DOUBLE,
     word_count     INTEGER,
     mean_word_probability DOUBLE,

@@ -29,6 +29,9 @@ class CallRecord:
     error: str | None = None
     asr_model: str | None = None
     diarizer: str | None = None
+    num_speakers: int | None = None
+    diarization_confidence: float | None = None
+    role_confidence: float | None = None
     processing_s: float | None = None
     turns: list[Turn] = field(default_factory=list)
     words: list[Word] = field(default_factory=list)
@@ -65,11 +68,13 @@ class Store:
                 self.con.execute(f"DELETE FROM {table} WHERE call_id = ?", [record.call_id])
             self.con.execute(
                 "INSERT INTO calls (call_id, source_path, sha256, duration_s, sample_rate, channels, status, error,"
-                " asr_model, diarizer, speech_s, word_count, mean_word_probability, processing_s, processed_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " asr_model, diarizer, num_speakers, diarization_confidence, role_confidence, speech_s, word_count,"
+                " mean_word_probability, processing_s, processed_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     record.call_id, record.source_path, record.sha256, record.duration_s, record.sample_rate,
-                    record.channels, record.status, record.error, record.asr_model, record.diarizer, speech_s,
+                    record.channels, record.status, record.error, record.asr_model, record.diarizer, record.num_speakers,
+                    record.diarization_confidence, record.role_confidence, speech_s,
                     len(record.words) if record.status == "done" else None, mean_probability, record.processing_s,
                     datetime.now(timezone.utc).replace(tzinfo=None),
                 ],

@@ -1,0 +1,127 @@
+"""Batch semantics: bad files fail with a reason while the batch goes on; reruns skip; a killed run resumes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import duckdb
+import numpy as np
+import pytest
+import soundfile as sf
+
+from pipeline.batch import run_batch
+from tests.conftest import SAMPLES
+
+GOOD = SAMPLES / "rude_call.stereo.flac"
+
+
+def rows(db, sql):
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def cli(*args, **kwargs):
+    return subprocess.run([sys.executable, "-m", "pipeline.cli", *map(str, args)], capture_output=True, text=True, **kwargs)
+
+
+@pytest.fixture
+def bad_folder(tmp_path):
+    folder = tmp_path / "night"
+    folder.mkdir()
+    (folder / "empty.wav").write_bytes(b"")
+    (folder / "corrupt.flac").write_bytes(os.urandom(20_000))
+    (folder / "notes.mp3").write_text("not audio at all\n" * 100)
+    sf.write(folder / "zero.wav", np.zeros(0, dtype=np.float32), 8000)
+    sf.write(folder / "silent.wav", np.zeros(8000 * 20, dtype=np.float32), 8000)
+    sf.write(folder / "surround.wav", np.zeros((8000, 3), dtype=np.float32), 8000)
+    noise = np.random.default_rng(1).normal(0, 0.001, 8000 * 10).astype(np.float32)
+    sf.write(folder / "hiss.wav", noise, 8000)
+    sf.write(folder / "cut.wav", np.tile(np.sin(np.arange(8000 * 6) / 3).astype(np.float32), 1) * 0.1, 8000)
+    data = (folder / "cut.wav").read_bytes()
+    (folder / "cut.wav").write_bytes(data[: len(data) // 3])
+    shutil.copy(GOOD, folder / "good.flac")
+    return folder
+
+
+EXPECTED_REASONS = {
+    "empty.wav": "empty file",
+    "corrupt.flac": "not a decodable audio file",
+    "notes.mp3": "not a decodable audio file",
+    "zero.wav": "zero length",
+    "silent.wav": "all silent",
+    "surround.wav": "3 channels",
+    "hiss.wav": "no speech detected",
+    "cut.wav": "truncated",
+}
+
+
+@pytest.mark.slow
+def test_bad_inputs_fail_with_reason_and_the_batch_goes_on(tmp_path, bad_folder):
+    db = tmp_path / "calls.duckdb"
+    result = cli("run", bad_folder, "--db", db, "--model", "whisper-tiny.en", "-q")
+    assert result.returncode == 1, "exit code must say that some calls failed"
+    stored = {os.path.basename(path): (status, error) for path, status, error in rows(db, "SELECT source_path, status, error FROM calls")}
+    assert stored["good.flac"][0] == "done"
+    for name, reason in EXPECTED_REASONS.items():
+        status, error = stored[name]
+        assert status == "failed", name
+        assert reason in error and name in error, f"{name}: {error}"
+        assert name in result.stderr  # the operator sees each failure as it happens
+    assert "1 done, 8 failed" in result.stderr
+
+    # a rerun skips the good call and does not duplicate anything
+    again = cli("run", bad_folder, "--db", db, "--model", "whisper-tiny.en", "-q")
+    assert "1 already stored" in again.stderr
+    assert rows(db, "SELECT count(*), count(DISTINCT call_id) FROM calls") == [(9, 9)]
+    (words,) = rows(db, "SELECT count(*) FROM words")[0]
+    (distinct_words,) = rows(db, "SELECT count(*) FROM (SELECT DISTINCT call_id, word_idx FROM words)")[0]
+    assert words == distinct_words > 0
+
+
+def test_unreadable_paths_are_recorded_not_fatal(tmp_path):
+    from pipeline.config import load_settings
+
+    db = tmp_path / "calls.duckdb"
+    summary = run_batch([str(tmp_path / "missing.wav")], db, load_settings())
+    assert summary.failed == 1 and summary.done == 0
+    ((status, error),) = rows(db, "SELECT status, error FROM calls")
+    assert status == "failed" and "missing.wav" in error and "not found" in error
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_without_duplicates(tmp_path):
+    calls = sorted(SAMPLES.glob("*.stereo.flac"))
+    folder = tmp_path / "calls"
+    folder.mkdir()
+    for path in calls:
+        shutil.copy(path, folder / path.name)
+    db = tmp_path / "calls.duckdb"
+    args = [sys.executable, "-m", "pipeline.cli", "run", str(folder), "--db", str(db), "--model", "whisper-tiny.en", "-q"]
+
+    for delay_s in (6, 10, 16, 25):
+        if db.exists():
+            db.unlink()
+        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        time.sleep(delay_s)
+        os.killpg(process.pid, signal.SIGKILL)  # no clean shutdown: as a power cut or OOM kill
+        process.wait()
+        if db.exists() and 0 < rows(db, "SELECT count(*) FROM calls")[0][0] < len(calls):
+            break
+    else:
+        pytest.fail("could not kill the run part-way through")
+
+    finished_before = rows(db, "SELECT call_id FROM calls WHERE status = 'done'")
+    result = subprocess.run(args, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert f"{len(finished_before)} already stored" in result.stderr
+    assert rows(db, "SELECT count(*), count(DISTINCT call_id) FROM calls WHERE status = 'done'") == [(len(calls), len(calls))]
+    for table, key in (("turns", "turn_idx"), ("words", "word_idx")):
+        total, distinct = rows(db, f"SELECT count(*), count(DISTINCT (call_id, {key})) FROM {table}")[0]
+        assert total == distinct > 0, table
+    # every call has its turns: nothing half-written survived the kill
+    assert rows(db, "SELECT count(*) FROM calls c WHERE NOT EXISTS (SELECT 1 FROM turns t WHERE t.call_id = c.call_id)") == [(0,)]
