@@ -233,3 +233,33 @@ def is_dual_mono(samples: np.ndarray, min_correlation: float = 0.95) -> bool:
 def peak_dbfs(samples: np.ndarray) -> float:
     peak = float(np.max(np.abs(samples))) if samples.size else 0.0
     return 20 * np.log10(peak) if peak > 0 else float("-inf")
+
+
+def blank_spans(
+    samples: np.ndarray, sample_rate: int, spans: list[tuple[float, float]], mode: str = "silence"
+) -> np.ndarray:
+    """A copy of ``samples`` (channels, frames) with every span silenced or replaced by a 1 kHz tone."""
+    out = samples.copy()
+    for start_s, end_s in spans:
+        first, last = int(start_s * sample_rate), min(out.shape[1], int(np.ceil(end_s * sample_rate)))
+        if last <= first:
+            continue
+        if mode == "tone":
+            t = np.arange(last - first) / sample_rate
+            out[:, first:last] = (0.1 * np.sin(2 * np.pi * 1000.0 * t)).astype(out.dtype)
+        else:
+            out[:, first:last] = 0.0
+    return out
+
+
+def write_audio(path: str | Path, samples: np.ndarray, sample_rate: int) -> None:
+    """Write (channels, frames) float audio as 16-bit FLAC, atomically (a partial file never remains)."""
+    import os
+
+    import soundfile as sf
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    sf.write(partial, np.clip(samples.T, -1.0, 1.0), sample_rate, format="FLAC", subtype="PCM_16")
+    os.replace(partial, path)

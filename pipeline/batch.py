@@ -11,15 +11,29 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from pipeline.audio import AudioError, discover, file_sha256, is_dual_mono, load_audio, peak_dbfs
+from pipeline.audio import (
+    AudioError,
+    blank_spans,
+    discover,
+    file_sha256,
+    is_dual_mono,
+    load_audio,
+    peak_dbfs,
+    write_audio,
+)
 from pipeline.config import Settings
 from pipeline.diarize.embedded import EmbeddedDiarizer, EmbeddedOptions
 from pipeline.diarize.roles import apply_roles, assign_roles
 from pipeline.diarize.stereo import ChannelMapDiarizer, UnassignedMonoDiarizer
+from pipeline.features import extract_features
 from pipeline.models import ModelError, Models
+from pipeline.queue import CallConfidence, review_decision
+from pipeline.rubric import load_rubric
+from pipeline.scoring import score_call
+from pipeline.redact import audio_spans, redact_words
 from pipeline.store.store import CallRecord, Store
 from pipeline.transcribe import attach_words, speaker_by_overlap, transcribe_regions
-from pipeline.types import Word
+from pipeline.types import Turn, Word
 from pipeline.vad import detect_speech
 
 # Below this the file holds digital silence or dither, not a conversation.
@@ -37,9 +51,12 @@ def call_id_for_unreadable(path: Path) -> str:
 class CallProcessor:
     """Configured once per process (models loaded once), then called on each recording."""
 
-    def __init__(self, settings: Settings, models: Models | None = None):
+    def __init__(self, settings: Settings, models: Models | None = None, redacted_audio_dir: Path | None = None):
         self.settings = settings
+        self.redacted_audio_dir = redacted_audio_dir
         self.models = models or Models(settings)
+        # the rubric is read once, up front: a broken rubric stops the run before any call is touched
+        self.rubric = load_rubric(settings.rubric, settings.rubric_variables)
         self.stereo_diarizer = ChannelMapDiarizer(settings.channel_map)
         self._mono_diarizer = None
         self.warnings: list[str] = []
@@ -53,7 +70,14 @@ class CallProcessor:
                 try:
                     from pipeline.diarize.pyannote_backend import load_pyannote_diarizer
 
-                    self._mono_diarizer = load_pyannote_diarizer(options, self.settings)
+                    self._mono_diarizer = load_pyannote_diarizer(
+                        options.pyannote_model,
+                        self.settings.models_dir,
+                        num_speakers=options.num_speakers,
+                        min_speakers=options.min_speakers,
+                        max_speakers=options.max_speakers,
+                        device=self.settings.asr.device,
+                    )
                 except ModelError as exc:
                     self.warnings.append(f"{exc} -- using the embedded diarizer instead")
             if options.mono_backend == "none":
@@ -65,10 +89,38 @@ class CallProcessor:
                 self._mono_diarizer = EmbeddedDiarizer(self.models.speaker_encoder(), embedded_options)
         return self._mono_diarizer
 
+    def _write_redacted_audio(self, path: Path, audio, record: CallRecord) -> None:
+        options = self.settings.redacted_audio
+        spans = audio_spans(record.redactions, self.settings.redaction.margin_s, audio.duration_s)
+        blanked = blank_spans(audio.samples, audio.sample_rate, spans, options.mode)
+        if options.replace_original:
+            target = path.with_suffix(".flac")
+        else:
+            target = self.redacted_audio_dir / f"{record.call_id}.flac"
+        write_audio(target, blanked, audio.sample_rate)
+        if options.replace_original and target != path:
+            path.unlink()
+        record.redacted_audio_path = str(target)
+        record.redacted_sha256 = file_sha256(target)
+
+    def score(self, record: CallRecord, turns: list[Turn], words: list[Word], duration_s: float) -> None:
+        """Features, the rubric score and the queue decision for one call (pure stages)."""
+        record.features, record.events = extract_features(turns, words, duration_s, self.settings.features)
+        record.score = score_call(record.features, record.events, turns, words, self.rubric, self.models.nlp())
+        probabilities = [word.probability for word in words]
+        confidence = CallConfidence(
+            mean_word_probability=sum(probabilities) / len(probabilities) if probabilities else None,
+            diarization_confidence=record.diarization_confidence,
+            role_confidence=record.role_confidence,
+        )
+        record.queue = review_decision(record.call_id, record.score, confidence, self.rubric.pass_mark, self.settings.queue)
+
     def __call__(self, path: Path, sha256: str) -> CallRecord:
         started = time.perf_counter()
         settings = self.settings
+        clock = _StageClock()
         audio = load_audio(path, settings.max_duration_s, sha256=sha256)
+        clock.lap("decode")
         record = CallRecord(
             call_id=call_id_for(sha256),
             source_path=str(path),
@@ -88,13 +140,16 @@ class CallProcessor:
             samples = samples[:1]
         self.models.verify_vad()
         regions = detect_speech(samples, audio.sample_rate, settings.vad, settings.bleed, settings.vad.method)
+        clock.lap("vad")
         speech_s = sum(region.duration_s for channel in regions for region in channel)
         if speech_s < settings.min_speech_s:
             raise AudioError(path, f"no speech detected ({speech_s:.1f} s of speech-like sound in {audio.duration_s:.1f} s)")
         dual_channel = samples.shape[0] == 2
         diarizer = self.stereo_diarizer if dual_channel else self.mono_diarizer
         turns = diarizer(replace(audio, samples=samples), regions)
+        clock.lap("diarize")
         placed = transcribe_regions(self.models.whisper(), samples, audio.sample_rate, regions, settings.asr)
+        clock.lap("transcribe")
         words: list[Word] = []
         for channel, word in placed:
             if dual_channel:
@@ -102,6 +157,9 @@ class CallProcessor:
             else:
                 speaker = speaker_by_overlap(turns, word.start_s, word.end_s)
             words.append(Word(word.start_s, word.end_s, word.word, word.probability, speaker))
+        # Redact before anything is stored or built from the text: nothing unredacted leaves this function.
+        words, record.redactions = redact_words(words, settings.redaction)
+        clock.lap("redact")
         turns = attach_words(turns, words)
         if dual_channel:
             record.diarization_confidence, record.role_confidence = 1.0, 1.0
@@ -111,12 +169,37 @@ class CallProcessor:
             record.role_confidence = assignment.confidence
             result = getattr(diarizer, "last_result", None)
             record.diarization_confidence = result.confidence if result is not None else None
+        elif turns:
+            record.role_confidence = 0.0  # nobody knows who the agent is: the score needs a human
         record.num_speakers = len({turn.speaker for turn in turns})
         record.turns = turns
         record.words = words
         record.diarizer = diarizer.name
+        clock.lap("roles")
+        self.score(record, turns, words, audio.duration_s)
+        clock.lap("features_scoring")
+        if settings.redacted_audio.enabled and (self.redacted_audio_dir or settings.redacted_audio.replace_original):
+            self._write_redacted_audio(path, audio, record)
+            clock.lap("redacted_audio")
+        record.stage_s = clock.laps
         record.processing_s = round(time.perf_counter() - started, 3)
         return record
+
+
+def redacted_audio_dir_for(db_path: str | Path, settings: Settings) -> Path:
+    directory = settings.redacted_audio.directory
+    return Path(directory) if directory else Path(db_path).with_name(Path(db_path).name + ".redacted")
+
+
+class _StageClock:
+    def __init__(self):
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.laps[stage] = self.laps.get(stage, 0.0) + now - self._last
+        self._last = now
 
 
 def process_safely(processor: CallProcessor, path: Path, sha256: str) -> CallRecord:
@@ -156,7 +239,7 @@ class PlannedCall:
     error: str | None = None
 
 
-def plan(paths: Iterable[str], stored: dict[str, str]) -> tuple[list[PlannedCall], int]:
+def plan(paths: Iterable[str], stored: dict[str, str], redacted: set[str] = frozenset()) -> tuple[list[PlannedCall], int]:
     """Files to process (hash read once here), and how many were skipped as already done."""
     planned: list[PlannedCall] = []
     seen: set[str] = set()
@@ -171,7 +254,8 @@ def plan(paths: Iterable[str], stored: dict[str, str]) -> tuple[list[PlannedCall
             planned.append(PlannedCall(path, None, call_id_for_unreadable(path), f"{path}: cannot read file: {reason}"))
             continue
         call_id = call_id_for(sha256)
-        if stored.get(call_id) == "done" or call_id in seen:
+        # a redacted copy (beside the originals, or replacing one) is output, not a new call
+        if stored.get(call_id) == "done" or call_id in seen or sha256 in redacted:
             skipped += 1
             continue
         seen.add(call_id)
@@ -182,9 +266,9 @@ def plan(paths: Iterable[str], stored: dict[str, str]) -> tuple[list[PlannedCall
 _worker_processor: CallProcessor | None = None
 
 
-def _init_worker(settings: Settings) -> None:
+def _init_worker(settings: Settings, redacted_dir: Path) -> None:
     global _worker_processor  # one processor (and one set of loaded models) per worker process
-    _worker_processor = CallProcessor(settings)
+    _worker_processor = CallProcessor(settings, redacted_audio_dir=redacted_dir)
 
 
 def _work(path: Path, sha256: str) -> CallRecord:
@@ -204,7 +288,10 @@ def run_batch(
     started = time.perf_counter()
     summary = BatchSummary()
     with Store(db_path) as store:
-        planned, summary.skipped = plan(paths, store.call_statuses())
+        local = processor or (CallProcessor(settings) if settings.workers <= 1 else None)
+        rubric = local.rubric if local else load_rubric(settings.rubric, settings.rubric_variables)
+        store.register_rubric(rubric.id, rubric.version, rubric.pass_mark, str(settings.rubric), Path(settings.rubric).read_text())
+        planned, summary.skipped = plan(paths, store.call_statuses(), store.redacted_hashes())
         if on_plan:
             on_plan(planned, summary.skipped)
 
@@ -224,23 +311,27 @@ def run_batch(
         for call in unreadable:
             record_result(CallRecord(call_id=call.call_id, source_path=str(call.path), status="failed", error=call.error))
         todo = [call for call in planned if not call.error]
-        if settings.workers <= 1 or len(todo) <= 1:
-            local = processor or CallProcessor(settings)
+        if local is not None or len(todo) <= 1:
+            local = local or CallProcessor(settings)
+            if local.redacted_audio_dir is None:
+                local.redacted_audio_dir = redacted_audio_dir_for(db_path, settings)
             for call in todo:
                 record_result(process_safely(local, call.path, call.sha256))
         else:
-            _run_pool(todo, settings, record_result)
+            _run_pool(todo, settings, redacted_audio_dir_for(db_path, settings), record_result)
     summary.wall_s = time.perf_counter() - started
     return summary
 
 
-def _run_pool(todo: list[PlannedCall], settings: Settings, record_result: Callable[[CallRecord], None]) -> None:
+def _run_pool(
+    todo: list[PlannedCall], settings: Settings, redacted_dir: Path, record_result: Callable[[CallRecord], None]
+) -> None:
     worker_settings = settings.model_copy(deep=True)
     if worker_settings.asr.cpu_threads == 0:
         # Share the cores instead of every worker's CTranslate2 grabbing all of them.
         worker_settings.asr.cpu_threads = max(1, (os.cpu_count() or 1) // settings.workers)
     context = multiprocessing.get_context("spawn")  # fork after OpenMP/ONNX threads start can deadlock
-    with ProcessPoolExecutor(settings.workers, mp_context=context, initializer=_init_worker, initargs=(worker_settings,)) as pool:
+    with ProcessPoolExecutor(settings.workers, mp_context=context, initializer=_init_worker, initargs=(worker_settings, redacted_dir)) as pool:
         pending: dict[Future, PlannedCall] = {}
         queue = list(reversed(todo))
         while queue or pending:
@@ -260,3 +351,36 @@ def _run_pool(todo: list[PlannedCall], settings: Settings, record_result: Callab
                         error=f"{call.path}: worker process failed: {type(exc).__name__}: {exc}",
                     )  # fmt: skip
                 record_result(record)
+
+
+@dataclass
+class RescoreSummary:
+    rubric_id: str
+    rubric_version: int
+    calls: int = 0
+    passed: int = 0
+    queued: int = 0
+
+
+def rescore_calls(db_path: str | Path, settings: Settings, call_ids: list[str] | None = None) -> RescoreSummary:
+    """Score stored calls under ``settings.rubric`` from their stored turns and words (no audio, no ASR).
+
+    Scores under other rubric versions stay; the pending queue entry follows the new version.
+    """
+    rubric = load_rubric(settings.rubric, settings.rubric_variables)
+    models = Models(settings)
+    nlp = models.nlp()
+    summary = RescoreSummary(rubric.id, rubric.version)
+    with Store(db_path) as store:
+        store.register_rubric(rubric.id, rubric.version, rubric.pass_mark, str(settings.rubric), Path(settings.rubric).read_text())
+        for call_id, duration_s, (probability, diarization, role), turns, words in list(store.calls_for_rescoring(call_ids)):
+            features, events = extract_features(turns, words, duration_s, settings.features)
+            score = score_call(features, events, turns, words, rubric, nlp)
+            decision = review_decision(
+                call_id, score, CallConfidence(probability, diarization, role), rubric.pass_mark, settings.queue
+            )
+            store.write_score(call_id, score, decision, features, events)
+            summary.calls += 1
+            summary.passed += int(score.passed)
+            summary.queued += int(decision is not None)
+    return summary

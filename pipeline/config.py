@@ -9,6 +9,11 @@ import yaml
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pipeline.features import FeatureOptions
+from pipeline.queue import QueuePolicy
+from pipeline.redact import RedactionConfig
+from pipeline.rubric import DEFAULT_RUBRIC_PATH
+
 
 class VadOptions(BaseModel):
     """Speech detection per channel (Silero VAD from faster-whisper)."""
@@ -67,6 +72,15 @@ class DiarizationOptions(BaseModel):
     max_speakers: int = Field(2, ge=1)
 
 
+class RedactedAudioOptions(BaseModel):
+    """The audio copy with every redacted span blanked: the only audio a reviewer hears."""
+
+    enabled: bool = True
+    directory: Path | None = Field(None, description="default: <database name>.redacted/ beside the database")
+    mode: Literal["silence", "tone"] = "silence"
+    replace_original: bool = Field(False, description="overwrite the source recording with the redacted copy")
+
+
 class Settings(BaseSettings):
     """Everything a run needs. Env vars: ``CALLQA_...`` (nested with ``__``)."""
 
@@ -80,6 +94,12 @@ class Settings(BaseSettings):
     vad: VadOptions = VadOptions()
     bleed: BleedOptions = BleedOptions()
     diarization: DiarizationOptions = DiarizationOptions()
+    redaction: RedactionConfig = RedactionConfig()
+    redacted_audio: RedactedAudioOptions = RedactedAudioOptions()
+    features: FeatureOptions = FeatureOptions()
+    rubric: Path = Field(DEFAULT_RUBRIC_PATH, description="YAML rubric the calls are scored against")
+    rubric_variables: dict[str, str] = Field(default_factory=dict, description="e.g. {company: Acme Telecom}")
+    queue: QueuePolicy = QueuePolicy()
     channel_map: dict[int, str] = Field(default_factory=lambda: {0: "agent", 1: "customer"})
     max_duration_s: float = Field(4 * 3600.0, gt=0, description="longer recordings are refused")
     min_speech_s: float = Field(

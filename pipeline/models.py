@@ -219,6 +219,14 @@ class Models:
             self._loaded["resemblyzer"] = VoiceEncoder(device, verbose=False, weights_fpath=weights)
         return self._loaded["resemblyzer"]
 
+    def nlp(self):
+        """The spaCy pipeline (vendored English model, or blank English) wrapped for cached lemmas, loaded once."""
+        if "nlp" not in self._loaded:
+            from pipeline.script import Lemmatizer, load_nlp
+
+            self._loaded["nlp"] = Lemmatizer(load_nlp())
+        return self._loaded["nlp"]
+
     def verify_vad(self) -> None:
         """Check the bundled Silero weights once before the first call uses them."""
         if "silero-vad" not in self._loaded:

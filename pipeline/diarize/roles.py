@@ -16,12 +16,14 @@ AGENT_CUES = (
     "can i confirm", "can you confirm", "date of birth", "for security", "verify your", "let me check",
     "place you on hold", "thank you for holding", "thanks for holding", "anything else i can help",
     "is there anything else", "have a great day", "have a nice day", "i can help you with that",
-    "i'm sorry to hear", "i understand how frustrating",
+    "i'm sorry to hear", "i understand how frustrating", "would you like", "shall i go ahead",
+    "it's on the way", "i'll send you",
 )  # fmt: skip
 CUSTOMER_CUES = (
     "i'm calling about", "i am calling about", "i'm calling because", "i'm calling to", "my bill",
     "i was charged", "i want to cancel", "i would like to", "i need help", "can you help me",
-    "it's not working", "i've been waiting", "my account number is", "my card number",
+    "it's not working", "i've been waiting", "my account number is", "my card number", "i'd like to",
+    "i want to buy", "i'd like to buy", "i ordered",
 )  # fmt: skip
 MATCH_SCORE = 88  # rapidfuzz partial_ratio: tolerates an ASR slip inside a cue
 OPENING_S = 20.0  # a greeting here is strong evidence, later it may be a transfer

@@ -19,6 +19,8 @@ CREATE TABLE IF NOT EXISTS calls (
     word_count     INTEGER,
     mean_word_probability DOUBLE,
     processing_s   DOUBLE,
+    redacted_audio_path VARCHAR,          -- the copy with sensitive spans blanked (what reviewers hear)
+    redacted_sha256 VARCHAR,              -- its hash, so a replaced original is not taken for a new call
     processed_at   TIMESTAMP NOT NULL
 );
 
@@ -39,4 +41,95 @@ CREATE TABLE IF NOT EXISTS words (
     end_s       DOUBLE NOT NULL,
     word        VARCHAR NOT NULL,
     probability DOUBLE
+);
+
+-- What was redacted: kind and time span only, never the value.
+CREATE TABLE IF NOT EXISTS redactions (
+    call_id       VARCHAR NOT NULL,
+    redaction_idx INTEGER NOT NULL,
+    kind          VARCHAR NOT NULL,      -- card / cvv / expiry / account / routing / ssn / email
+    start_s       DOUBLE NOT NULL,
+    end_s         DOUBLE NOT NULL
+);
+
+-- Conversation features (one row per call) and the events behind them, from turns and words.
+CREATE TABLE IF NOT EXISTS features (
+    call_id                    VARCHAR NOT NULL,
+    handle_time_s              DOUBLE,
+    agent_talk_s               DOUBLE,
+    customer_talk_s            DOUBLE,
+    agent_talk_ratio           DOUBLE,
+    silence_total_s            DOUBLE,
+    longest_silence_s          DOUBLE,
+    dead_air_events            INTEGER,
+    hold_events                INTEGER,
+    hold_total_s               DOUBLE,
+    talkover_events            INTEGER,
+    talkover_total_s           DOUBLE,
+    agent_interruptions        INTEGER,
+    customer_interruptions     INTEGER,
+    agent_wpm                  DOUBLE,
+    customer_wpm               DOUBLE,
+    longest_agent_monologue_s  DOUBLE,
+    mean_response_latency_s    DOUBLE
+);
+
+CREATE TABLE IF NOT EXISTS events (
+    call_id    VARCHAR NOT NULL,
+    event_idx  INTEGER NOT NULL,
+    kind       VARCHAR NOT NULL,   -- dead_air / hold / talkover / interruption / backchannel
+    start_s    DOUBLE NOT NULL,
+    end_s      DOUBLE NOT NULL,
+    speaker    VARCHAR,            -- who cut in, who put the call on hold
+    detail     VARCHAR
+);
+
+-- Every rubric version ever used, as its source text, so old scores stay explainable.
+CREATE TABLE IF NOT EXISTS rubrics (
+    rubric_id      VARCHAR NOT NULL,
+    rubric_version INTEGER NOT NULL,
+    pass_mark      DOUBLE NOT NULL,
+    source_path    VARCHAR,
+    source_text    VARCHAR NOT NULL,
+    first_used_at  TIMESTAMP NOT NULL
+);
+
+-- Scores: one row per call and rubric version; rescoring under a new version adds rows.
+CREATE TABLE IF NOT EXISTS call_scores (
+    call_id        VARCHAR NOT NULL,
+    rubric_id      VARCHAR NOT NULL,
+    rubric_version INTEGER NOT NULL,
+    score          DOUBLE NOT NULL,   -- 0-100, N/A criteria excluded and renormalised
+    passed         BOOLEAN NOT NULL,
+    auto_fail      BOOLEAN NOT NULL,
+    confidence     DOUBLE,            -- 0-1: mean ASR word probability behind the evidence
+    scored_at      TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS criterion_scores (
+    call_id          VARCHAR NOT NULL,
+    rubric_id        VARCHAR NOT NULL,
+    rubric_version   INTEGER NOT NULL,
+    criterion_id     VARCHAR NOT NULL,
+    stage            VARCHAR,
+    points           DOUBLE NOT NULL,
+    max_points       DOUBLE NOT NULL,
+    status           VARCHAR NOT NULL CHECK (status IN ('pass', 'fail', 'na')),
+    auto_fail        BOOLEAN NOT NULL,
+    confidence       DOUBLE,
+    evidence_text    VARCHAR,
+    evidence_start_s DOUBLE,
+    evidence_end_s   DOUBLE
+);
+
+-- Calls a supervisor should look at, most urgent first (priority 1 = auto-fail).
+CREATE TABLE IF NOT EXISTS review_queue (
+    call_id        VARCHAR NOT NULL,
+    priority       INTEGER NOT NULL,
+    reasons        VARCHAR NOT NULL,   -- '; '-separated, e.g. 'auto-fail: recording_disclosure'
+    rubric_id      VARCHAR,
+    rubric_version INTEGER,
+    status         VARCHAR NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'in_review', 'done')),
+    assigned_to    VARCHAR,
+    created_at     TIMESTAMP NOT NULL
 );

@@ -1,0 +1,85 @@
+"""Review policy: which scored calls a supervisor should see, in what order, and why (pure)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pipeline.scoring import CallScore
+
+AUTO_FAIL, BELOW_PASS_MARK, LOW_CONFIDENCE, RANDOM_SAMPLE = 1, 2, 3, 4
+
+
+class QueuePolicy(BaseModel):
+    """What puts a call in the review queue. Priorities: 1 auto-fail, 2 below the pass mark,
+    3 low confidence (ASR, diarization, roles or the score's own), 4 a random sample of passing
+    calls, so the queue also measures the auto-scorer."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min_score_confidence: float = Field(0.6, ge=0, le=1)
+    min_asr_word_probability: float = Field(0.6, ge=0, le=1, description="mean Whisper word probability")
+    min_diarization_confidence: float = Field(0.5, ge=0, le=1)
+    min_role_confidence: float = Field(0.5, ge=0, le=1)
+    random_sample_rate: float = Field(0.05, ge=0, le=1)
+
+
+@dataclass(frozen=True)
+class CallConfidence:
+    """The per-call confidences the pipeline stores beside the score (None where not measured)."""
+
+    mean_word_probability: float | None = None
+    diarization_confidence: float | None = None
+    role_confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class QueueDecision:
+    priority: int
+    reasons: tuple[str, ...]
+
+
+def _at(start_s: float | None) -> str:
+    return f" at {start_s:.1f} s" if start_s is not None else ""
+
+
+def review_decision(
+    call_id: str, score: CallScore, confidence: CallConfidence, pass_mark: float, policy: QueuePolicy
+) -> QueueDecision | None:
+    """The queue entry for a scored call, or None when it need not be reviewed."""
+    reasons: list[str] = []
+    priority = None
+    failed = [c for c in score.criteria if c.status == "fail"]
+    for criterion in failed:
+        if criterion.auto_fail:
+            reasons.append(f"auto-fail: {criterion.criterion_id}{_at(criterion.evidence_start_s)}")
+            priority = priority or AUTO_FAIL
+    if score.score < pass_mark:
+        names = ", ".join(c.criterion_id for c in failed if not c.auto_fail)
+        reasons.append(f"score {score.score:.0f} below pass mark {pass_mark:.0f}" + (f" ({names})" if names else ""))
+        priority = min(priority or BELOW_PASS_MARK, BELOW_PASS_MARK)
+    low = []
+    if score.confidence < policy.min_score_confidence:
+        low.append(f"score confidence {score.confidence:.2f}")
+    checks = (
+        ("ASR word probability", confidence.mean_word_probability, policy.min_asr_word_probability),
+        ("diarization confidence", confidence.diarization_confidence, policy.min_diarization_confidence),
+        ("role confidence", confidence.role_confidence, policy.min_role_confidence),
+    )
+    for label, value, minimum in checks:
+        if value is not None and value < minimum:
+            low.append(f"{label} {value:.2f}")
+    if low:
+        reasons.append("low confidence: " + ", ".join(low))
+        priority = min(priority or LOW_CONFIDENCE, LOW_CONFIDENCE)
+    if priority is None and _sampled(call_id, score, policy.random_sample_rate):
+        return QueueDecision(RANDOM_SAMPLE, ("random sample of passing calls (measures the auto-scorer)",))
+    return QueueDecision(priority, tuple(reasons)) if priority is not None else None
+
+
+def _sampled(call_id: str, score: CallScore, rate: float) -> bool:
+    """Deterministic per call and rubric version, so a rerun or rescore picks the same calls."""
+    key = f"{call_id}:{score.rubric_id}:{score.rubric_version}".encode()
+    return int(hashlib.sha256(key).hexdigest()[:8], 16) / 0x1_0000_0000 < rate
