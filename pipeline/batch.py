@@ -287,38 +287,41 @@ def run_batch(
     """Process every new recording under ``paths`` into ``db_path``; the main process is the only writer."""
     started = time.perf_counter()
     summary = BatchSummary()
+    # The database is opened only to plan and to write each finished call, so the review app can
+    # read and save grades in between (DuckDB allows one writing process at a time).
+    local = processor or (CallProcessor(settings) if settings.workers <= 1 else None)
+    rubric = local.rubric if local else load_rubric(settings.rubric, settings.rubric_variables)
     with Store(db_path) as store:
-        local = processor or (CallProcessor(settings) if settings.workers <= 1 else None)
-        rubric = local.rubric if local else load_rubric(settings.rubric, settings.rubric_variables)
         store.register_rubric(rubric.id, rubric.version, rubric.pass_mark, str(settings.rubric), Path(settings.rubric).read_text())
         planned, summary.skipped = plan(paths, store.call_statuses(), store.redacted_hashes())
-        if on_plan:
-            on_plan(planned, summary.skipped)
+    if on_plan:
+        on_plan(planned, summary.skipped)
 
-        def record_result(record: CallRecord) -> None:
+    def record_result(record: CallRecord) -> None:
+        with Store(db_path) as store:
             store.write_call(record)
-            if record.status == "done":
-                summary.done += 1
-                summary.audio_s += record.duration_s or 0.0
-            else:
-                summary.failed += 1
-                summary.failures.append((record.source_path, record.error or ""))
-            summary.wall_s = time.perf_counter() - started
-            if on_progress:
-                on_progress(record, summary)
-
-        unreadable = [call for call in planned if call.error]
-        for call in unreadable:
-            record_result(CallRecord(call_id=call.call_id, source_path=str(call.path), status="failed", error=call.error))
-        todo = [call for call in planned if not call.error]
-        if local is not None or len(todo) <= 1:
-            local = local or CallProcessor(settings)
-            if local.redacted_audio_dir is None:
-                local.redacted_audio_dir = redacted_audio_dir_for(db_path, settings)
-            for call in todo:
-                record_result(process_safely(local, call.path, call.sha256))
+        if record.status == "done":
+            summary.done += 1
+            summary.audio_s += record.duration_s or 0.0
         else:
-            _run_pool(todo, settings, redacted_audio_dir_for(db_path, settings), record_result)
+            summary.failed += 1
+            summary.failures.append((record.source_path, record.error or ""))
+        summary.wall_s = time.perf_counter() - started
+        if on_progress:
+            on_progress(record, summary)
+
+    unreadable = [call for call in planned if call.error]
+    for call in unreadable:
+        record_result(CallRecord(call_id=call.call_id, source_path=str(call.path), status="failed", error=call.error))
+    todo = [call for call in planned if not call.error]
+    if local is not None or len(todo) <= 1:
+        local = local or CallProcessor(settings)
+        if local.redacted_audio_dir is None:
+            local.redacted_audio_dir = redacted_audio_dir_for(db_path, settings)
+        for call in todo:
+            record_result(process_safely(local, call.path, call.sha256))
+    else:
+        _run_pool(todo, settings, redacted_audio_dir_for(db_path, settings), record_result)
     summary.wall_s = time.perf_counter() - started
     return summary
 

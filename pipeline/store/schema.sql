@@ -133,3 +133,66 @@ CREATE TABLE IF NOT EXISTS review_queue (
     assigned_to    VARCHAR,
     created_at     TIMESTAMP NOT NULL
 );
+
+-- Who the call belongs to (sidecar metadata or file-name pattern); NULL agent = unassigned.
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS agent_id VARCHAR;
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS team VARCHAR;
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS queue_name VARCHAR;
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS started_at TIMESTAMP;
+
+-- Human grading: one review per submission (an amendment is a new review pointing at the old one).
+CREATE TABLE IF NOT EXISTS reviews (
+    review_id       VARCHAR NOT NULL,
+    call_id         VARCHAR NOT NULL,
+    reviewer        VARCHAR NOT NULL,
+    rubric_id       VARCHAR,
+    rubric_version  INTEGER,
+    human_score     DOUBLE,
+    overall_comment VARCHAR,
+    coaching_notes  VARCHAR,
+    source          VARCHAR NOT NULL DEFAULT 'app',  -- app / import
+    amends_review_id VARCHAR,                          -- the submitted review this one amends
+    started_at      TIMESTAMP,
+    submitted_at    TIMESTAMP
+);
+
+CREATE TABLE IF NOT EXISTS human_grades (
+    review_id    VARCHAR NOT NULL,
+    criterion_id VARCHAR NOT NULL,
+    status       VARCHAR NOT NULL CHECK (status IN ('pass', 'fail', 'na')),
+    points       DOUBLE,
+    comment      VARCHAR
+);
+
+-- How far each auto-scored criterion may be trusted, per rubric version (written by calibrate).
+CREATE TABLE IF NOT EXISTS criterion_trust (
+    rubric_id      VARCHAR NOT NULL,
+    rubric_version INTEGER NOT NULL,
+    criterion_id   VARCHAR NOT NULL,
+    trusted        BOOLEAN NOT NULL,
+    reason         VARCHAR NOT NULL,
+    n_calls        INTEGER NOT NULL,
+    kappa          DOUBLE,
+    kappa_low      DOUBLE,
+    kappa_high     DOUBLE,
+    decided_at     TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS users (
+    username      VARCHAR NOT NULL,
+    password_hash VARCHAR NOT NULL,   -- argon2
+    role          VARCHAR NOT NULL CHECK (role IN ('supervisor', 'qa_lead', 'admin')),
+    teams         VARCHAR[],          -- a supervisor sees only these teams' calls
+    created_at    TIMESTAMP NOT NULL,
+    disabled      BOOLEAN NOT NULL DEFAULT false
+);
+
+-- Append-only: every claim, grade, edit, login and failed login.
+CREATE TABLE IF NOT EXISTS audit_log (
+    "at"     TIMESTAMP NOT NULL,
+    username VARCHAR,
+    action   VARCHAR NOT NULL,
+    object   VARCHAR,
+    "before" VARCHAR,
+    "after"  VARCHAR
+);

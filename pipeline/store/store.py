@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -49,10 +50,31 @@ class CallRecord:
     stage_s: dict[str, float] = field(default_factory=dict)  # wall time per stage, for benchmarks and logs
 
 
+LOCK_RETRY_S = 30.0
+
+
+def connect_with_retry(path: str, read_only: bool, timeout_s: float = LOCK_RETRY_S) -> duckdb.DuckDBPyConnection:
+    """Open the database, waiting while another process (the nightly run, the review app) holds it.
+
+    DuckDB lets one process write at a time, so every writer keeps its connection short and the
+    others wait their turn here instead of failing.
+    """
+    deadline = time.monotonic() + timeout_s
+    delay_s = 0.01
+    while True:
+        try:
+            return duckdb.connect(path, read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(delay_s)
+            delay_s = min(delay_s * 2, 0.2)
+
+
 class Store:
-    def __init__(self, path: str | Path, read_only: bool = False):
+    def __init__(self, path: str | Path, read_only: bool = False, lock_timeout_s: float = LOCK_RETRY_S):
         self.path = str(path)
-        self.con = duckdb.connect(self.path, read_only=read_only)
+        self.con = connect_with_retry(self.path, read_only, lock_timeout_s)
         if not read_only:
             self.con.execute(SCHEMA_PATH.read_text())
             self.con.execute(VIEWS_PATH.read_text())
