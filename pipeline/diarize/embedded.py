@@ -29,6 +29,9 @@ class EmbeddedOptions:
     hop_s: float = 0.2
     smoothing_s: float = 0.5
     min_turn_s: float = 0.3
+    min_window_speech_share: float = 0.6
+    # An estimated split is a real speaker only when each cluster holds this share of the windows.
+    min_cluster_share: float = 0.1
     # Frames whose two best speakers are this close in similarity are counted as uncertain.
     uncertain_margin: float = 0.02
 
@@ -110,9 +113,18 @@ class EmbeddedDiarizer:
         )
 
     def _window_centres(self, speech: np.ndarray) -> np.ndarray:
+        """Window centres on speech whose 1.6 s span is mostly speech: windows of line noise
+        embed as a 'voice' of their own and would pull a speaker apart."""
         hop = max(1, int(self.options.hop_s / MEL_STEP_S))
         candidates = np.arange(0, len(speech), hop)
-        return candidates[speech[candidates]]
+        candidates = candidates[speech[candidates]]
+        cumulative = np.concatenate([[0], np.cumsum(speech)])
+        half = WINDOW_FRAMES // 2
+        first = np.clip(candidates - half, 0, len(speech))
+        last = np.clip(candidates + half, 0, len(speech))
+        share = (cumulative[last] - cumulative[first]) / WINDOW_FRAMES
+        kept = candidates[share >= self.options.min_window_speech_share]
+        return kept if len(kept) >= 2 else candidates
 
     def _embed(self, mel: np.ndarray, centres: np.ndarray) -> np.ndarray:
         import torch
