@@ -1,19 +1,23 @@
 """Redaction quality and speed on the test corpus (tests/redaction_corpus.py).
 
 Per entity kind: precision and recall per word (was each word given the right tag) and per
-entity (was every word of a value tagged; was every tagged stretch all of one true value).
-Next to it, as a baseline measured in the same run, the usual plain scan: runs of written
-digits, 13-19 long, that pass the Luhn check. Then how often random numbers (not in the
-corpus) get tagged, the time per 1,000 words on the corpus repeated into one long call (alone,
-and spread through ordinary talk), and the peak memory of one run.
+entity (was every word of a value tagged; was every tagged stretch all of one true value), on
+the whole corpus, then on its hand-written items and on the real ASR output alone. Next to it,
+as a baseline measured in the same run, the usual plain scan: runs of written digits, 13-19
+long, that pass the Luhn check. Then how often random numbers (not in the corpus) get tagged,
+the time per 1,000 words on the corpus repeated into one long call (alone, and spread through
+ordinary talk), the peak memory of one run, and redaction's share of the whole pipeline's wall
+time on the demo call audio_samples/card_payment (target: 3 % at most).
 
     .venv/bin/python benchmarks/redaction.py [--rounds 7] [--words 5000]
+        [--pipeline-models whisper-tiny.en,whisper-base | --pipeline-models ""]
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import random
 import statistics
 import sys
@@ -27,6 +31,8 @@ from pipeline.types import Word
 
 PROJECT = Path(__file__).resolve().parent.parent
 CORPUS_PATH = PROJECT / "tests" / "redaction_corpus.py"
+DEMO_TRUTH = PROJECT / "audio_samples" / "card_payment.truth.json"
+SHARE_TARGET = 0.03
 KIND_OF_TAG = {tag: kind for kind, tag in TAGS.items()}
 
 
@@ -214,6 +220,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--words", type=int, default=5000, help="length of the timed call")
+    parser.add_argument(
+        "--pipeline-models",
+        default="whisper-tiny.en,whisper-base",
+        help='ASR models to time the whole pipeline with ("" to skip; needs the models)',
+    )
     args = parser.parse_args()
 
     calls = load_corpus()
@@ -226,6 +237,12 @@ def main() -> None:
     print()
     print_table("redact_words (defaults)", score(calls, lambda words: redact_words(words)[0]))
     print()
+    for title, part in (
+        ("hand-written items", [call for call in calls if not call.item.timed_words]),
+        ("real ASR output (whisper on card_payment)", [c for c in calls if c.item.timed_words]),
+    ):
+        print_table(f"redact_words on {title}", score(part, lambda words: redact_words(words)[0]))
+        print()
     print_table(
         "baseline: written-digit runs of 13-19 that pass Luhn", score(calls, baseline_redact)
     )
@@ -266,6 +283,56 @@ def main() -> None:
     _, peak_bytes = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     print(f"peak memory of one redact_words run on the typical call: {peak_bytes / 2**20:.1f} MiB")
+    models = [model for model in args.pipeline_models.split(",") if model]
+    if models:
+        print()
+        pipeline_share(calls, models, args.rounds)
+
+
+def asr_item_name(model: str, layout: str) -> str:
+    """The corpus item holding ``model``'s words for the demo call's ``layout`` file."""
+    return f"asr_{model.removeprefix('whisper-').replace('.', '_')}_card_payment_{layout}"
+
+
+def pipeline_share(calls, models: list[str], rounds: int) -> None:
+    """Redaction's share of the pipeline's wall time: the whole CallProcessor on each demo file
+    (models loaded and warmed up first) against redact_words, in the pipeline's own "redact"
+    stage and timed alone on the same call's real words from the corpus."""
+    from pipeline.audio import file_sha256
+    from pipeline.batch import CallProcessor
+    from pipeline.config import load_settings
+
+    truth = json.loads(DEMO_TRUTH.read_text())
+    files = {layout: DEMO_TRUTH.parent / name for layout, name in truth["files"].items()}
+    real_words = {call.item.name: call.words for call in calls if call.item.timed_words}
+    print("share of pipeline wall time spent redacting, demo call card_payment")
+    print(
+        f"  {'model':16} {'file':7} {'pipeline s':>10} {'redact stage ms':>15}"
+        f" {'redact_words ms':>15} {'words':>5} {'share':>7}"
+    )
+    total_s = redact_s = 0.0
+    for model in models:
+        processor = CallProcessor(load_settings(asr={"model": model}))
+        hashes = {layout: file_sha256(path) for layout, path in files.items()}
+        for layout, path in files.items():  # warm-up: load the models, fill the caches
+            processor(path, hashes[layout])
+        for layout, path in files.items():
+            record = processor(path, hashes[layout])
+            stage_s = record.stage_s["redact"]
+            words = real_words.get(asr_item_name(model, layout))
+            alone_ms = median_ms(redact_words, words, rounds) if words else float("nan")
+            total_s += record.processing_s
+            redact_s += stage_s
+            print(
+                f"  {model:16} {layout:7} {record.processing_s:10.2f} {stage_s * 1000:15.2f}"
+                f" {alone_ms:15.2f} {len(words or ()):5d} {stage_s / record.processing_s:7.3%}"
+            )
+    share = redact_s / total_s
+    verdict = "within" if share <= SHARE_TARGET else "OVER"
+    print(
+        f"  redaction's share of pipeline wall time: {share:.3%} "
+        f"({verdict} the {SHARE_TARGET:.0%} target)"
+    )
 
 
 if __name__ == "__main__":

@@ -12,12 +12,21 @@ How it works:
    their words ("double one" -> "11", "twenty seven" -> "27", "oh" -> "0",
    "4111-1111" -> "4111", "1111"). The groups said back to back by one speaker form a segment.
 3. Runs: segments joined across short gaps (an "okay", "sorry", a read-back by the other
-   speaker), in two views: all speakers in time order, and each speaker alone.
-4. Detectors: Luhn-valid card numbers with a known brand prefix anywhere; after a card cue also
-   card numbers that fail the checksum, and the expiry and security code said straight after;
-   cue-led values (security code, expiry, account, routing / sort code, SSN) in the first run
-   after the cue that has the right shape; literal SSNs (123-45-6789), IBANs and, when switched
-   on, e-mail addresses; then read-backs of a found value said nearby by either speaker.
+   speaker), in two views: all speakers in time order, and each speaker alone. A run is cut
+   where a (card) number is asked for after a number that answered another question, such
+   as the phone number before "go ahead with the card number".
+4. Detectors: Luhn-valid card numbers with a known brand prefix anywhere; after a card cue (or
+   a bare "number" asked for) also long numbers that fail the checksum, as ASR gets a digit
+   wrong; the rest of the digits said in the same breath, and the expiry and security code
+   said straight after; cue-led values (security code, expiry, account, routing / sort code,
+   SSN) in the first run after the cue that has the right shape; literal SSNs (123-45-6789),
+   IBANs and, when switched on, e-mail addresses.
+5. Follow-on: the card's speaker's next numbers, in order, as the rest of a short card number,
+   the expiry and the security code, when their cues were misheard; then read-backs of a
+   found value said nearby by either speaker.
+
+Real ASR output is the target, not tidy text: Whisper writes "four oh one" as "4 .1",
+"one two" as "1 -2,", "two" as "to" or "four" as "for" next to digits, and mishears cues.
 
 A value is never kept: a ``Redaction`` holds only its kind and time span.
 """
@@ -49,6 +58,9 @@ TAGS = {kind: f"[{kind.upper()}]" for kind in KINDS}
 # (phone, order, ticket...); NEUTRAL words are not numbers ("last four") but say nothing.
 NEGATIVE = "negative"
 NEUTRAL = "neutral"
+# A bare "go ahead with the number" asks for a value whose cue may have been misheard
+# ("the current number" for "the card number").
+_NUMBER_REQUESTS = frozenset({"number", "numbers", "digits"})
 
 
 class RedactionConfig(BaseModel):
@@ -80,6 +92,12 @@ class RedactionConfig(BaseModel):
     echo_window_s: float = Field(default=60.0, ge=0.0)
     # How near card talk a bare "09/28" must be to count as an expiry date.
     context_window_words: int = Field(default=40, ge=1)
+    # After a card number its speaker's next numbers are read as the expiry, then the security
+    # code, even when the question was misheard ("the Atari 8?"), if each comes this soon.
+    follow_window_s: float = Field(default=15.0, ge=0.0)
+    # A card number that is still short goes on in the speaker's next number said this soon,
+    # with nothing but fillers between ("4012 8888", "mm-hm", "8888 1881").
+    continuation_gap_s: float = Field(default=5.0, ge=0.0)
 
     def enabled_kinds(self) -> frozenset[str]:
         """The entity kinds switched on."""
@@ -262,7 +280,9 @@ def _cue_table() -> dict[tuple[str, ...], str]:
             zip | zip code | postcode | post code | postal code | address | apartment | apt |
             suite | street | flight | model | serial | version | policy | member | room |
             ticket number | reference number | confirmation number | area code | promo code |
-            discount code | confirmation code | access code | voucher code""",
+            discount code | confirmation code | access code | voucher code | birth |
+            date of birth | dob | born | birthday | appointment | amount | balance | total |
+            how much""",
         NEUTRAL: """last four | last 4 | first four | first six | last three | digit | digits |
             number | numbers""",
     }
@@ -292,6 +312,8 @@ _CARD_BRANDS: tuple[tuple[tuple[tuple[int, int], ...], tuple[int, ...]], ...] = 
     (((2200, 2204),), (16, 17, 18, 19)),  # Mir
     (((50, 50), (56, 69)), (13, 14, 15, 16, 17, 18, 19)),  # Maestro
 )
+
+_CARD_FIRST_DIGITS = frozenset("23456")
 
 _CARD_PREFIXES = tuple(
     (len(str(low)), low, high, frozenset(lengths))
@@ -325,6 +347,9 @@ class _Item:
     kind: str
     value: str
     position: int
+    # Another reading of a written number: "4 .1" may be "four oh one" (Whisper writes "oh"
+    # as a point) or "four one".
+    alternative: str = ""
 
 
 @dataclass(frozen=True)
@@ -334,6 +359,10 @@ class _Group:
     digits: str
     positions: tuple[int, ...]
     from_oh: bool = False
+    alternative: str = ""
+
+    def readings(self) -> tuple[str, ...]:
+        return (self.digits, self.alternative) if self.alternative else (self.digits,)
 
 
 @dataclass
@@ -347,6 +376,8 @@ class _Segment:
     start_s: float
     end_s: float
     is_quantity: bool
+    # A homophone said just before ("for 2 1" for "four two one"): (position, digit).
+    lead: tuple[int, str] | None = None
     digits: str = field(init=False)
     positions: tuple[int, ...] = field(init=False)
 
@@ -366,6 +397,7 @@ class _Call:
     cue_kinds: list[str | None]
     items: list[list[_Item]]
     segments: list[_Segment] = field(default_factory=list)
+    segment_firsts: list[int] = field(default_factory=list)  # first position of each segment
 
 
 @dataclass(frozen=True)
@@ -457,8 +489,10 @@ def _build_call(words: list[Word], config: RedactionConfig) -> _Call:
         items.append(word_items)
     cue_kinds = _mark_cues(norms, classes)
     call = _Call(order, timed, norms, classes, cue_kinds, items)
+    _read_points(call)
     _resolve_ambiguous(call)
     call.segments = _segments(call, config.segment_pause_s)
+    call.segment_firsts = [segment.first for segment in call.segments]
     return call
 
 
@@ -481,6 +515,24 @@ def _mark_cues(norms: list[str], classes: list[str]) -> list[str | None]:
         else:
             position += 1
     return cue_kinds
+
+
+def _read_points(call: _Call) -> None:
+    """Whisper's points inside numbers: "$49 .99" is money; "4 .1" is "four one" or
+    "four oh one"."""
+    for p in range(1, len(call.words)):
+        raw = call.words[p].word.strip()
+        if call.classes[p] != "num" or raw[:1] not in ".," or not raw[1:2].isdigit():
+            continue
+        before = _adjacent(call, p, -1)
+        if before is None:
+            continue
+        if call.classes[before] == "break":
+            call.classes[p], call.items[p] = "break", []
+        elif call.classes[before] == "num" and len(call.items[p]) == 1:
+            item = call.items[p][0]
+            if item.kind == "lit" and item.value[0] != "0":
+                call.items[p] = [replace(item, alternative="0" + item.value)]
 
 
 def _adjacent(call: _Call, position: int, step: int) -> int | None:
@@ -517,9 +569,13 @@ def _resolve_ambiguous(call: _Call) -> None:
                 trailing = call.words[p].word.rstrip()[-1:]
                 if _is_num(call, before) or (_is_num(call, after) and trailing not in ",.!?"):
                     call.classes[p] = "num"
-            elif kind == "homo":
+            elif kind == "homo":  # "4 .1 to double 8": a digit before "double" counts
                 if all(
-                    _is_num(call, q) and all(_single_digit(i) for i in call.items[q])
+                    _is_num(call, q)
+                    and (
+                        all(_single_digit(i) for i in call.items[q])
+                        or (q == after and call.items[q][0].kind == "mult")
+                    )
                     for q in (before, after)
                 ):
                     call.classes[p] = "num"
@@ -632,7 +688,7 @@ def _parse_groups(items: list[_Item]) -> list[_Group]:
             and i + 1 < len(items)
             and items[i + 1].kind in ("hundred", "thousand")
         ):
-            groups.append(_Group(item.value, (item.position,)))
+            groups.append(_Group(item.value, (item.position,), alternative=item.alternative))
             i += 1
             continue
         read = _cardinal(items, i)
@@ -674,10 +730,26 @@ def _segments(call: _Call, pause_s: float) -> list[_Segment]:
                     start_s=call.words[p].start_s,
                     end_s=max(call.words[q].end_s for q in range(p, last + 1)),
                     is_quantity=_followed_by_unit(call, last),
+                    lead=_lead_homophone(call, p, groups[0], pause_s),
                 )
             )
         p = last + 1
     return segments
+
+
+def _lead_homophone(
+    call: _Call, first: int, group: _Group, pause_s: float
+) -> tuple[int, str] | None:
+    """(position, digit) of "for" / "to" / "won" / "ate" said straight before a number that
+    starts with a single digit, by the same speaker, after a word that is not a number."""
+    before = _adjacent(call, first, -1)
+    if before is None or len(group.digits) != 1 or call.norms[before] not in _HOMOPHONES:
+        return None
+    if call.words[first].start_s - call.words[before].end_s >= pause_s:
+        return None
+    if _is_num(call, _adjacent(call, before, -1)):
+        return None
+    return before, _HOMOPHONES[call.norms[before]]
 
 
 def _followed_by_unit(call: _Call, last: int) -> bool:
@@ -719,6 +791,8 @@ def _gap_allows(
             return False
         if word_class == "cue" and call.cue_kinds[p] not in _NON_BREAKING_CUES:
             return False
+        if _asks_for_a_number(call, p) and _asked_for_other(call, run, config):
+            return False  # "... 416 288 1024" / "go ahead with the card number" / "4012 ..."
         if word_class in ("filler", "num"):
             continue
         if speaker is None or call.words[p].speaker == speaker:
@@ -726,6 +800,18 @@ def _gap_allows(
         else:
             other_words += 1
     return own_words <= config.max_gap_words and other_words <= config.max_other_speaker_words
+
+
+def _asks_for_a_number(call: _Call, position: int) -> bool:
+    """A card cue, or a bare "number" ("go ahead with the current number")."""
+    kind = call.cue_kinds[position]
+    return kind == CARD or (kind == NEUTRAL and call.norms[position] in _NUMBER_REQUESTS)
+
+
+def _asked_for_other(call: _Call, run: _Run, config: RedactionConfig) -> bool:
+    """The run answers a cue of another kind than a card (a phone number, an account...)."""
+    cue = _fresh_cue(call, run.segments[0].first, config.cue_window_words)
+    return cue is not None and cue[0] != CARD
 
 
 def _runs(
@@ -737,7 +823,24 @@ def _runs(
             runs[-1].segments.append(segment)
         else:
             runs.append(_Run([segment]))
-    return runs
+    return [piece for run in runs for piece in _split_at_request(call, run)]
+
+
+def _split_at_request(call: _Call, run: _Run) -> list[_Run]:
+    """A run cut where a number is asked for ("go ahead with the card number") when what
+    follows is long enough to be a card by itself: what came before answered something else,
+    even if its cue was misheard ("the best number to read you on?")."""
+    segments = run.segments
+    after = 0  # digits from ``index`` to the end
+    for index in range(len(segments) - 1, 0, -1):
+        if not segments[index].is_quantity:
+            after += len(segments[index].digits)
+        if after >= 13 and any(
+            _asks_for_a_number(call, p)
+            for p in range(segments[index - 1].last + 1, segments[index].first)
+        ):
+            return [*_split_at_request(call, _Run(segments[:index])), _Run(segments[index:])]
+    return [run]
 
 
 def _views(call: _Call, config: RedactionConfig) -> list[list[_Run]]:
@@ -760,6 +863,40 @@ def _governing_cue(call: _Call, position: int, window: int) -> tuple[str, int] |
                 p -= 1
             return kind, p
     return None
+
+
+def _answered(call: _Call, cue_position: int, position: int) -> bool:
+    """A number of three or more digits was said between a cue and ``position``: the cue has
+    had its answer ("the best number to reach you on? 416 288 1024. And the card? 4012...")."""
+    first = bisect_right(call.segment_firsts, cue_position)
+    for segment in call.segments[first:]:
+        if segment.first >= position:
+            return False
+        if segment.last < position and not segment.is_quantity and len(segment.digits) >= 3:
+            return True
+    return False
+
+
+def _fresh_cue(call: _Call, position: int, window: int) -> tuple[str, int] | None:
+    """The governing cue, unless it is a phone / order cue that was already answered."""
+    cue = _governing_cue(call, position, window)
+    if cue is not None and cue[0] == NEGATIVE and _answered(call, cue[1], position):
+        return None
+    return cue
+
+
+def _number_requested(call: _Call, position: int, window: int) -> bool:
+    """The nearest cue before ``position`` is a bare "number" / "digits", not "phone number"
+    or "order number", and nothing was said to it yet."""
+    for p in range(position - 1, max(-1, position - 1 - window), -1):
+        if call.cue_kinds[p] is None:
+            continue
+        if call.cue_kinds[p] != NEUTRAL or call.norms[p] not in _NUMBER_REQUESTS:
+            return False
+        if any(call.cue_kinds[q] == NEGATIVE for q in range(max(0, p - 2), p)):
+            return False
+        return not _answered(call, p, position)
+    return False
 
 
 def _is_echo(segment: _Segment, digits: str, speaker: str) -> bool:
@@ -853,11 +990,14 @@ def _find_tags(call: _Call, config: RedactionConfig) -> dict[int, str]:
     # Cue-led values start after what the card detector took: "card number, expiry and
     # security code please" is followed by all three, not by a security code first.
     taken = frozenset(p for finding in findings for p in finding.positions)
+    answered: set[int] = set()
     for runs in views:
-        findings.extend(_cued_findings(call, runs, config, enabled, taken))
+        findings.extend(_cued_findings(call, runs, config, enabled, taken, answered))
     findings.extend(_literal_findings(call, enabled))
     if EXPIRY in enabled:
         findings.extend(_slash_expiry_findings(call, findings, config))
+    if enabled & {CARD, EXPIRY, CVV}:
+        findings.extend(_follow_on_findings(call, findings, config, enabled))
     if EMAIL in enabled:
         findings.extend(_email_findings(call))
     findings.extend(_echo_findings(call, findings, config))
@@ -905,34 +1045,38 @@ def _card_windows(run: _Run, mode: str) -> list[_Window]:
             start = (first_segment, first_group)
             stack = [(first_segment, first_group, "", ())]
             while stack:
-                s, g, digits, positions = stack.pop()
+                s, g, before, positions = stack.pop()
                 groups = segments[s].groups
-                digits += groups[g].digits
                 positions += groups[g].positions
-                if len(digits) > 19:
-                    continue
                 at_end = g == len(groups) - 1
-                if (
-                    len(digits) >= 13
-                    and _is_card_number(digits)
-                    and (
-                        mode == _LOOSE
-                        or (mode == _STRICT and (at_end or _is_expiry_and_code(groups[g + 1 :])))
-                        or (at_end and s == len(segments) - 1)
-                    )
-                ):
-                    found.append(_Window(digits, positions, start, (s, g)))
-                if not at_end:
-                    stack.append((s, g + 1, digits, positions))
-                    continue
-                following = s + 1
-                speaker = segments[s].speaker
-                while following < len(segments) and not segments[following].is_quantity:
-                    stack.append((following, 0, digits, positions))
-                    if not _is_echo(segments[following], digits, speaker):
-                        break
-                    positions += segments[following].positions  # read-back: redact, skip
-                    following += 1
+                for reading in groups[g].readings():
+                    digits = before + reading
+                    if len(digits) > 19:
+                        continue
+                    if (
+                        len(digits) >= 13
+                        and _is_card_number(digits)
+                        and (
+                            mode == _LOOSE
+                            or (
+                                mode == _STRICT and (at_end or _is_expiry_and_code(groups[g + 1 :]))
+                            )
+                            or (at_end and s == len(segments) - 1)
+                        )
+                    ):
+                        found.append(_Window(digits, positions, start, (s, g)))
+                    if not at_end:
+                        stack.append((s, g + 1, digits, positions))
+                        continue
+                    following = s + 1
+                    speaker = segments[s].speaker
+                    skipped = positions
+                    while following < len(segments) and not segments[following].is_quantity:
+                        stack.append((following, 0, digits, skipped))
+                        if not _is_echo(segments[following], digits, speaker):
+                            break
+                        skipped += segments[following].positions  # read-back: redact, skip
+                        following += 1
         if mode == _WHOLE:
             break
     return found
@@ -948,10 +1092,13 @@ def _is_expiry_and_code(groups: list[_Group]) -> bool:
     return False
 
 
-def _card_fallback(run: _Run) -> _Window | None:
-    """After a card cue: the first 13-19 digits of the run even if the checksum fails."""
+def _card_fallback(call: _Call, run: _Run, config: RedactionConfig) -> _Window | None:
+    """After a card cue: the first 13-19 digits of the run even if the checksum fails. Once
+    there are 13, a later segment counts only if it goes straight on: after a question from
+    the other side it is the expiry ("... one 8 -8, one" / "the expiry?" / "12 -28,")."""
     digits, positions = "", ()
     start = end = (0, 0)
+    previous: _Segment | None = None
     for s, segment in enumerate(run.segments):
         if segment.is_quantity:
             if digits:
@@ -962,6 +1109,9 @@ def _card_fallback(run: _Run) -> _Window | None:
         if digits and s > 0 and _is_echo(segment, digits, run.segments[s - 1].speaker):
             positions += segment.positions
             continue
+        if len(digits) >= 13 and previous and not _straight_on(call, previous, segment, config):
+            break
+        previous = segment
         for g, group in enumerate(segment.groups):
             if len(digits) + len(group.digits) > 19:
                 return _Window(digits, positions, start, end) if len(digits) >= 13 else None
@@ -989,15 +1139,20 @@ def _card_findings(
     card_talk = _card_talk(call, first, config.cue_window_words) or any(
         call.cue_kinds[p] == CARD for p in range(first, last + 1)
     )
+    # A number asked for without a card cue ("the current number") may also fail the checksum.
+    requested = card_talk
     if card_talk:
         mode = _LOOSE
     else:
-        cue = _governing_cue(call, first, config.cue_window_words)
+        cue = _fresh_cue(call, first, config.cue_window_words)
         mode = _WHOLE if cue is not None and cue[0] == NEGATIVE else _STRICT
+        requested = mode == _STRICT and _number_requested(call, first, config.cue_window_words)
     windows = _card_windows(run, mode)
-    if not windows and card_talk:
-        fallback = _card_fallback(run)
-        windows = [fallback] if fallback is not None else []
+    if not windows and requested:
+        fallback = _card_fallback(call, run, config)
+        # Without a card cue, only what starts like a card (2-6; "0044 20 ..." is a phone).
+        if fallback is not None and (card_talk or fallback.digits[0] in _CARD_FIRST_DIGITS):
+            windows = [fallback]
     if not windows:
         return []
     findings = [_Finding(CARD, frozenset(w.positions), w.digits) for w in windows]
@@ -1008,34 +1163,69 @@ def _card_findings(
             if not segment.is_quantity:
                 findings.append(_Finding(CARD, frozenset(segment.positions), segment.digits))
     longest = max(windows, key=lambda w: (w.end, len(w.digits)))
-    findings.extend(_after_card(run, longest, enabled))
+    findings.extend(_after_card(call, run, longest, enabled, config))
     return findings
 
 
-def _after_card(run: _Run, card: _Window, enabled: frozenset[str]) -> list[_Finding]:
-    """The expiry and security code said straight after a card number, without their cues."""
+def _after_card(
+    call: _Call, run: _Run, card: _Window, enabled: frozenset[str], config: RedactionConfig
+) -> list[_Finding]:
+    """What follows a card number in the same run: the expiry and security code, without
+    their cues; or, when no expiry comes first, the rest of the digits said in the same breath
+    (a checksum that matched too early, a digit too many, an ASR repetition loop) as card."""
     tail: list[_Group] = []
+    joined: list[bool] = []  # each tail group goes straight on from the one before
     s, g = card.end
+    previous = run.segments[s]
     for index in range(s, len(run.segments)):
         segment = run.segments[index]
         if segment.is_quantity:
             break
         if index == s:
-            tail.extend(segment.groups[g + 1 :])
-        elif not (len(segment.digits) >= 3 and segment.digits in card.digits):  # a read-back
-            tail.extend(segment.groups)
+            groups = segment.groups[g + 1 :]
+            joined.extend([True] * len(groups))
+        else:
+            straight_on = _straight_on(call, previous, segment, config)
+            read_back = len(segment.digits) >= 3 and segment.digits in card.digits
+            if not straight_on and (read_back or _other_speaker(segment, run.segments[s])):
+                continue  # a read-back, or the other side's question ("the Atari 8?")
+            groups = segment.groups
+            joined.extend([straight_on] + [True] * (len(groups) - 1))
+            previous = segment
+        tail.extend(groups)
     findings: list[_Finding] = []
-    expiry_end = _prefix_fitting(tail, 0, _expiry_groups_ok, preferred=(4, 6, 3, 5))
+    start = 0
+    if _prefix_fitting(tail, 0, _expiry_groups_ok, preferred=(4, 6, 3, 5)) is None:
+        while start < len(tail) and joined[start]:
+            start += 1
+        if start:
+            findings.append(_group_finding(CARD, tail[:start]))
+    expiry_end = _prefix_fitting(tail, start, _expiry_groups_ok, preferred=(4, 6, 3, 5))
     if expiry_end is None:
         return findings
     if EXPIRY in enabled:
-        findings.append(_group_finding(EXPIRY, tail[:expiry_end]))
+        findings.append(_group_finding(EXPIRY, tail[start:expiry_end]))
     cvv_end = _prefix_fitting(
         tail, expiry_end, lambda groups: _fits(CVV, _joined(groups)), preferred=(3, 4)
     )
     if cvv_end is not None and CVV in enabled:
         findings.append(_group_finding(CVV, tail[expiry_end:cvv_end]))
     return findings
+
+
+def _other_speaker(segment: _Segment, other: _Segment) -> bool:
+    return segment.speaker != other.speaker and UNKNOWN not in (segment.speaker, other.speaker)
+
+
+def _straight_on(call: _Call, left: _Segment, right: _Segment, config: RedactionConfig) -> bool:
+    """``right`` goes straight on from ``left``: soon after, with only fillers between, or
+    with nothing at all between when another speaker said it (diarization splits one
+    speaker's long number; "thank you, one moment" is not more of it)."""
+    if right.start_s - left.end_s > config.continuation_gap_s:
+        return False
+    if _other_speaker(left, right):
+        return right.first == left.last + 1
+    return all(call.classes[p] == "filler" for p in range(left.last + 1, right.first))
 
 
 def _joined(groups: list[_Group]) -> str:
@@ -1082,11 +1272,12 @@ def _cued_findings(
     config: RedactionConfig,
     enabled: frozenset[str],
     taken: frozenset[int],
+    answered: set[int],
 ) -> list[_Finding]:
     """For each cue, the first value after it (within the window) that has the right shape,
-    among the segments no card detector took."""
+    among the segments no card detector took; ``answered`` (cue positions) is shared by the
+    views, so that a cue answered in one is not answered again in another."""
     findings: list[_Finding] = []
-    answered: set[int] = set()
     for run in runs:
         for index, segment in enumerate(run.segments):
             if segment.is_quantity or taken.intersection(segment.positions):
@@ -1117,13 +1308,123 @@ def _value_after(run: _Run, index: int, kind: str, taken: frozenset[int]) -> _Fi
             if best is not None:
                 best = _Finding(kind, frozenset(positions), best.digits)
             continue
+        if segment.speaker != speaker and UNKNOWN not in (speaker, segment.speaker):
+            break  # "421," / "Thank you, one moment": the other side's number is not the rest
         digits += segment.digits
         positions += segment.positions
         if len(digits) > 19:
             break
         if _fits(kind, digits):
             best = _Finding(kind, frozenset(positions), digits)
+    first = run.segments[index]
+    if best is None and first.lead is not None and first.lead[0] not in taken:
+        led = _led_value(first, kind)  # "the security code is for 2 1"
+        if led is not None:
+            best = led
     return best
+
+
+def _led_value(segment: _Segment, kind: str) -> _Finding | None:
+    """The segment read with the homophone before it ("for 2 1" -> "421"), if only that
+    reading has the shape of ``kind``."""
+    if segment.lead is None or _fits(kind, segment.digits):
+        return None
+    position, digit = segment.lead
+    if not _fits(kind, digit + segment.digits):
+        return None
+    return _Finding(kind, frozenset((position, *segment.positions)), digit + segment.digits)
+
+
+@dataclass
+class _Following:
+    """A card number just given, and what its speaker has said after it so far."""
+
+    speaker: str
+    complete: bool  # the checksum passed, or sixteen digits or more were heard
+    end_s: float
+    last: int
+    expiry: bool = False
+    cvv: bool = False
+
+
+# Cues after which the card's speaker is answering another question.
+_OTHER_QUESTION_CUES = frozenset({NEGATIVE, ACCOUNT, ROUTING, SSN})
+
+
+def _follow_on_findings(
+    call: _Call, found: list[_Finding], config: RedactionConfig, enabled: frozenset[str]
+) -> list[_Finding]:
+    """The card's speaker's next numbers, in order: the rest of a card number that is still
+    short (said straight on), the expiry, then the security code, each within
+    ``follow_window_s`` of the last, when the cue for them was misheard or never said."""
+    kinds_at: dict[int, set[str]] = {}
+    for finding in found:
+        for p in finding.positions:
+            kinds_at.setdefault(p, set()).add(finding.kind)
+    complete = {
+        p
+        for finding in found
+        if finding.kind == CARD and (_is_card_number(finding.digits) or len(finding.digits) >= 16)
+        for p in finding.positions
+    }
+    findings: list[_Finding] = []
+    state: _Following | None = None
+    for segment in call.segments:
+        kinds = set().union(*(kinds_at.get(p, ()) for p in segment.positions))
+        if state is not None and (
+            segment.start_s - state.end_s > config.follow_window_s
+            or any(
+                call.cue_kinds[p] in _OTHER_QUESTION_CUES
+                for p in range(state.last + 1, segment.first)
+            )
+        ):
+            state = None
+        if CARD in kinds:
+            if state is None:
+                state = _Following(segment.speaker, False, segment.end_s, segment.last)
+            state.complete = state.complete or bool(complete.intersection(segment.positions))
+            state.end_s, state.last = max(state.end_s, segment.end_s), segment.last
+            continue
+        if state is None or segment.speaker != state.speaker or segment.is_quantity:
+            continue  # the other side's talk (a question, a read-back) does not end the wait
+        if kinds:
+            state.expiry = state.expiry or EXPIRY in kinds
+            state.cvv = state.cvv or CVV in kinds
+        else:
+            finding = _next_value(call, state, segment, config)
+            if finding is None:
+                state = None
+                continue
+            findings.append(finding)
+            state.expiry = state.expiry or finding.kind == EXPIRY
+            state.cvv = state.cvv or finding.kind == CVV
+        state.end_s, state.last = segment.end_s, segment.last
+        if state.expiry and state.cvv:
+            state = None
+    return [finding for finding in findings if finding.kind in enabled]
+
+
+def _next_value(
+    call: _Call, state: _Following, segment: _Segment, config: RedactionConfig
+) -> _Finding | None:
+    """What the card's speaker's next number is, by what has been said so far; None when it
+    is none of them (the follow-on stops there)."""
+    positions = frozenset(segment.positions)
+    if (
+        not state.complete
+        and not state.expiry
+        and segment.start_s - state.end_s <= config.continuation_gap_s
+        and all(call.classes[p] == "filler" for p in range(state.last + 1, segment.first))
+    ):
+        return _Finding(CARD, positions, segment.digits)
+    said_on_a_date = segment.first > 0 and call.norms[segment.first - 1] in _DATE_PREPOSITIONS
+    if not state.expiry and _expiry_groups_ok(segment.groups) and not said_on_a_date:
+        return _Finding(EXPIRY, positions, segment.digits)
+    if state.expiry and not state.cvv:
+        if _fits(CVV, segment.digits):
+            return _Finding(CVV, positions, segment.digits)
+        return _led_value(segment, CVV)
+    return None
 
 
 def _literal_findings(call: _Call, enabled: frozenset[str]) -> list[_Finding]:
