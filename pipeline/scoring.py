@@ -19,10 +19,10 @@ for a missing phrase the window that was searched.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from spacy.language import Language
 
 from pipeline.rubric import (
     Criterion,
@@ -45,6 +45,9 @@ from pipeline.script import (
     search_window,
 )
 from pipeline.types import AGENT, CUSTOMER, Event, Features, Segment, Turn, Word
+
+if TYPE_CHECKING:
+    from spacy.language import Language
 
 PASS, FAIL, NA = "pass", "fail", "na"
 
@@ -76,6 +79,11 @@ class CriterionScore:
     stage: str = ""
     auto_fail: bool = False
     confidence: float = 1.0
+    # False when calibration found the auto verdict on this criterion unreliable: it may not
+    # auto-fail the call, and a human decides where its verdict changes the call's pass/fail
+    # (``decides_outcome``).
+    trusted: bool = True
+    decides_outcome: bool = False
 
 
 @dataclass(frozen=True)
@@ -339,17 +347,26 @@ def score_call(
     words: Sequence[Word],
     rubric: Rubric,
     nlp: Lemmatizer | Language,
+    untrusted: Collection[str] = frozenset(),
 ) -> CallScore:
     """Judge every criterion of ``rubric`` on one call and total the score.
 
     ``words`` are attributed to speakers by ``Word.speaker``; ``features.handle_time_s`` is the
     call length that ``within_last_s`` counts back from. Pass ``nlp`` as a :class:`Lemmatizer`
     built once per process (a bare spaCy pipeline works but re-reads its tables every call).
+
+    ``untrusted`` names criteria calibration found unreliable (``criterion_trust``): they still
+    earn or lose their points, but never auto-fail the call; each is marked ``decides_outcome``
+    when the call's pass/fail with its verdict (auto-fail included) differs from the pass/fail
+    without it, so the queue can send the call to a human.
     """
     call = _Call(features, events, turns, words, rubric, as_lemmatizer(nlp))
     scores: list[CriterionScore] = []
+    may_auto_fail: dict[str, bool] = {}
     for stage, criterion in rubric.criteria():
         verdict = _judge(criterion, call)
+        trusted = criterion.id not in untrusted
+        may_auto_fail[criterion.id] = criterion.auto_fail
         scores.append(
             CriterionScore(
                 criterion_id=criterion.id,
@@ -360,17 +377,23 @@ def score_call(
                 evidence_start_s=verdict.evidence_start_s,
                 evidence_end_s=verdict.evidence_end_s,
                 stage=stage.id,
-                auto_fail=criterion.auto_fail and verdict.status == FAIL,
+                auto_fail=criterion.auto_fail and verdict.status == FAIL and trusted,
                 confidence=verdict.confidence,
+                trusted=trusted,
             )
         )
     applied = [s for s in scores if s.status != NA]
     possible = sum(s.max_points for s in applied)
-    score = 100.0 * sum(s.points for s in applied) / possible if possible > 0 else 100.0
+    earned = sum(s.points for s in applied)
+    score = 100.0 * earned / possible if possible > 0 else 100.0
     auto_failed = any(s.auto_fail for s in scores)
     confidence = (
         sum(s.confidence * s.max_points for s in applied) / possible if possible > 0 else 1.0
     )
+    scores = [
+        _with_outcome(s, may_auto_fail[s.criterion_id], auto_failed, earned, possible, rubric)
+        for s in scores
+    ]
     return CallScore(
         rubric_id=rubric.id,
         rubric_version=rubric.version,
@@ -380,3 +403,67 @@ def score_call(
         confidence=confidence,
         criteria=tuple(scores),
     )
+
+
+def _with_outcome(
+    verdict: CriterionScore,
+    may_auto_fail: bool,
+    auto_failed: bool,
+    earned: float,
+    possible: float,
+    rubric: Rubric,
+) -> CriterionScore:
+    """An untrusted verdict marked ``decides_outcome`` when the call's pass/fail with it
+    (auto-fail included) differs from the pass/fail with the criterion left out (as if N/A)."""
+    if verdict.trusted or verdict.status == NA:
+        return verdict
+    with_score = 100.0 * earned / possible if possible > 0 else 100.0
+    fails_it = may_auto_fail and verdict.status == FAIL
+    passed_with = not (auto_failed or fails_it) and with_score >= rubric.pass_mark
+    rest = possible - verdict.max_points
+    without_score = 100.0 * (earned - verdict.points) / rest if rest > 0 else 100.0
+    passed_without = not auto_failed and without_score >= rubric.pass_mark
+    return replace(verdict, decides_outcome=passed_with != passed_without)
+
+
+SWEEPABLE_TYPES = ("phrase", "forbidden")
+
+
+def similarity_margins(
+    features: Features,
+    events: Sequence[Event],
+    turns: Sequence[Turn],
+    words: Sequence[Word],
+    rubric: Rubric,
+    nlp: Lemmatizer | Language,
+) -> dict[str, float]:
+    """For each ``phrase`` and ``forbidden`` criterion, the similarity its verdict turns on.
+
+    A ``phrase`` criterion passes at ``min_similarity`` t exactly when its margin (the weakest of
+    its groups' best matches in the search window) is at least t; a ``forbidden`` criterion
+    fails exactly when its margin (the best match of any forbidden phrase) is at least t. So one
+    pass over a call gives its verdict at every threshold (calibration sweeps them). Criteria
+    that are N/A on the call (``na_when: no_hold``) are left out.
+    """
+    call = _Call(features, events, turns, words, rubric, as_lemmatizer(nlp))
+    margins: dict[str, float] = {}
+    for _, criterion in rubric.criteria():
+        if criterion.type not in SWEEPABLE_TYPES:
+            continue
+        if criterion.na_when == "no_hold" and features.hold_events == 0:
+            continue
+        stream = call.stream(criterion.speaker)
+        if criterion.type == "forbidden":
+            margins[criterion.id] = stream.find_best(criterion.phrases, call.whole, 0.0).similarity
+            continue
+        window = search_window(
+            call.duration_s,
+            call.turns,
+            within_first_s=criterion.within_first_s,
+            within_last_s=criterion.within_last_s,
+            before_first_customer_turn_end=criterion.before_first_customer_turn_end,
+        )
+        margins[criterion.id] = min(
+            stream.find_best(group, window, 0.0).similarity for group in criterion.phrases
+        )
+    return margins

@@ -35,14 +35,16 @@ from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 import numpy as np
-import spacy
 from pydantic import BaseModel, ConfigDict, Field
 from rapidfuzz import fuzz, process
-from spacy.language import Language
 
 from pipeline.types import AGENT, CUSTOMER, Segment, Turn, Word
+
+if TYPE_CHECKING:  # spaCy takes seconds to import: only the stages that match phrases pay for it
+    from spacy.language import Language
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +89,8 @@ def load_nlp(models: Sequence[str] = DEFAULT_SPACY_MODELS) -> Language:
     Falls back to ``spacy.blank("en")`` with a warning: matching then uses lowercase tokens.
     Call once per process and pass the result (or a :class:`Lemmatizer` around it) down.
     """
+    import spacy
+
     for model in models:
         try:
             return spacy.load(model, exclude=_UNUSED_COMPONENTS)
