@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import median_filter
+from scipy.ndimage import distance_transform_edt, median_filter
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.metrics import silhouette_score
 
@@ -214,20 +214,11 @@ def _refine(embeddings: np.ndarray, labels: np.ndarray, k: int, rounds: int = 3)
 
 
 def _nearest_covered(covered: np.ndarray) -> np.ndarray:
-    """Index of the nearest covered frame for every frame (uncovered ones borrow a neighbour)."""
-    indices = np.arange(len(covered))
-    covered_idx = indices[covered]
-    if len(covered_idx) == 0:
-        return indices
-    pos = (
-        np.clip(np.searchsorted(covered_idx, indices), 1, len(covered_idx) - 1)
-        if len(covered_idx) > 1
-        else np.zeros_like(indices)
-    )
-    if len(covered_idx) == 1:
-        return np.full_like(indices, covered_idx[0])
-    left, right = covered_idx[pos - 1], covered_idx[pos]
-    return np.where(np.abs(indices - left) <= np.abs(right - indices), left, right)
+    """Index of the nearest covered frame for every frame (uncovered ones borrow a neighbour's)."""
+    if not covered.any():
+        return np.arange(len(covered))
+    _, (indices,) = distance_transform_edt(~covered, return_indices=True)
+    return indices
 
 
 def _absorb_short(runs: list[list], min_s: float) -> list[list]:
