@@ -125,3 +125,15 @@ def test_killed_run_resumes_without_duplicates(tmp_path):
         assert total == distinct > 0, table
     # every call has its turns: nothing half-written survived the kill
     assert rows(db, "SELECT count(*) FROM calls c WHERE NOT EXISTS (SELECT 1 FROM turns t WHERE t.call_id = c.call_id)") == [(0,)]
+
+
+@pytest.mark.slow
+def test_two_workers_give_the_same_rows_as_one(tmp_path):
+    files = [SAMPLES / "rude_call.stereo.flac", SAMPLES / "good_call.stereo.flac"]
+    results = {}
+    for workers in (1, 2):
+        db = tmp_path / f"w{workers}.duckdb"
+        result = cli("run", *files, "--db", db, "--model", "whisper-tiny.en", "--workers", workers, "-q")
+        assert result.returncode == 0, result.stderr
+        results[workers] = rows(db, "SELECT call_id, count(*) FROM turns GROUP BY call_id ORDER BY call_id")
+    assert len(results[1]) == 2 and results[1] == results[2]
