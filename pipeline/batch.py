@@ -26,11 +26,13 @@ from pipeline.diarize.embedded import EmbeddedDiarizer, EmbeddedOptions
 from pipeline.diarize.roles import apply_roles, assign_roles
 from pipeline.diarize.stereo import ChannelMapDiarizer, UnassignedMonoDiarizer
 from pipeline.features import extract_features
+from pipeline.metadata import FileNamePattern
 from pipeline.models import ModelError, Models
 from pipeline.queue import CallConfidence, review_decision
 from pipeline.rubric import load_rubric
 from pipeline.scoring import score_call
 from pipeline.redact import audio_spans, redact_words
+from pipeline.store.calibration_sql import untrusted_criteria
 from pipeline.store.store import CallRecord, Store
 from pipeline.transcribe import attach_words, speaker_by_overlap, transcribe_regions
 from pipeline.types import Turn, Word
@@ -60,6 +62,8 @@ class CallProcessor:
         self.stereo_diarizer = ChannelMapDiarizer(settings.channel_map)
         self._mono_diarizer = None
         self.warnings: list[str] = []
+        # criteria calibration does not trust for this rubric version (set by run_batch)
+        self.untrusted: frozenset[str] = frozenset()
 
     @property
     def mono_diarizer(self):
@@ -106,7 +110,9 @@ class CallProcessor:
     def score(self, record: CallRecord, turns: list[Turn], words: list[Word], duration_s: float) -> None:
         """Features, the rubric score and the queue decision for one call (pure stages)."""
         record.features, record.events = extract_features(turns, words, duration_s, self.settings.features)
-        record.score = score_call(record.features, record.events, turns, words, self.rubric, self.models.nlp())
+        record.score = score_call(
+            record.features, record.events, turns, words, self.rubric, self.models.nlp(), self.untrusted
+        )
         probabilities = [word.probability for word in words]
         confidence = CallConfidence(
             mean_word_probability=sum(probabilities) / len(probabilities) if probabilities else None,
@@ -266,9 +272,10 @@ def plan(paths: Iterable[str], stored: dict[str, str], redacted: set[str] = froz
 _worker_processor: CallProcessor | None = None
 
 
-def _init_worker(settings: Settings, redacted_dir: Path) -> None:
+def _init_worker(settings: Settings, redacted_dir: Path, untrusted: frozenset[str] = frozenset()) -> None:
     global _worker_processor  # one processor (and one set of loaded models) per worker process
     _worker_processor = CallProcessor(settings, redacted_audio_dir=redacted_dir)
+    _worker_processor.untrusted = untrusted
 
 
 def _work(path: Path, sha256: str) -> CallRecord:
@@ -293,7 +300,16 @@ def run_batch(
     rubric = local.rubric if local else load_rubric(settings.rubric, settings.rubric_variables)
     with Store(db_path) as store:
         store.register_rubric(rubric.id, rubric.version, rubric.pass_mark, str(settings.rubric), Path(settings.rubric).read_text())
-        planned, summary.skipped = plan(paths, store.call_statuses(), store.redacted_hashes())
+        untrusted = untrusted_criteria(store.con, rubric.id, rubric.version)
+        stored, redacted = store.call_statuses(), store.redacted_hashes()
+    # hashing every file takes a while: do it with the database closed, so the review app can use it
+    planned, summary.skipped = plan(paths, stored, redacted)
+    if settings.metadata.name_pattern:
+        # who the call belongs to, from its file name, where no sidecar said so
+        pattern = FileNamePattern(settings.metadata.name_pattern)
+        named = [found for found in (pattern.match(call.path.name) for call in planned) if found]
+        with Store(db_path) as store:
+            store.import_metadata(named, source=f"file-name pattern {pattern.text}", fill_only=True)
     if on_plan:
         on_plan(planned, summary.skipped)
 
@@ -316,25 +332,27 @@ def run_batch(
     todo = [call for call in planned if not call.error]
     if local is not None or len(todo) <= 1:
         local = local or CallProcessor(settings)
+        local.untrusted = untrusted
         if local.redacted_audio_dir is None:
             local.redacted_audio_dir = redacted_audio_dir_for(db_path, settings)
         for call in todo:
             record_result(process_safely(local, call.path, call.sha256))
     else:
-        _run_pool(todo, settings, redacted_audio_dir_for(db_path, settings), record_result)
+        _run_pool(todo, settings, redacted_audio_dir_for(db_path, settings), record_result, untrusted)
     summary.wall_s = time.perf_counter() - started
     return summary
 
 
 def _run_pool(
-    todo: list[PlannedCall], settings: Settings, redacted_dir: Path, record_result: Callable[[CallRecord], None]
+    todo: list[PlannedCall], settings: Settings, redacted_dir: Path, record_result: Callable[[CallRecord], None],
+    untrusted: frozenset[str] = frozenset(),
 ) -> None:
     worker_settings = settings.model_copy(deep=True)
     if worker_settings.asr.cpu_threads == 0:
         # Share the cores instead of every worker's CTranslate2 grabbing all of them.
         worker_settings.asr.cpu_threads = max(1, (os.cpu_count() or 1) // settings.workers)
     context = multiprocessing.get_context("spawn")  # fork after OpenMP/ONNX threads start can deadlock
-    with ProcessPoolExecutor(settings.workers, mp_context=context, initializer=_init_worker, initargs=(worker_settings, redacted_dir)) as pool:
+    with ProcessPoolExecutor(settings.workers, mp_context=context, initializer=_init_worker, initargs=(worker_settings, redacted_dir, untrusted)) as pool:
         pending: dict[Future, PlannedCall] = {}
         queue = list(reversed(todo))
         while queue or pending:
@@ -369,6 +387,8 @@ def rescore_calls(db_path: str | Path, settings: Settings, call_ids: list[str] |
     """Score stored calls under ``settings.rubric`` from their stored turns and words (no audio, no ASR).
 
     Scores under other rubric versions stay; the pending queue entry follows the new version.
+    Criteria calibration does not trust for this version (``criterion_trust``) cannot auto-fail
+    a call, and send it to a human where they decide its pass/fail.
     """
     rubric = load_rubric(settings.rubric, settings.rubric_variables)
     models = Models(settings)
@@ -376,9 +396,10 @@ def rescore_calls(db_path: str | Path, settings: Settings, call_ids: list[str] |
     summary = RescoreSummary(rubric.id, rubric.version)
     with Store(db_path) as store:
         store.register_rubric(rubric.id, rubric.version, rubric.pass_mark, str(settings.rubric), Path(settings.rubric).read_text())
+        untrusted = untrusted_criteria(store.con, rubric.id, rubric.version)
         for call_id, duration_s, (probability, diarization, role), turns, words in list(store.calls_for_rescoring(call_ids)):
             features, events = extract_features(turns, words, duration_s, settings.features)
-            score = score_call(features, events, turns, words, rubric, nlp)
+            score = score_call(features, events, turns, words, rubric, nlp, untrusted)
             decision = review_decision(
                 call_id, score, CallConfidence(probability, diarization, role), rubric.pass_mark, settings.queue
             )

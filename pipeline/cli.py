@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -32,13 +33,26 @@ def run(
     workers: Annotated[Optional[int], typer.Option(help="worker processes on this machine")] = None,
     config: ConfigOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+    metadata: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--metadata",
+            help="CSV/JSON sidecar: call_file, agent_id, team, queue, started_at"
+            " (default: a metadata.csv/.json in each folder given)",
+        ),
+    ] = None,
+    name_pattern: Annotated[
+        Optional[str], typer.Option("--name-pattern", help="who/when from file names, e.g. '{date}_{agent}_{callid}.wav'")
+    ] = None,
 ) -> None:
     """Process every new call under PATHS into the database; calls already stored are skipped."""
     from pipeline.batch import run_batch
 
     asr = {k: v for k, v in dict(model=model, device=device, compute_type=compute_type, batch_size=batch_size).items() if v is not None}
     try:
-        settings = load_settings(config, workers=workers, asr=asr or None)
+        settings = load_settings(
+            config, workers=workers, asr=asr or None, metadata={"name_pattern": name_pattern} if name_pattern else None
+        )
     except ValueError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -59,6 +73,10 @@ def run(
         if record.status == "failed":
             progress.console.print(f"[red]failed[/red] {record.error}")
 
+    from pipeline.metadata import sidecars_in
+
+    sidecars = [metadata] if metadata else sidecars_in(paths)
+    bad_metadata_lines = sum(_import_metadata(sidecar, db) for sidecar in sidecars)
     try:
         with progress:
             summary = run_batch(paths, db, settings, on_progress=on_progress, on_plan=on_plan)
@@ -73,7 +91,7 @@ def run(
         f"{summary.audio_s / 60:.1f} min of audio in {summary.wall_s:.1f} s (real-time factor {summary.real_time_factor:.3f}); "
         f"database {db}"
     )
-    if summary.failed:
+    if summary.failed or bad_metadata_lines:
         raise typer.Exit(1)
 
 
@@ -114,6 +132,11 @@ def show(
     """One call: transcript with speakers and times, features, each criterion with evidence, queue reasons."""
     with _open_store(db) as store:
         report = store.call_report(call_id)
+        trust: dict = {}  # what calibration decided for each criterion
+        if report is not None and report["score"]:
+            from pipeline.store.calibration_sql import trust_decisions
+
+            trust = trust_decisions(store.con, report["score"]["rubric_id"], report["score"]["rubric_version"])
     if report is None:
         console.print(f"[red]error:[/red] no single call matches {call_id!r} in {db}")
         raise typer.Exit(2)
@@ -156,13 +179,16 @@ def show(
             f"{'PASSED' if score['passed'] else 'FAILED'}{', AUTO-FAIL' if score['auto_fail'] else ''}, "
             f"confidence {score['confidence']:.2f}"
         )
+        from pipeline.calibration.render import gating_cell
+
         criteria = Table(title="Criteria")
-        for column in ("criterion", "status", "points", "evidence", "at"):
+        for column in ("criterion", "status", "points", "evidence", "at", "gating"):
             criteria.add_column(column, overflow="fold")
         for c in report["criteria"]:
             at = "" if c["evidence_start_s"] is None else f"{c['evidence_start_s']:.1f}-{c['evidence_end_s']:.1f} s"
-            criteria.add_row(c["criterion_id"], c["status"] + (" (auto-fail)" if c["auto_fail"] else ""),
-                             f"{c['points']:.0f}/{c['max_points']:.0f}", c["evidence_text"] or "", at)  # fmt: skip
+            status = c["status"] + (" (auto-fail)" if c["auto_fail"] else "") + (" — needs human" if c.get("trusted") is False else "")
+            criteria.add_row(c["criterion_id"], status, f"{c['points']:.0f}/{c['max_points']:.0f}", c["evidence_text"] or "",
+                             at, gating_cell(c, trust, score["rubric_version"]))  # fmt: skip
         out.print(criteria)
     for entry in report["queue"]:
         out.print(f"[bold]queued[/bold] (priority {entry['priority']}, {entry['status']}): {entry['reasons']}")
@@ -298,6 +324,297 @@ def models_pull(
         console.print(f"[red]download failed:[/red] {name}: {exc}")
         raise typer.Exit(1) from exc
     console.print(f"[green]downloaded[/green] {name} to {path}")
+
+
+def _import_metadata(path: Path, db: Path) -> int:
+    """Read a metadata sidecar into the database, printing each bad line; returns how many were bad."""
+    from pipeline.metadata import MetadataError, read_metadata
+    from pipeline.store.store import Store
+
+    try:
+        parsed = read_metadata(path)
+    except MetadataError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    for bad in parsed.bad_lines:
+        console.print(f"[yellow]skipped[/yellow] {path}:{bad.line}: {bad.reason}")
+    with Store(db) as store:
+        updated = store.import_metadata(parsed.rows, source=str(path), audit_by=f"cli:{_os_user()}")
+    console.print(
+        f"metadata: {len(parsed.rows)} line(s) read from {path}, {len(parsed.bad_lines)} bad; {updated} stored call(s) updated"
+    )
+    return len(parsed.bad_lines)
+
+
+def _os_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in some containers
+        return "unknown"
+
+
+metadata_app = typer.Typer(help="Who each call belongs to: agent, team, queue, start time.")
+app.add_typer(metadata_app, name="metadata")
+
+
+@metadata_app.command("import")
+def metadata_import(
+    file: Annotated[Path, typer.Argument(help="CSV or JSON: call_file, agent_id, team, queue, started_at")],
+    db: Annotated[Path, typer.Option("--db", help="DuckDB file")] = Path("calls.duckdb"),
+) -> None:
+    """Set or correct the agent, team, queue and start time of calls (stored or still to come), by file name."""
+    if not db.exists():
+        console.print(f"[red]error:[/red] {db}: no such database (run `callqa run ... --db {db}` first)")
+        raise typer.Exit(2)
+    if _import_metadata(file, db):
+        raise typer.Exit(1)
+
+
+users_app = typer.Typer(help="Accounts for the review app.")
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="user name (letters, digits, . _ @ -)")],
+    role: Annotated[str, typer.Option("--role", help="supervisor, qa_lead or admin")],
+    team: Annotated[Optional[list[str]], typer.Option("--team", help="a team this supervisor reviews (repeat for more)")] = None,
+    db: Annotated[Path, typer.Option("--db", help="DuckDB file")] = Path("calls.duckdb"),
+) -> None:
+    """Create an account; the password comes from CALLQA_PASSWORD or a prompt, never from a flag."""
+    import os
+    import re
+
+    from pipeline.review.auth import PASSWORD_ENV, check_password_rules, hash_password
+    from pipeline.store.review_store import ROLES, ReviewConflict, ReviewStore
+
+    if not re.fullmatch(r"[A-Za-z0-9._@-]{1,64}", name):
+        console.print(f"[red]error:[/red] user name {name!r}: use 1-64 letters, digits and . _ @ -")
+        raise typer.Exit(2)
+    if role not in ROLES:
+        console.print(f"[red]error:[/red] --role must be one of {', '.join(ROLES)}")
+        raise typer.Exit(2)
+    teams = [t.strip() for t in team or [] if t.strip()]
+    if role == "supervisor" and not teams:
+        console.print("[red]error:[/red] a supervisor needs at least one --team (they see only their teams' calls)")
+        raise typer.Exit(2)
+    password = os.environ.get(PASSWORD_ENV) or typer.prompt(f"password for {name}", hide_input=True, confirmation_prompt=True)
+    try:
+        check_password_rules(password)
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    store = ReviewStore(str(db))
+    store.ensure_schema()
+    try:
+        with store.open() as review_db:
+            review_db.add_user(name, hash_password(password), role, teams, by=f"cli:{_os_user()}")
+    except ReviewConflict as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"added {role} {name}" + (f" (teams: {', '.join(teams)})" if teams else " (all teams)"))
+
+
+@users_app.command("list")
+def users_list(db: Annotated[Path, typer.Option("--db", help="DuckDB file")] = Path("calls.duckdb")) -> None:
+    """The review app's accounts."""
+    from pipeline.store.review_store import ReviewStore
+
+    store = ReviewStore(str(db))
+    store.ensure_schema()
+    with store.open() as review_db:
+        users = review_db.users()
+    table = Table(title="Users")
+    for column in ("user", "role", "teams", "state"):
+        table.add_column(column)
+    for user in users:
+        table.add_row(user.username, user.role, ", ".join(user.teams), "disabled" if user.disabled else "active")
+    Console().print(table)
+
+
+@users_app.command("disable")
+def users_disable(
+    name: Annotated[str, typer.Argument(help="user name")],
+    db: Annotated[Path, typer.Option("--db", help="DuckDB file")] = Path("calls.duckdb"),
+) -> None:
+    """Disable an account (its sessions end at once)."""
+    from pipeline.store.review_store import NotFound, ReviewStore
+
+    store = ReviewStore(str(db))
+    store.ensure_schema()
+    try:
+        with store.open() as review_db:
+            review_db.set_disabled(name, True, by=f"cli:{_os_user()}")
+    except NotFound as exc:
+        console.print(f"[red]error:[/red] no user {name!r}")
+        raise typer.Exit(1) from exc
+    console.print(f"disabled {name}")
+
+
+@app.command()
+def serve(
+    db: Annotated[Path, typer.Option("--db", help="DuckDB file")] = Path("calls.duckdb"),
+    host: Annotated[str, typer.Option(help="address to listen on (default: this machine only)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    secure_cookies: Annotated[bool, typer.Option(help="mark cookies Secure (when served over HTTPS)")] = False,
+) -> None:
+    """Start the supervisor review app (queue, call pages with redacted audio, grading)."""
+    from pipeline.review import app as review_app
+    from pipeline.review.auth import load_or_create_secret
+
+    if not db.exists():
+        console.print(f"[red]error:[/red] {db}: no such database (run `callqa run ... --db {db}` first)")
+        raise typer.Exit(2)
+    options = review_app.AppOptions(db_path=str(db), secret_key=load_or_create_secret(db), cookie_secure=secure_cookies)
+    console.print(f"review app on http://{host}:{port}/ (database {db}); add accounts with `callqa users add`")
+    review_app.serve(options, host=host, port=port)
+
+
+grades_app = typer.Typer(help="Human grades made in other tools.")
+app.add_typer(grades_app, name="grades")
+
+
+@grades_app.command("import")
+def grades_import(
+    file: Annotated[Path, typer.Argument(help="CSV: call_id or file, reviewer, criterion, result [, score, graded_at, comment]")],
+    db: Annotated[Path, typer.Option("--db", help="DuckDB file")] = Path("calls.duckdb"),
+) -> None:
+    """Import human grades; each bad line is reported with its line number and the good ones kept.
+    Importing the same file again adds nothing twice. Exit code 1 when a line was bad."""
+    from pipeline.calibration.grades_import import GradesFileError, import_grades
+    from pipeline.calibration.render import print_import
+    from pipeline.store.store import Store
+
+    if not db.exists():
+        console.print(f"[red]error:[/red] {db}: no such database")
+        raise typer.Exit(2)
+    try:
+        with Store(db) as store:
+            result = import_grades(store.con, file)
+    except GradesFileError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    print_import(result, console)
+    if result.bad:
+        raise typer.Exit(1)
+
+
+calibrate_app = typer.Typer(
+    help="How far the auto-scorer agrees with human grades, and which criteria may grade alone.",
+    invoke_without_command=True,
+)
+app.add_typer(calibrate_app, name="calibrate")
+SinceOption = Annotated[
+    Optional[datetime],
+    typer.Option("--since", formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"], help="only grades submitted on or after DATE"),
+]
+
+
+@calibrate_app.callback()
+def calibrate(
+    ctx: typer.Context,
+    db: Annotated[Path, typer.Option("--db", help="DuckDB file")] = Path("calls.duckdb"),
+    rubric_version: Annotated[Optional[int], typer.Option(help="rubric version (default: the newest scored)")] = None,
+    rubric_id: Annotated[Optional[str], typer.Option(help="rubric id (default: the one most calls are scored under)")] = None,
+    since: SinceOption = None,
+    min_kappa: Annotated[float, typer.Option(help="trusted when κ's lower 95 % bound reaches this")] = 0.6,
+    min_calls: Annotated[int, typer.Option(help="fewer graded calls than this: not trusted")] = 50,
+    target: Annotated[float, typer.Option(help="share of human-failed calls the queue should catch")] = 0.95,
+    resamples: Annotated[int, typer.Option(help="bootstrap resamples per interval")] = 1000,
+    seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
+    write: Annotated[bool, typer.Option("--write/--no-write", help="store the trust decisions")] = True,
+) -> None:
+    """Per criterion: κ and AC1 with intervals against human grades and the human-vs-human ceiling;
+    the overall score's bias, ICC and α; each reviewer's bias; what the queue catches. Marks the
+    criteria whose κ is too low (or unknown) as not trusted for the rubric version."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import time
+
+    from pipeline.calibration.render import print_report
+    from pipeline.calibration.report import ReportOptions, TrustPolicy
+    from pipeline.calibration.report import calibrate as run_calibration
+    from pipeline.store.store import Store
+
+    if not db.exists():
+        console.print(f"[red]error:[/red] {db}: no such database")
+        raise typer.Exit(2)
+    started = time.perf_counter()
+    options = ReportOptions(
+        trust=TrustPolicy(min_kappa_low=min_kappa, min_calls=min_calls), n_resamples=resamples, seed=seed,
+        target_catch=target,
+    )  # fmt: skip
+    with Store(db, read_only=not write) as store:
+        report = run_calibration(store.con, rubric_id, rubric_version, since, options, write_trust=write)
+    if report is None:
+        console.print(f"[red]error:[/red] no calls scored under that rubric in {db}")
+        raise typer.Exit(2)
+    print_report(report, Console(width=max(Console().width, 160)))
+    untrusted = ", ".join(report.untrusted) or "none"
+    rubric, took = f"{report.rubric_id} v{report.rubric_version}", f"{time.perf_counter() - started:.2f} s"
+    if report.trust_stored:
+        console.print(f"trust decisions for {rubric} stored ({took}); not trusted: {untrusted}. `callqa rescore` applies them.")
+    else:
+        why = "--no-write" if not write else "no human grades yet"
+        console.print(f"trust decisions for {rubric} not stored ({why}; {took}); they would not trust: {untrusted}")
+
+
+@calibrate_app.command("tune")
+def calibrate_tune(
+    out: Annotated[Path, typer.Option("--out", help="the new rubric file (version + 1) to write")],
+    db: Annotated[Path, typer.Option("--db", help="DuckDB file")] = Path("calls.duckdb"),
+    rubric_version: Annotated[Optional[int], typer.Option(help="rubric version to tune (default: newest)")] = None,
+    rubric_id: Annotated[Optional[str], typer.Option(help="rubric id (default: the one most calls use)")] = None,
+    since: SinceOption = None,
+    target: Annotated[float, typer.Option(help="share of human-failed calls the queue must catch")] = 0.95,
+    force: Annotated[bool, typer.Option("--force", help="overwrite --out if it exists")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Sweep each phrase criterion's min_similarity for κ and set the pass mark that lets the queue
+    catch the target share of human-failed calls with the fewest reviews; write a new rubric version."""
+    from pipeline.calibration.render import print_tuning
+    from pipeline.calibration.tuning import margins_from_transcripts, tune
+    from pipeline.rubric import RubricError, load_rubric, parse_rubric
+    from pipeline.store.calibration_sql import pick_rubric, rubric_source
+    from pipeline.store.store import Store
+
+    if not db.exists():
+        console.print(f"[red]error:[/red] {db}: no such database")
+        raise typer.Exit(2)
+    if out.exists() and not force:
+        console.print(f"[red]error:[/red] {out} exists; a tuned rubric is a new file (or pass --force)")
+        raise typer.Exit(2)
+    settings = load_settings(config)
+    with Store(db, read_only=True) as store:
+        picked = pick_rubric(store.con, rubric_id, rubric_version)
+        source = rubric_source(store.con, *picked) if picked else None
+        if source is None:
+            console.print(f"[red]error:[/red] no stored rubric with scored calls matches in {db}")
+            raise typer.Exit(2)
+        if source["source_path"] and out.resolve() == Path(source["source_path"]).resolve():
+            console.print(f"[red]error:[/red] {out} is the rubric being tuned; write the new version to a new file")
+            raise typer.Exit(2)
+        if rubric_source(store.con, picked[0], picked[1] + 1) is not None:
+            console.print(f"[red]error:[/red] {picked[0]} v{picked[1] + 1} already exists in {db}; tune from it instead")
+            raise typer.Exit(2)
+        try:
+            rubric = parse_rubric(source["source_text"], source["source_path"] or "<stored>", settings.rubric_variables)
+        except RubricError:
+            rubric = None  # not a rubric the scorer can run (e.g. synthetic): tune the pass mark only
+        margins_for = margins_from_transcripts(store, rubric, settings) if rubric is not None else None
+        result = tune(store.con, margins_for, picked[0], picked[1], since, target)
+    out.write_text(result.rubric_text)
+    try:
+        load_rubric(out, settings.rubric_variables)
+    except RubricError as exc:
+        console.print(f"[red]error:[/red] the tuned rubric does not validate: {exc}")
+        raise typer.Exit(1) from exc
+    print_tuning(result, Console(width=max(Console().width, 140)))
+    console.print(
+        f"wrote {out}: {result.rubric_id} v{result.to_version}. Apply it with `callqa rescore --rubric {out} --db {db}`"
+    )
 
 
 if __name__ == "__main__":

@@ -81,6 +81,23 @@ class RedactedAudioOptions(BaseModel):
     replace_original: bool = Field(False, description="overwrite the source recording with the redacted copy")
 
 
+class MetadataOptions(BaseModel):
+    """Who a call belongs to, when no sidecar file says so: read from the recording's file name."""
+
+    name_pattern: str | None = Field(
+        None, description="e.g. '{date}_{agent}_{callid}.wav'; fields agent, team, queue, date, time, callid, ext, any"
+    )
+
+    @field_validator("name_pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str | None) -> str | None:
+        if value:
+            from pipeline.metadata import FileNamePattern
+
+            FileNamePattern(value)
+        return value or None
+
+
 class Settings(BaseSettings):
     """Everything a run needs. Env vars: ``CALLQA_...`` (nested with ``__``)."""
 
@@ -100,6 +117,7 @@ class Settings(BaseSettings):
     rubric: Path = Field(DEFAULT_RUBRIC_PATH, description="YAML rubric the calls are scored against")
     rubric_variables: dict[str, str] = Field(default_factory=dict, description="e.g. {company: Acme Telecom}")
     queue: QueuePolicy = QueuePolicy()
+    metadata: MetadataOptions = MetadataOptions()
     channel_map: dict[int, str] = Field(default_factory=lambda: {0: "agent", 1: "customer"})
     max_duration_s: float = Field(4 * 3600.0, gt=0, description="longer recordings are refused")
     min_speech_s: float = Field(

@@ -10,12 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline.scoring import CallScore
 
 AUTO_FAIL, BELOW_PASS_MARK, LOW_CONFIDENCE, RANDOM_SAMPLE = 1, 2, 3, 4
+# an untrusted criterion decides pass/fail: as urgent as a failed call
+NEEDS_HUMAN = BELOW_PASS_MARK
 
 
 class QueuePolicy(BaseModel):
-    """What puts a call in the review queue. Priorities: 1 auto-fail, 2 below the pass mark,
-    3 low confidence (ASR, diarization, roles or the score's own), 4 a random sample of passing
-    calls, so the queue also measures the auto-scorer."""
+    """What puts a call in the review queue. Priorities: 1 auto-fail, 2 below the pass mark or
+    "needs human" (a criterion calibration does not trust decides pass/fail), 3 low confidence
+    (ASR, diarization, roles or the score's own), 4 a random sample of passing calls, so the
+    queue also measures the auto-scorer."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -60,6 +63,14 @@ def review_decision(
         names = ", ".join(c.criterion_id for c in failed if not c.auto_fail)
         reasons.append(f"score {score.score:.0f} below pass mark {pass_mark:.0f}" + (f" ({names})" if names else ""))
         priority = min(priority or BELOW_PASS_MARK, BELOW_PASS_MARK)
+    # a criterion calibration does not trust, whose verdict decides pass/fail: a human decides
+    for criterion in score.criteria:
+        if criterion.decides_outcome:
+            reasons.append(
+                f"needs human: {criterion.criterion_id} (not trusted), auto says {criterion.status}"
+                f"{_at(criterion.evidence_start_s)}"
+            )
+            priority = min(priority or NEEDS_HUMAN, NEEDS_HUMAN)
     low = []
     if score.confidence < policy.min_score_confidence:
         low.append(f"score confidence {score.confidence:.2f}")

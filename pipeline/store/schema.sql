@@ -122,6 +122,10 @@ CREATE TABLE IF NOT EXISTS criterion_scores (
     evidence_end_s   DOUBLE
 );
 
+-- false: calibration did not trust this criterion under this rubric version when the call was
+-- scored (it could not auto-fail the call; a human decides where it changes pass/fail).
+ALTER TABLE criterion_scores ADD COLUMN IF NOT EXISTS trusted BOOLEAN;
+
 -- Calls a supervisor should look at, most urgent first (priority 1 = auto-fail).
 CREATE TABLE IF NOT EXISTS review_queue (
     call_id        VARCHAR NOT NULL,
@@ -139,6 +143,18 @@ ALTER TABLE calls ADD COLUMN IF NOT EXISTS agent_id VARCHAR;
 ALTER TABLE calls ADD COLUMN IF NOT EXISTS team VARCHAR;
 ALTER TABLE calls ADD COLUMN IF NOT EXISTS queue_name VARCHAR;
 ALTER TABLE calls ADD COLUMN IF NOT EXISTS started_at TIMESTAMP;
+
+-- The metadata as given, by file name (no folder): it may arrive before or after the call is
+-- processed, and write_call (which replaces the calls row) copies it into the columns above again.
+CREATE TABLE IF NOT EXISTS call_metadata (
+    file_name   VARCHAR NOT NULL,
+    agent_id    VARCHAR,
+    team        VARCHAR,
+    queue_name  VARCHAR,
+    started_at  TIMESTAMP,
+    source      VARCHAR NOT NULL,     -- the sidecar file, or the file-name pattern
+    imported_at TIMESTAMP NOT NULL
+);
 
 -- Human grading: one review per submission (an amendment is a new review pointing at the old one).
 CREATE TABLE IF NOT EXISTS reviews (
@@ -185,6 +201,15 @@ CREATE TABLE IF NOT EXISTS users (
     teams         VARCHAR[],          -- a supervisor sees only these teams' calls
     created_at    TIMESTAMP NOT NULL,
     disabled      BOOLEAN NOT NULL DEFAULT false
+);
+
+-- Review-app logins: the cookie carries a signed random id, this table only its hash.
+CREATE TABLE IF NOT EXISTS review_sessions (
+    session_hash VARCHAR NOT NULL,
+    username     VARCHAR NOT NULL,
+    created_at   TIMESTAMP NOT NULL,
+    expires_at   TIMESTAMP NOT NULL,
+    revoked_at   TIMESTAMP             -- set by logout
 );
 
 -- Append-only: every claim, grade, edit, login and failed login.

@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from pipeline.metadata import CallMetadata
 from pipeline.queue import QueueDecision
 from pipeline.redact import Redaction
 from pipeline.scoring import CallScore
@@ -61,14 +62,29 @@ def connect_with_retry(path: str, read_only: bool, timeout_s: float = LOCK_RETRY
     """
     deadline = time.monotonic() + timeout_s
     delay_s = 0.01
+    marker = Path(waiting_marker(path))
     while True:
         try:
-            return duckdb.connect(path, read_only=read_only)
+            con = duckdb.connect(path, read_only=read_only)
+            if delay_s > 0.01:
+                marker.unlink(missing_ok=True)
+            return con
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower() or time.monotonic() > deadline:
                 raise
+            # Say "someone is waiting" beside the database: the review app then lets its open
+            # connections drain before opening new ones, so a busy app cannot starve the batch.
+            try:
+                marker.touch()
+            except OSError:
+                pass
             time.sleep(delay_s)
             delay_s = min(delay_s * 2, 0.2)
+
+
+def waiting_marker(path: str) -> str:
+    """The file a process waiting for the database lock touches (see ``connect_with_retry``)."""
+    return str(path) + ".waiting"
 
 
 class Store:
@@ -139,6 +155,7 @@ class Store:
                 "evidence_text": [c.evidence_text for c in criteria],
                 "evidence_start_s": [c.evidence_start_s for c in criteria],
                 "evidence_end_s": [c.evidence_end_s for c in criteria],
+                "trusted": [c.trusted for c in criteria],
             },
         )
         in_review = self.con.execute(
@@ -283,6 +300,66 @@ class Store:
         """call_id -> status for every stored call."""
         return dict(self.con.execute("SELECT call_id, status FROM calls").fetchall())
 
+    def import_metadata(
+        self, rows: list[CallMetadata], source: str, fill_only: bool = False, audit_by: str | None = None
+    ) -> int:
+        """Keep who each file's call belongs to and copy it onto the stored calls; returns calls updated.
+
+        A sidecar replaces what was known for its files; ``fill_only`` (a file-name pattern) only
+        fills what nothing gave yet. One transaction; ``audit_by`` adds an audit_log row (an edit).
+        """
+        if not rows:
+            return 0
+        frame = pd.DataFrame(
+            {
+                "file_name": [r.file_name for r in rows],
+                "agent_id": pd.Series([r.agent_id for r in rows], dtype=object),
+                "team": pd.Series([r.team for r in rows], dtype=object),
+                "queue_name": pd.Series([r.queue_name for r in rows], dtype=object),
+                "started_at": pd.to_datetime(pd.Series([r.started_at for r in rows], dtype=object)),
+            }
+        )
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            self.con.register("incoming_metadata", frame)
+            if fill_only:
+                self.con.execute(
+                    "UPDATE call_metadata m SET agent_id = coalesce(m.agent_id, i.agent_id), team = coalesce(m.team, i.team),"
+                    " queue_name = coalesce(m.queue_name, i.queue_name), started_at = coalesce(m.started_at, i.started_at)"
+                    " FROM incoming_metadata i WHERE m.file_name = i.file_name"
+                )
+                new_rows = "WHERE file_name NOT IN (SELECT file_name FROM call_metadata)"
+            else:
+                self.con.execute("DELETE FROM call_metadata WHERE file_name IN (SELECT file_name FROM incoming_metadata)")
+                new_rows = ""
+            self.con.execute(
+                "INSERT INTO call_metadata SELECT file_name, agent_id, team, queue_name, CAST(started_at AS TIMESTAMP),"
+                f" ?, ? FROM incoming_metadata {new_rows}",
+                [source, now],
+            )
+            updated = self._apply_metadata("parse_filename(calls.source_path) IN (SELECT file_name FROM incoming_metadata)", [])
+            if audit_by:
+                self.con.execute(
+                    'INSERT INTO audit_log ("at", username, action, object, "after") VALUES (?, ?, ?, ?, ?)',
+                    [now, audit_by, "metadata_import", source, f'{{"rows": {len(rows)}, "calls_updated": {updated}}}'],
+                )
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        finally:
+            self.con.unregister("incoming_metadata")
+        return updated
+
+    def _apply_metadata(self, condition: str, params: list) -> int:
+        row = self.con.execute(
+            "UPDATE calls SET agent_id = m.agent_id, team = m.team, queue_name = m.queue_name, started_at = m.started_at"
+            f" FROM call_metadata m WHERE m.file_name = parse_filename(calls.source_path) AND {condition}",
+            params,
+        ).fetchone()
+        return int(row[0]) if row else 0
+
     def write_call(self, record: CallRecord) -> None:
         """Replace whatever is stored for this call, atomically: all of it or none of it."""
         speech_s = sum(turn.end_s - turn.start_s for turn in record.turns) if record.turns else None
@@ -306,6 +383,7 @@ class Store:
                     datetime.now(timezone.utc).replace(tzinfo=None),
                 ],
             )  # fmt: skip
+            self._apply_metadata("calls.call_id = ?", [record.call_id])  # metadata outlives the row
             if record.turns:
                 self._insert_frame(
                     "turns",
