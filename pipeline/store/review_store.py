@@ -1,0 +1,779 @@
+"""SQL for the review app: users, sessions, the queue, call pages, claims, grades and the audit log.
+
+Every request opens the database, runs its queries and closes it again (``ReviewStore.open``), so
+the nightly run, which also opens the file only briefly per call, can write in between: DuckDB
+lets one process write at a time and ``connect_with_retry`` makes each side wait its turn. While
+another process waits (it touches a marker file beside the database), the app lets its open
+connections drain before opening new ones, so a busy app cannot starve the batch.
+
+Team scope is applied here, in SQL: a supervisor's queries only ever see calls of their teams.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import duckdb
+import yaml
+
+from pipeline.store.store import LOCK_RETRY_S, Store, connect_with_retry, waiting_marker
+
+ROLES = ("supervisor", "qa_lead", "admin")
+QUEUE_STATUSES = ("pending", "mine", "in_review", "done")
+# Reason filter -> the text the queue policy (pipeline/queue.py) writes into review_queue.reasons.
+REASON_KINDS = {
+    "auto-fail": "auto-fail:",
+    "below pass mark": "below pass mark",
+    "needs human": "needs human",
+    "low confidence": "low confidence",
+    "random sample": "random sample",
+    "manual review": "manual review",
+}
+MANUAL_REVIEW_PRIORITY = 5
+# A waiting process touches its marker at least every 0.2 s (connect_with_retry's longest pause).
+MARKER_FRESH_S = 0.5
+MAX_STEP_ASIDE_S = 3.0
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    role: str
+    teams: tuple[str, ...] = ()
+    disabled: bool = False
+
+    @property
+    def sees_all_teams(self) -> bool:
+        return self.role in ("qa_lead", "admin")
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What the queue page shows; every field optional except the status tab."""
+
+    status: str = "pending"  # pending / mine / in_review / done
+    reason: str | None = None  # a key of REASON_KINDS
+    agent: str | None = None  # an agent id, or "unassigned"
+    team: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None  # inclusive
+    score_min: float | None = None
+    score_max: float | None = None
+
+
+@dataclass
+class QueuePage:
+    rows: list[dict]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+@dataclass(frozen=True)
+class CriterionGrade:
+    """A reviewer's verdict on one criterion: ``agreed`` keeps the automatic result."""
+
+    criterion_id: str
+    status: str
+    points: float | None
+    comment: str | None = None
+    agreed: bool = True
+
+
+@dataclass
+class ReviewSubmission:
+    call_id: str
+    grades: list[CriterionGrade]
+    overall_comment: str | None = None
+    coaching_notes: str | None = None
+    amends_review_id: str | None = None
+    rubric_id: str | None = None
+    rubric_version: int | None = None
+    human_score: float | None = None
+
+
+class ReviewConflict(Exception):
+    """The action no longer applies (already claimed by someone else, already amended, ...)."""
+
+
+class NotFound(Exception):
+    """No such call, or not one this user may see (the two are never told apart)."""
+
+
+class Forbidden(Exception):
+    """The call is visible but this user may not do this to it."""
+
+
+def _step_aside_for_waiting_process(marker: str) -> None:
+    """Hold back a new connection while another process waits for the database (its marker is
+    fresh): this process's open connections drain and the waiter gets its turn."""
+    deadline = time.monotonic() + MAX_STEP_ASIDE_S
+    while time.monotonic() < deadline:
+        try:
+            if time.time() - os.stat(marker).st_mtime >= MARKER_FRESH_S:
+                return
+        except OSError:
+            return
+        time.sleep(0.02)
+
+
+class ReviewStore:
+    """The review app's view of one database file; thread-safe, holds no connection between calls."""
+
+    def __init__(self, path: str, lock_timeout_s: float = LOCK_RETRY_S):
+        self.path = str(path)
+        self.lock_timeout_s = lock_timeout_s
+        self._waiting_marker = waiting_marker(self.path)
+        # Check-then-write steps (claim, submit) run one at a time in this process; other processes
+        # cannot write at the same moment at all (DuckDB's file lock).
+        self._write_lock = threading.Lock()
+        self._rubric_cache: dict[tuple[str, int], dict[str, dict]] = {}
+
+    def ensure_schema(self) -> None:
+        """Create or update the tables (once, at start-up; requests do not re-run the schema)."""
+        with Store(self.path, lock_timeout_s=self.lock_timeout_s):
+            pass
+
+    @contextmanager
+    def open(self) -> Iterator[ReviewDB]:
+        _step_aside_for_waiting_process(self._waiting_marker)
+        con = connect_with_retry(self.path, read_only=False, timeout_s=self.lock_timeout_s)
+        try:
+            yield ReviewDB(con, self)
+        finally:
+            con.close()
+
+
+def _scope_sql(user: User, alias: str = "c") -> tuple[str, list]:
+    if user.sees_all_teams:
+        return "TRUE", []
+    return f"{alias}.team IN (SELECT unnest(?::VARCHAR[]))", [list(user.teams)]
+
+
+def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict]:
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def _session_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ReviewDB:
+    """Queries on one open connection (one request)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, store: ReviewStore):
+        self.con = con
+        self.store = store
+
+    # --- users, sessions, audit -------------------------------------------------------------
+
+    def user(self, username: str) -> tuple[User, str] | None:
+        """The user and their password hash (for login), or None."""
+        row = self.con.execute(
+            "SELECT username, role, teams, disabled, password_hash FROM users WHERE username = ?",
+            [username],
+        ).fetchone()
+        if row is None:
+            return None
+        return User(row[0], row[1], tuple(row[2] or ()), bool(row[3])), row[4]
+
+    def users(self) -> list[User]:
+        rows = self.con.execute(
+            "SELECT username, role, teams, disabled FROM users ORDER BY username"
+        ).fetchall()
+        return [User(r[0], r[1], tuple(r[2] or ()), bool(r[3])) for r in rows]
+
+    def add_user(
+        self, username: str, password_hash: str, role: str, teams: list[str], by: str
+    ) -> None:
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        with self.store._write_lock:
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                if self.con.execute(
+                    "SELECT count(*) FROM users WHERE username = ?", [username]
+                ).fetchone()[0]:
+                    raise ReviewConflict(f"user {username!r} already exists")
+                self.con.execute(
+                    "INSERT INTO users (username, password_hash, role, teams, created_at, disabled)"
+                    " VALUES (?, ?, ?, ?, ?, false)",
+                    [username, password_hash, role, teams, utc_now()],
+                )
+                self._audit(
+                    by, "user_add", username, None, json.dumps({"role": role, "teams": teams})
+                )
+                self.con.execute("COMMIT")
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+
+    def set_disabled(self, username: str, disabled: bool, by: str) -> None:
+        with self.store._write_lock:
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                row = self.con.execute(
+                    "SELECT disabled FROM users WHERE username = ?", [username]
+                ).fetchone()
+                if row is None:
+                    raise NotFound(username)
+                self.con.execute(
+                    "UPDATE users SET disabled = ? WHERE username = ?", [disabled, username]
+                )
+                if disabled:
+                    self.con.execute(
+                        "UPDATE review_sessions SET revoked_at = ? WHERE username = ? AND revoked_at IS NULL",
+                        [utc_now(), username],
+                    )
+                self._audit(
+                    by, "user_disable" if disabled else "user_enable", username,
+                    json.dumps({"disabled": bool(row[0])}), json.dumps({"disabled": disabled}),
+                )  # fmt: skip
+                self.con.execute("COMMIT")
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+
+    def create_session(self, username: str, token: str, ttl_s: float) -> None:
+        now = utc_now()
+        self.con.execute(
+            "INSERT INTO review_sessions (session_hash, username, created_at, expires_at) VALUES (?, ?, ?, ?)",
+            [_session_hash(token), username, now, now + timedelta(seconds=ttl_s)],
+        )
+
+    def session_user(self, token: str) -> User | None:
+        """The logged-in user behind a session token: unexpired, not logged out, not disabled."""
+        row = self.con.execute(
+            "SELECT u.username, u.role, u.teams FROM review_sessions s JOIN users u USING (username)"
+            " WHERE s.session_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND NOT u.disabled",
+            [_session_hash(token), utc_now()],
+        ).fetchone()
+        return User(row[0], row[1], tuple(row[2] or ())) if row else None
+
+    def revoke_session(self, token: str) -> None:
+        self.con.execute(
+            "UPDATE review_sessions SET revoked_at = ? WHERE session_hash = ? AND revoked_at IS NULL",
+            [utc_now(), _session_hash(token)],
+        )
+
+    def recent_failed_logins(self, username: str, client: str, window_s: float) -> tuple[int, int]:
+        """Failed logins inside the window: for this name (since its last login), and from this client."""
+        since = utc_now() - timedelta(seconds=window_s)
+        last_ok = self.con.execute(
+            "SELECT max(\"at\") FROM audit_log WHERE action = 'login' AND username = ?", [username]
+        ).fetchone()[0]
+        by_name_since = max(since, last_ok) if last_ok else since
+        row = self.con.execute(
+            'SELECT count(*) FILTER (WHERE username = ? AND "at" > ?), count(*) FILTER (WHERE object = ?)'
+            " FROM audit_log WHERE action = 'login_failed' AND \"at\" > ?",
+            [username, by_name_since, client, since],
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
+    def audit(
+        self, username: str | None, action: str, obj: str | None, before=None, after=None
+    ) -> None:
+        self._audit(username, action, obj, before, after)
+
+    def _audit(self, username, action, obj, before=None, after=None) -> None:
+        as_text = [
+            v if v is None or isinstance(v, str) else json.dumps(v, default=str)
+            for v in (before, after)
+        ]
+        self.con.execute(
+            'INSERT INTO audit_log ("at", username, action, object, "before", "after") VALUES (?, ?, ?, ?, ?, ?)',
+            [utc_now(), username, action, obj, *as_text],
+        )
+
+    def audit_rows(
+        self, call_id: str | None = None, action: str | None = None, limit: int = 200
+    ) -> list[dict]:
+        where, params = ["TRUE"], []
+        if call_id:
+            where.append("object = ?")
+            params.append(call_id)
+        if action:
+            where.append("action = ?")
+            params.append(action)
+        return _dicts(
+            self.con.execute(
+                f'SELECT "at", username, action, object, "before", "after" FROM audit_log WHERE {" AND ".join(where)}'
+                ' ORDER BY "at" DESC LIMIT ?',
+                [*params, limit],
+            )
+        )
+
+    # --- queue -------------------------------------------------------------------------------
+
+    def queue_page(
+        self, user: User, filters: QueueFilters, page: int = 1, page_size: int = 50
+    ) -> QueuePage:
+        scope, params = _scope_sql(user)
+        where = [scope]
+        if filters.status == "mine":
+            where.append("q.status = 'in_review' AND q.assigned_to = ?")
+            params.append(user.username)
+        else:
+            where.append("q.status = ?")
+            params.append(filters.status if filters.status in QUEUE_STATUSES else "pending")
+        if filters.reason in REASON_KINDS:
+            where.append("contains(q.reasons, ?)")
+            params.append(REASON_KINDS[filters.reason])
+        if filters.agent == "unassigned":
+            where.append("c.agent_id IS NULL")
+        elif filters.agent:
+            where.append("c.agent_id = ?")
+            params.append(filters.agent)
+        if filters.team:
+            where.append("c.team = ?")
+            params.append(filters.team)
+        if filters.date_from:
+            where.append("coalesce(c.started_at, c.processed_at) >= ?")
+            params.append(datetime.combine(filters.date_from, datetime.min.time()))
+        if filters.date_to:
+            where.append("coalesce(c.started_at, c.processed_at) < ?")
+            params.append(
+                datetime.combine(filters.date_to + timedelta(days=1), datetime.min.time())
+            )
+        if filters.score_min is not None:
+            where.append("s.score >= ?")
+            params.append(filters.score_min)
+        if filters.score_max is not None:
+            where.append("s.score <= ?")
+            params.append(filters.score_max)
+        page = max(1, page)
+        # One pass: the matching rows are materialised once, counted, and the page cut from them.
+        rows = _dicts(
+            self.con.execute(
+                f"""WITH matching AS MATERIALIZED (
+                        SELECT q.call_id, q.priority, q.reasons, q.status, q.assigned_to, s.score, s.auto_fail,
+                               c.agent_id, c.team, c.queue_name, coalesce(c.started_at, c.processed_at) AS call_at,
+                               c.started_at IS NULL AS date_is_processing_time, c.duration_s
+                          FROM review_queue q
+                          JOIN calls c ON c.call_id = q.call_id
+                          LEFT JOIN call_scores s
+                            ON s.call_id = q.call_id AND s.rubric_id = q.rubric_id AND s.rubric_version = q.rubric_version
+                         WHERE {" AND ".join(where)}
+                    )
+                    SELECT *, (SELECT count(*) FROM matching) AS total_rows FROM matching
+                     ORDER BY priority, score NULLS FIRST, call_at DESC, call_id
+                     LIMIT ? OFFSET ?""",
+                [*params, page_size, (page - 1) * page_size],
+            )
+        )
+        total = rows[0].pop("total_rows") if rows else self._count_matching(where, params)
+        for row in rows[1:]:
+            row.pop("total_rows")
+        return QueuePage(rows, total, page, page_size)
+
+    def _count_matching(self, where: list[str], params: list) -> int:
+        """For a page past the end (no row to carry the total)."""
+        return self.con.execute(
+            f"""SELECT count(*) FROM review_queue q JOIN calls c ON c.call_id = q.call_id
+                  LEFT JOIN call_scores s
+                    ON s.call_id = q.call_id AND s.rubric_id = q.rubric_id AND s.rubric_version = q.rubric_version
+                 WHERE {" AND ".join(where)}""",
+            params,
+        ).fetchone()[0]
+
+    def filter_choices(self, user: User) -> dict[str, list[str]]:
+        """Agents and teams to offer in the queue filters (within the user's scope)."""
+        scope, params = _scope_sql(user)
+        agents = self.con.execute(
+            f"SELECT DISTINCT agent_id FROM calls c WHERE {scope} AND agent_id IS NOT NULL ORDER BY 1 LIMIT 500",
+            params,
+        ).fetchall()
+        if user.sees_all_teams:
+            teams = self.con.execute(
+                "SELECT DISTINCT team FROM calls WHERE team IS NOT NULL ORDER BY 1 LIMIT 200"
+            ).fetchall()
+            team_names = [t[0] for t in teams]
+        else:
+            team_names = sorted(user.teams)
+        return {"agents": [a[0] for a in agents], "teams": team_names}
+
+    def search(self, user: User, text: str, limit: int = 50) -> list[dict]:
+        """Calls in scope whose id starts with ``text`` or whose transcript contains it."""
+        scope, params = _scope_sql(user)
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        return _dicts(
+            self.con.execute(
+                f"""WITH hits AS (
+                        SELECT t.call_id, min(t.start_s) AS at_s, arg_min(t.text, t.start_s) AS text
+                          FROM turns t WHERE t.text ILIKE ? ESCAPE '\\' GROUP BY t.call_id
+                        UNION ALL
+                        SELECT call_id, NULL, NULL FROM calls WHERE starts_with(call_id, ?)
+                    )
+                    SELECT h.call_id, min(h.at_s) AS at_s, any_value(h.text) AS text, c.agent_id, c.team,
+                           coalesce(c.started_at, c.processed_at) AS call_at, c.duration_s
+                      FROM hits h JOIN calls c ON c.call_id = h.call_id
+                     WHERE {scope} AND c.status = 'done'
+                     GROUP BY ALL ORDER BY call_at DESC, h.call_id LIMIT ?""",
+                [pattern, text.lower(), *params, limit],
+            )
+        )
+
+    # --- one call ----------------------------------------------------------------------------
+
+    def _visible_call(self, user: User, call_id: str) -> dict:
+        scope, params = _scope_sql(user)
+        rows = _dicts(
+            self.con.execute(
+                f"""SELECT call_id, status, duration_s, channels, diarizer, agent_id, team, queue_name, started_at,
+                           processed_at, redacted_audio_path IS NOT NULL AS has_audio, asr_model,
+                           mean_word_probability, diarization_confidence, role_confidence
+                      FROM calls c WHERE call_id = ? AND {scope}""",
+                [call_id, *params],
+            )
+        )
+        if not rows:
+            raise NotFound(call_id)
+        return rows[0]
+
+    def call_view(self, user: User, call_id: str) -> dict:
+        """Everything the call page shows; ``NotFound`` for a call outside the user's teams."""
+        call = self._visible_call(user, call_id)
+        queue = _dicts(
+            self.con.execute(
+                "SELECT priority, reasons, status, assigned_to, rubric_id, rubric_version, created_at FROM review_queue"
+                " WHERE call_id = ? ORDER BY CASE status WHEN 'in_review' THEN 0 WHEN 'pending' THEN 1 ELSE 2 END,"
+                " created_at DESC",
+                [call_id],
+            )
+        )
+        active = next((q for q in queue if q["status"] in ("pending", "in_review")), None)
+        score = self._score_for(call_id, active)
+        criteria = []
+        if score:
+            criteria = self._criteria(call_id, score["rubric_id"], score["rubric_version"])
+        return {
+            "call": call,
+            "queue": active,
+            "queue_history": queue,
+            "score": score,
+            "criteria": criteria,
+            "turns": _dicts(
+                self.con.execute(
+                    "SELECT turn_idx, speaker, start_s, end_s, text FROM turns WHERE call_id = ? ORDER BY start_s, turn_idx",
+                    [call_id],
+                )
+            ),
+            "events": _dicts(
+                self.con.execute(
+                    "SELECT kind, start_s, end_s, speaker, detail FROM events WHERE call_id = ? ORDER BY start_s",
+                    [call_id],
+                )
+            ),
+            "redactions": _dicts(
+                self.con.execute(
+                    "SELECT kind, start_s, end_s FROM redactions WHERE call_id = ? ORDER BY start_s",
+                    [call_id],
+                )
+            ),
+            "reviews": self._reviews(call_id),
+        }
+
+    def _score_for(self, call_id: str, queue: dict | None) -> dict | None:
+        """The score the queue entry was made under, else the call's newest."""
+        if queue and queue["rubric_id"]:
+            rows = _dicts(
+                self.con.execute(
+                    "SELECT * FROM call_scores WHERE call_id = ? AND rubric_id = ? AND rubric_version = ?",
+                    [call_id, queue["rubric_id"], queue["rubric_version"]],
+                )
+            )
+            if rows:
+                return rows[0]
+        rows = _dicts(
+            self.con.execute(
+                "SELECT * FROM call_scores WHERE call_id = ? ORDER BY scored_at DESC, rubric_version DESC LIMIT 1",
+                [call_id],
+            )
+        )
+        return rows[0] if rows else None
+
+    def _criteria(self, call_id: str, rubric_id: str, rubric_version: int) -> list[dict]:
+        rows = _dicts(
+            self.con.execute(
+                """SELECT cs.criterion_id, cs.stage, cs.points, cs.max_points, cs.status, cs.auto_fail, cs.confidence,
+                          cs.evidence_text, cs.evidence_start_s, cs.evidence_end_s, t.trusted, t.reason AS trust_reason
+                     FROM criterion_scores cs
+                     LEFT JOIN (SELECT * FROM criterion_trust WHERE rubric_id = ? AND rubric_version = ?
+                                QUALIFY row_number() OVER (PARTITION BY criterion_id ORDER BY decided_at DESC) = 1) t
+                       ON t.criterion_id = cs.criterion_id
+                    WHERE cs.call_id = ? AND cs.rubric_id = ? AND cs.rubric_version = ?""",
+                [rubric_id, rubric_version, call_id, rubric_id, rubric_version],
+            )
+        )
+        described = self._rubric_criteria(rubric_id, rubric_version)
+        order = list(described)
+        for row in rows:
+            info = described.get(row["criterion_id"], {})
+            row["description"] = info.get("description", "")
+            row["stage_name"] = info.get("stage_name", row["stage"] or "")
+            row["needs_human"] = row["trusted"] is False
+        rows.sort(
+            key=lambda r: (
+                order.index(r["criterion_id"]) if r["criterion_id"] in order else len(order)
+            )
+        )
+        return rows
+
+    def _rubric_criteria(self, rubric_id: str, rubric_version: int) -> dict[str, dict]:
+        """criterion id -> description and stage name, from the stored rubric source (cached: versions never change)."""
+        key = (rubric_id, rubric_version)
+        cache = self.store._rubric_cache
+        if key not in cache:
+            row = self.con.execute(
+                "SELECT source_text FROM rubrics WHERE rubric_id = ? AND rubric_version = ?",
+                [rubric_id, rubric_version],
+            ).fetchone()
+            described: dict[str, dict] = {}
+            try:
+                source = yaml.safe_load(row[0]) if row else {}
+                for stage in (source or {}).get("stages", []) or []:
+                    for criterion in stage.get("criteria", []) or []:
+                        described[str(criterion.get("id"))] = {
+                            "description": str(criterion.get("description", "")),
+                            "stage_name": str(stage.get("name", stage.get("id", ""))),
+                        }
+            except (yaml.YAMLError, AttributeError, TypeError):
+                described = {}
+            cache[key] = described
+        return cache[key]
+
+    def _reviews(self, call_id: str) -> list[dict]:
+        reviews = _dicts(
+            self.con.execute(
+                """SELECT r.*, EXISTS (SELECT 1 FROM reviews a WHERE a.amends_review_id = r.review_id) AS amended
+                     FROM reviews r WHERE r.call_id = ? ORDER BY r.submitted_at""",
+                [call_id],
+            )
+        )
+        if reviews:
+            grades = _dicts(
+                self.con.execute(
+                    "SELECT g.* FROM human_grades g WHERE g.review_id IN (SELECT review_id FROM reviews WHERE call_id = ?)",
+                    [call_id],
+                )
+            )
+            for review in reviews:
+                review["grades"] = {
+                    g["criterion_id"]: g for g in grades if g["review_id"] == review["review_id"]
+                }
+        return reviews
+
+    def audio_file(self, user: User, call_id: str) -> tuple[str, str | None]:
+        """The redacted copy's path and hash: the only audio the app serves. ``NotFound`` otherwise."""
+        scope, params = _scope_sql(user)
+        row = self.con.execute(
+            f"SELECT redacted_audio_path, redacted_sha256 FROM calls c WHERE call_id = ? AND {scope}",
+            [call_id, *params],
+        ).fetchone()
+        if row is None or not row[0]:
+            raise NotFound(call_id)
+        return row[0], row[1]
+
+    # --- claims and reviews ------------------------------------------------------------------
+
+    def claim(self, user: User, call_id: str) -> str:
+        """Take the call for review (atomically); returns 'claimed' or 'already yours'.
+
+        ``ReviewConflict`` when someone else has it; a call that is not queued gets a manual entry.
+        """
+        self._visible_call(user, call_id)
+        with self.store._write_lock:
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                claimed = self.con.execute(
+                    "UPDATE review_queue SET status = 'in_review', assigned_to = ?"
+                    " WHERE call_id = ? AND status = 'pending' RETURNING priority",
+                    [user.username, call_id],
+                ).fetchall()
+                outcome = "claimed"
+                if not claimed:
+                    holder = self.con.execute(
+                        "SELECT assigned_to FROM review_queue WHERE call_id = ? AND status = 'in_review'",
+                        [call_id],
+                    ).fetchone()
+                    if holder and holder[0] == user.username:
+                        self.con.execute("ROLLBACK")
+                        return "already yours"
+                    if holder:
+                        raise ReviewConflict(
+                            f"call {call_id} is already being reviewed by {holder[0]}"
+                        )
+                    score = self._score_for(call_id, None)
+                    self.con.execute(
+                        "INSERT INTO review_queue (call_id, priority, reasons, rubric_id, rubric_version, status,"
+                        " assigned_to, created_at) VALUES (?, ?, 'manual review', ?, ?, 'in_review', ?, ?)",
+                        [
+                            call_id, MANUAL_REVIEW_PRIORITY, score["rubric_id"] if score else None,
+                            score["rubric_version"] if score else None, user.username, utc_now(),
+                        ],
+                    )  # fmt: skip
+                    outcome = "claimed (manual review)"
+                self._audit(
+                    user.username, "claim", call_id, "pending", f"in_review by {user.username}"
+                )
+                self.con.execute("COMMIT")
+            except duckdb.TransactionException as exc:
+                self.con.execute("ROLLBACK")
+                raise ReviewConflict(
+                    f"call {call_id} was claimed by someone else just now"
+                ) from exc
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+        return outcome
+
+    def release(self, user: User, call_id: str) -> None:
+        """Give a claimed call back to the queue (its holder, or a QA lead / admin)."""
+        self._visible_call(user, call_id)
+        with self.store._write_lock:
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                holder = self.con.execute(
+                    "SELECT assigned_to FROM review_queue WHERE call_id = ? AND status = 'in_review'",
+                    [call_id],
+                ).fetchone()
+                if holder is None:
+                    raise ReviewConflict(f"call {call_id} is not being reviewed")
+                if holder[0] != user.username and not user.sees_all_teams:
+                    raise Forbidden(f"call {call_id} is being reviewed by {holder[0]}")
+                self.con.execute(
+                    "UPDATE review_queue SET status = 'pending', assigned_to = NULL WHERE call_id = ? AND status = 'in_review'",
+                    [call_id],
+                )
+                self._audit(
+                    user.username, "release", call_id, f"in_review by {holder[0]}", "pending"
+                )
+                self.con.execute("COMMIT")
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+
+    def submit_review(
+        self, user: User, submission: ReviewSubmission, started_at: datetime | None = None
+    ) -> str:
+        """Store a review and its grades, close the queue item, log it: one transaction. Returns the review id.
+
+        A new review needs the call claimed by this user; an amendment needs the latest version of a
+        review of this call, by this user (or a QA lead / admin), and adds a row, never overwrites.
+        """
+        call_id = submission.call_id
+        self._visible_call(user, call_id)
+        with self.store._write_lock:
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                before = None
+                if submission.amends_review_id:
+                    original = _dicts(
+                        self.con.execute(
+                            "SELECT review_id, reviewer, human_score, overall_comment, coaching_notes,"
+                            " EXISTS (SELECT 1 FROM reviews a WHERE a.amends_review_id = r.review_id) AS amended"
+                            " FROM reviews r WHERE review_id = ? AND call_id = ?",
+                            [submission.amends_review_id, call_id],
+                        )
+                    )
+                    if not original:
+                        raise NotFound(submission.amends_review_id)
+                    if original[0]["amended"]:
+                        raise ReviewConflict(
+                            "that review has already been amended: amend the latest version"
+                        )
+                    if original[0]["reviewer"] != user.username and not user.sees_all_teams:
+                        raise Forbidden("only the reviewer or a QA lead can amend a review")
+                    before = original[0] | {
+                        "grades": self._grades_summary(submission.amends_review_id)
+                    }
+                    before.pop("amended")
+                    action = "amend"
+                else:
+                    holder = self.con.execute(
+                        "SELECT assigned_to FROM review_queue WHERE call_id = ? AND status = 'in_review'",
+                        [call_id],
+                    ).fetchone()
+                    if holder is None or holder[0] != user.username:
+                        raise ReviewConflict(
+                            f"claim call {call_id} before grading it"
+                            + (f" (it is being reviewed by {holder[0]})" if holder else "")
+                        )
+                    action = "grade"
+                review_id = uuid.uuid4().hex
+                now = utc_now()
+                if started_at is None:
+                    started_at = self.con.execute(
+                        "SELECT max(\"at\") FROM audit_log WHERE action = 'claim' AND object = ? AND username = ?",
+                        [call_id, user.username],
+                    ).fetchone()[0]
+                self.con.execute(
+                    "INSERT INTO reviews (review_id, call_id, reviewer, rubric_id, rubric_version, human_score,"
+                    " overall_comment, coaching_notes, source, amends_review_id, started_at, submitted_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'app', ?, ?, ?)",
+                    [
+                        review_id, call_id, user.username, submission.rubric_id, submission.rubric_version,
+                        submission.human_score, submission.overall_comment, submission.coaching_notes,
+                        submission.amends_review_id, started_at, now,
+                    ],
+                )  # fmt: skip
+                if submission.grades:
+                    self.con.executemany(
+                        "INSERT INTO human_grades (review_id, criterion_id, status, points, comment) VALUES (?, ?, ?, ?, ?)",
+                        [
+                            [review_id, g.criterion_id, g.status, g.points, g.comment]
+                            for g in submission.grades
+                        ],
+                    )
+                if action == "grade":
+                    self.con.execute(
+                        "UPDATE review_queue SET status = 'done' WHERE call_id = ? AND status = 'in_review' AND assigned_to = ?",
+                        [call_id, user.username],
+                    )
+                after = {
+                    "review_id": review_id,
+                    "human_score": submission.human_score,
+                    "overall_comment": submission.overall_comment,
+                    "coaching_notes": submission.coaching_notes,
+                    "amends_review_id": submission.amends_review_id,
+                    "overrides": [g.criterion_id for g in submission.grades if not g.agreed],
+                    "grades": {
+                        g.criterion_id: [g.status, g.points, g.comment] for g in submission.grades
+                    },
+                }
+                self._audit(user.username, action, call_id, before, after)
+                self.con.execute("COMMIT")
+            except duckdb.TransactionException as exc:
+                self.con.execute("ROLLBACK")
+                raise ReviewConflict(
+                    f"call {call_id} changed while saving: reload and try again"
+                ) from exc
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+        return review_id
+
+    def _grades_summary(self, review_id: str) -> dict:
+        rows = self.con.execute(
+            "SELECT criterion_id, status, points, comment FROM human_grades WHERE review_id = ?",
+            [review_id],
+        ).fetchall()
+        return {r[0]: [r[1], r[2], r[3]] for r in rows}
