@@ -11,8 +11,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pipeline.config import load_settings
 from pipeline.models import ModelError
+
+
+def load_settings(*args, **kwargs):
+    """pydantic-settings and every stage's options load only for commands that need them."""
+    from pipeline.config import load_settings as load
+
+    return load(*args, **kwargs)
 
 app = typer.Typer(help="Speech analytics and automatic QA for call-center recordings.", no_args_is_help=True)
 models_app = typer.Typer(help="List, prepare and (on request) download models.", invoke_without_command=True)

@@ -15,7 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import Settings
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline.config import Settings
 
 PROJECT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 MANIFEST_PATH = PROJECT_MODELS_DIR / "manifest.json"

@@ -7,8 +7,10 @@ Times are seconds from the start of the call, as floats. Speakers are
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 AGENT = "agent"
 CUSTOMER = "customer"

@@ -7,14 +7,17 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import duckdb
-import pandas as pd
+from typing import TYPE_CHECKING
 
-from pipeline.metadata import CallMetadata
-from pipeline.queue import QueueDecision
-from pipeline.redact import Redaction
-from pipeline.scoring import CallScore
+import duckdb
+
 from pipeline.types import Event, Features, Turn, Word
+
+if TYPE_CHECKING:  # read-only commands (callqa queue/show) should not pay for these imports
+    from pipeline.metadata import CallMetadata
+    from pipeline.queue import QueueDecision
+    from pipeline.redact import Redaction
+    from pipeline.scoring import CallScore
 
 SCHEMA_PATH = Path(__file__).with_name("schema.sql")
 CALL_TABLES = ("turns", "words", "redactions", "features", "events", "call_scores", "criterion_scores")
@@ -187,6 +190,8 @@ class Store:
             raise
 
     def _insert_frame(self, table: str, columns: dict) -> None:
+        import pandas as pd
+
         frame = pd.DataFrame(columns)
         self.con.register("incoming_rows", frame)
         try:
@@ -310,6 +315,8 @@ class Store:
         """
         if not rows:
             return 0
+        import pandas as pd
+
         frame = pd.DataFrame(
             {
                 "file_name": [r.file_name for r in rows],
