@@ -189,6 +189,15 @@ class Store:
             self.con.execute("ROLLBACK")
             raise
 
+    def _insert_items(self, table: str, call_id: str, index_column: str, items: list) -> None:
+        """Rows from plain dataclasses whose field names are the table's columns, numbered in order."""
+        if not items:
+            return
+        rows = [asdict(item) for item in items]
+        columns = {"call_id": call_id, index_column: range(len(rows))}
+        columns.update({name: [row[name] for row in rows] for name in rows[0]})
+        self._insert_frame(table, columns)
+
     def _insert_frame(self, table: str, columns: dict) -> None:
         import pandas as pd
 
@@ -283,19 +292,7 @@ class Store:
         self.con.execute("DELETE FROM features WHERE call_id = ?", [call_id])
         self.con.execute("DELETE FROM events WHERE call_id = ?", [call_id])
         self._insert_frame("features", {"call_id": [call_id], **{k: [v] for k, v in asdict(features).items()}})
-        if events:
-            self._insert_frame(
-                "events",
-                {
-                    "call_id": call_id,
-                    "event_idx": range(len(events)),
-                    "kind": [e.kind for e in events],
-                    "start_s": [e.start_s for e in events],
-                    "end_s": [e.end_s for e in events],
-                    "speaker": [e.speaker for e in events],
-                    "detail": [e.detail for e in events],
-                },
-            )
+        self._insert_items("events", call_id, "event_idx", events)
 
     def redacted_hashes(self) -> set[str]:
         rows = self.con.execute("SELECT redacted_sha256 FROM calls WHERE redacted_sha256 IS NOT NULL").fetchall()
@@ -391,42 +388,9 @@ class Store:
                 ],
             )  # fmt: skip
             self._apply_metadata("calls.call_id = ?", [record.call_id])  # metadata outlives the row
-            if record.turns:
-                self._insert_frame(
-                    "turns",
-                    {
-                        "call_id": record.call_id,
-                        "turn_idx": range(len(record.turns)),
-                        "speaker": [t.speaker for t in record.turns],
-                        "start_s": [t.start_s for t in record.turns],
-                        "end_s": [t.end_s for t in record.turns],
-                        "text": [t.text for t in record.turns],
-                    },
-                )
-            if record.words:
-                self._insert_frame(
-                    "words",
-                    {
-                        "call_id": record.call_id,
-                        "word_idx": range(len(record.words)),
-                        "speaker": [w.speaker for w in record.words],
-                        "start_s": [w.start_s for w in record.words],
-                        "end_s": [w.end_s for w in record.words],
-                        "word": [w.word for w in record.words],
-                        "probability": [w.probability for w in record.words],
-                    },
-                )
-            if record.redactions:
-                self._insert_frame(
-                    "redactions",
-                    {
-                        "call_id": record.call_id,
-                        "redaction_idx": range(len(record.redactions)),
-                        "kind": [r.kind for r in record.redactions],
-                        "start_s": [r.start_s for r in record.redactions],
-                        "end_s": [r.end_s for r in record.redactions],
-                    },
-                )
+            self._insert_items("turns", record.call_id, "turn_idx", record.turns)
+            self._insert_items("words", record.call_id, "word_idx", record.words)
+            self._insert_items("redactions", record.call_id, "redaction_idx", record.redactions)
             if record.features is not None:
                 self.replace_features(record.call_id, record.features, record.events)
             if record.score is not None:
