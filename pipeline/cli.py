@@ -23,7 +23,7 @@ def load_settings(*args, **kwargs):
 app = typer.Typer(help="Speech analytics and automatic QA for call-center recordings.", no_args_is_help=True)
 models_app = typer.Typer(help="List, prepare and (on request) download models.", invoke_without_command=True)
 app.add_typer(models_app, name="models")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # file paths in errors stay whole for grep and logs
 
 ConfigOption = Annotated[Optional[Path], typer.Option("--config", help="YAML settings file")]
 

@@ -87,7 +87,7 @@ def test_dual_channel_turns_roles_and_words_match_truth(sample_db, truth_path):
         hypothesis = " ".join(w for (w,) in words)
         own, crossed = word_error_rate(scripts[speaker], hypothesis), word_error_rate(scripts[other], hypothesis)
         print(f"{truth['call']} {speaker}: WER {own:.1%} against its own script, {crossed:.1%} against the other side's")
-        assert own < 0.4 and crossed > own + 0.4, f"{speaker}: {hypothesis[:200]}"
+        assert own < 0.45 and crossed > own + 0.15, f"{speaker}: {hypothesis[:200]}"
 
 
 NUMBER_WORDS = set(

@@ -1,152 +1,344 @@
-"""End to end with the default model: features, rubric verdicts with evidence, queue, show and rescore
-on the dual-channel demo calls, checked against each call's ground truth."""
+"""End to end with the default ASR model: features, rubric verdicts and their evidence, the review
+queue, `callqa show` and `callqa rescore`, on every demo call in audio_samples/, checked against each
+call's ground truth.
+
+`tests/test_e2e.py` checks turns and words with the fast whisper-tiny.en; this file runs what a
+call center runs by default (whisper-base) and checks what a supervisor sees.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
 import duckdb
 import pytest
+import yaml
 
 from tests.conftest import SAMPLES
 
 pytestmark = pytest.mark.slow
-TRUTH = {p.name.split(".")[0]: json.loads(p.read_text()) for p in SAMPLES.glob("*.truth.json")}
-STEREO = sorted(name for name, truth in TRUTH.items() if "stereo" in truth["files"])
-TALK_TOLERANCE = 0.05
+
+TRUTHS = {
+    p.name.split(".")[0]: json.loads(p.read_text()) for p in sorted(SAMPLES.glob("*.truth.json"))
+}
+STEREO = sorted(name for name, truth in TRUTHS.items() if "stereo" in truth["files"])
+MONO = sorted(name for name, truth in TRUTHS.items() if "mono" in truth["files"])
+TALK_TOLERANCE = 0.05  # talk time within 5 % of the truth
 EVIDENCE_SLACK_S = 0.5
+RUDE, DEAD_AIR, GOOD = "rude_call", "dead_air", "good_call"
+# A mono recording has one voice at a time as far as the embedded diarizer can tell, so talk-over
+# (and with it the agent's interruptions) is only measured on dual-channel calls.
+MONO_CANNOT_SHOW = {"talkover": {"interruptions"}}
+# What each phrase group of a criterion is, in the words of the truth turn that says it.
+PHRASE_TURN_WORDS = {
+    "greeting": [("acme telecom",), ("my name is", "this is")],
+    "recording_disclosure": [("recorded",)],
+    "closing": [("anything else",), ("thank",)],
+}
+# "'words' (12.3-14.5 s, 92)" in evidence_text: one quote per phrase group, in group order.
+QUOTE = re.compile(r"'[^']*' \((\d+\.\d)-(\d+\.\d) s, \d+\)")
 
 
-def cli(*args):
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *map(str, args)], capture_output=True, text=True)
+def cli(*args: object) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "pipeline.cli", *map(str, args)]
+    return subprocess.run(command, check=False, capture_output=True, text=True)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def scored_db(tmp_path_factory):
+    """One real `callqa run` over audio_samples/ with the default model (whisper-base)."""
     db = tmp_path_factory.mktemp("scoring") / "calls.duckdb"
-    files = [SAMPLES / TRUTH[name]["files"]["stereo"] for name in STEREO]
-    result = cli("run", *files, "--db", db, "-q")  # the default model, as a center would run it
+    result = cli("run", SAMPLES, "--db", db, "-q")
     assert result.returncode == 0, result.stderr
     return db
 
 
-def query(db, sql, params=()):
+def query(db, sql: str, params=()) -> list[tuple]:
     with duckdb.connect(str(db), read_only=True) as con:
         return con.execute(sql, list(params)).fetchall()
 
 
-def call_id_of(db, name):
-    return query(db, "SELECT call_id FROM calls WHERE source_path LIKE ?", ["%/" + TRUTH[name]["files"]["stereo"]])[0][0]
+def call_id_of(db, name: str, layout: str = "stereo") -> str:
+    filename = TRUTHS[name]["files"][layout]
+    rows = query(
+        db,
+        "SELECT call_id FROM calls WHERE source_path LIKE ? AND status = 'done'",
+        ["%/" + filename],
+    )
+    assert len(rows) == 1, f"{filename}: expected one stored call, found {rows}"
+    return rows[0][0]
 
 
-def union_s(spans):
+def latest_version(db, call_id: str) -> int:
+    return query(db, "SELECT max(rubric_version) FROM call_scores WHERE call_id = ?", [call_id])[0][
+        0
+    ]
+
+
+def criteria(db, call_id: str) -> dict[str, tuple]:
+    """criterion_id -> (status, evidence_text, evidence_start_s, evidence_end_s), latest version."""
+    rows = query(
+        db,
+        "SELECT criterion_id, status, evidence_text, evidence_start_s, evidence_end_s FROM criterion_scores"
+        " WHERE call_id = ? AND rubric_version = ?",
+        [call_id, latest_version(db, call_id)],
+    )
+    return {criterion: rest for criterion, *rest in rows}
+
+
+def failed(db, call_id: str) -> set[str]:
+    return {
+        criterion for criterion, (status, *_) in criteria(db, call_id).items() if status == "fail"
+    }
+
+
+def talk_s(truth: dict, speaker: str) -> float:
+    """Seconds in which ``speaker`` talks: the union of their truth turns."""
     total, current = 0.0, None
-    for start, end in sorted(spans):
-        if current is None or start > current[1]:
-            if current:
-                total += current[1] - current[0]
-            current = [start, end]
-        else:
+    for start, end in sorted(
+        (t["start_s"], t["end_s"]) for t in truth["turns"] if t["speaker"] == speaker
+    ):
+        if current is not None and start <= current[1]:
             current[1] = max(current[1], end)
+            continue
+        total += current[1] - current[0] if current else 0.0
+        current = [start, end]
     return total + (current[1] - current[0] if current else 0.0)
 
 
+def inside(span: tuple[float, float], turn: dict) -> bool:
+    return (
+        turn["start_s"] - EVIDENCE_SLACK_S <= span[0] <= span[1] <= turn["end_s"] + EVIDENCE_SLACK_S
+    )
+
+
+# --- (a) features ---------------------------------------------------------------------------
+
+
 @pytest.mark.parametrize("name", STEREO)
-def test_call_features_match_truth(scored_db, name):
-    truth = TRUTH[name]
-    call_id = call_id_of(scored_db, name)
-    (row,) = query(
+def test_call_features_match_the_truth(scored_db, name):
+    truth = TRUTHS[name]
+    ((dead_air, holds, talkovers, agent_cuts, customer_cuts, agent_talk, customer_talk),) = query(
         scored_db,
         "SELECT dead_air_events, hold_events, talkover_events, agent_interruptions, customer_interruptions,"
         " agent_talk_s, customer_talk_s FROM call_features WHERE call_id = ?",
-        [call_id],
+        [call_id_of(scored_db, name)],
     )
-    dead_air, holds, talkovers, agent_cuts, customer_cuts, agent_talk, customer_talk = row
-    overlaps = truth["overlaps"]
+    real = [o for o in truth["overlaps"] if not o["backchannel"]]
     assert dead_air == len(truth["dead_air"])
     assert holds == len(truth["holds"])
-    assert talkovers == len(overlaps)
-    assert agent_cuts == sum(o["interrupter"] == "agent" and not o["backchannel"] for o in overlaps)
-    assert customer_cuts == sum(o["interrupter"] == "customer" and not o["backchannel"] for o in overlaps)
-    for speaker, measured in (("agent", agent_talk), ("customer", customer_talk)):
-        expected = union_s([(t["start_s"], t["end_s"]) for t in truth["turns"] if t["speaker"] == speaker])
-        assert measured == pytest.approx(expected, rel=TALK_TOLERANCE), speaker
+    assert talkovers == len(truth["overlaps"])  # back-channels are talk-over too
+    assert agent_cuts == sum(o["interrupter"] == "agent" for o in real)
+    assert customer_cuts == sum(o["interrupter"] == "customer" for o in real)
+    assert agent_talk == pytest.approx(talk_s(truth, "agent"), rel=TALK_TOLERANCE)
+    assert customer_talk == pytest.approx(talk_s(truth, "customer"), rel=TALK_TOLERANCE)
 
 
-@pytest.mark.parametrize("name", ["good_call", "dead_air", "talkover", "rude_call"])
-def test_calls_fail_exactly_the_criteria_they_should(scored_db, name):
-    call_id = call_id_of(scored_db, name)
-    failed = {c for (c,) in query(scored_db, "SELECT criterion_id FROM criterion_scores WHERE call_id = ? AND status = 'fail'", [call_id])}
-    assert failed == set(TRUTH[name]["expected_rubric_failures"])
-    ((passed, auto_fail),) = query(scored_db, "SELECT passed, auto_fail FROM call_scores WHERE call_id = ?", [call_id])
-    if name == "good_call":
-        assert passed and not auto_fail
-    if name == "rude_call":
-        assert auto_fail and not passed
+# --- (b) verdicts ---------------------------------------------------------------------------
 
-
-def turn_containing(truth, speaker, words):
-    for turn in truth["turns"]:
-        if turn["speaker"] == speaker and all(w in turn["text"].lower() for w in words):
-            return turn
-    raise AssertionError(f"no {speaker} turn says {words}")
-
-
-def evidence(db, name, criterion):
-    return query(
-        db,
-        "SELECT status, evidence_start_s, evidence_end_s FROM criterion_scores WHERE call_id = ? AND criterion_id = ?",
-        [call_id_of(db, name), criterion],
-    )[0]
+VERDICT_CASES = [(name, "stereo") for name in STEREO] + [(name, "mono") for name in MONO]
 
 
 @pytest.mark.parametrize(
-    ("criterion", "words"), [("greeting", ["thank", "calling"]), ("recording_disclosure", ["recorded"]), ("closing", ["anything else"])]
+    ("name", "layout"), VERDICT_CASES, ids=[f"{n}-{lay}" for n, lay in VERDICT_CASES]
 )
-def test_phrase_evidence_points_at_the_words(scored_db, criterion, words):
-    status, start_s, end_s = evidence(scored_db, "good_call", criterion)
-    turn = turn_containing(TRUTH["good_call"], "agent", words)
-    assert status == "pass"
-    # a criterion of several phrase groups (closing: 'anything else' + 'thank you') spans all its quotes
-    assert start_s - EVIDENCE_SLACK_S <= turn["end_s"] and turn["start_s"] <= end_s + EVIDENCE_SLACK_S
-    assert TRUTH["good_call"]["duration_s"] >= end_s > start_s >= 0
+def test_each_call_fails_exactly_the_criteria_its_truth_names(scored_db, name, layout):
+    expected = set(TRUTHS[name]["expected_rubric_failures"])
+    if layout == "mono":
+        expected -= MONO_CANNOT_SHOW.get(name, set())
+    assert failed(scored_db, call_id_of(scored_db, name, layout)) == expected
 
 
-def test_dead_air_and_forbidden_phrase_evidence(scored_db):
-    status, start_s, end_s = evidence(scored_db, "dead_air", "no_dead_air_over_10s")
-    longest = max(TRUTH["dead_air"]["dead_air"], key=lambda gap: gap["end_s"] - gap["start_s"])
-    assert status == "fail" and start_s < longest["end_s"] and end_s > longest["start_s"]
-    status, start_s, end_s = evidence(scored_db, "rude_call", "forbidden_phrases")
-    inside = [t for t in TRUTH["rude_call"]["turns"] if t["speaker"] == "agent" and t["start_s"] - EVIDENCE_SLACK_S <= start_s <= t["end_s"]]
-    assert status == "fail" and inside
-    assert any(phrase in inside[0]["text"].lower() for phrase in ("not my problem", "calm down"))
+@pytest.mark.xfail(
+    strict=True, reason="the embedded diarizer gives a mono call no overlapping turns"
+)
+def test_mono_talkover_shows_the_agents_interruptions(scored_db):
+    assert "interruptions" in failed(scored_db, call_id_of(scored_db, "talkover", "mono"))
 
 
-def test_queue_and_show_explain_the_flagged_calls(scored_db):
+@pytest.mark.parametrize("layout", ["stereo", "mono"])
+def test_good_call_passes_and_rude_call_auto_fails(scored_db, layout):
+    def outcome(name):
+        call_id = call_id_of(scored_db, name, layout)
+        sql = "SELECT passed, auto_fail FROM call_scores WHERE call_id = ? AND rubric_version = ?"
+        return query(scored_db, sql, [call_id, latest_version(scored_db, call_id)])[0]
+
+    assert outcome(GOOD) == (True, False)
+    assert outcome(RUDE) == (False, True)
+
+
+# --- (c) evidence points at the right words -------------------------------------------------
+
+
+@pytest.mark.parametrize("name", STEREO)
+def test_passed_phrase_evidence_lies_in_the_turn_that_says_it(scored_db, name):
+    truth = TRUTHS[name]
+    agent_turns = [t for t in truth["turns"] if t["speaker"] == "agent"]
+    checked = 0
+    for criterion, (status, text, start_s, end_s) in criteria(
+        scored_db, call_id_of(scored_db, name)
+    ).items():
+        if criterion not in PHRASE_TURN_WORDS or status != "pass":
+            continue
+        quotes = [(float(a), float(b)) for a, b in QUOTE.findall(text)]
+        groups = PHRASE_TURN_WORDS[criterion]
+        assert len(quotes) == len(groups), text
+        # the stored span covers the quotes (to the 0.1 s they are printed with)
+        assert start_s == pytest.approx(min(a for a, _ in quotes), abs=0.06)
+        assert end_s == pytest.approx(max(b for _, b in quotes), abs=0.06)
+        for quote, words in zip(quotes, groups):
+            saying = [t for t in agent_turns if any(w in t["text"].lower() for w in words)]
+            assert any(inside(quote, turn) for turn in saying), (criterion, quote, text, saying)
+        checked += 1
+    expected = {c for c in PHRASE_TURN_WORDS if c not in truth["expected_rubric_failures"]}
+    assert checked == len(expected)
+
+
+def test_dead_air_evidence_is_the_long_silence(scored_db):
+    status, _, start_s, end_s = criteria(scored_db, call_id_of(scored_db, DEAD_AIR))[
+        "no_dead_air_over_10s"
+    ]
+    (long_silence,) = [g for g in TRUTHS[DEAD_AIR]["dead_air"] if g["end_s"] - g["start_s"] >= 10.0]
+    assert status == "fail"
+    assert start_s < long_silence["end_s"] and end_s > long_silence["start_s"]
+
+
+def test_forbidden_phrase_evidence_lies_in_the_turn_that_says_it(scored_db):
+    status, text, start_s, end_s = criteria(scored_db, call_id_of(scored_db, RUDE))[
+        "forbidden_phrases"
+    ]
+    assert status == "fail"
+    phrase = re.match(r"forbidden '([^']+)'", text).group(1).lower()
+    saying = [
+        t for t in TRUTHS[RUDE]["turns"] if t["speaker"] == "agent" and phrase in t["text"].lower()
+    ]
+    assert saying, f"no agent turn says {phrase!r}"
+    assert any(inside((start_s, end_s), turn) for turn in saying), (text, saying)
+
+
+# --- (d) what a supervisor sees -------------------------------------------------------------
+
+
+def flat(output: str) -> str:
+    """CLI table output without borders and whitespace, so wrapped cells read straight through."""
+    return re.sub(r"[\s│┃║|─━┌┐└┘├┤┬┴┼┏┓┗┛┡┩╇╈┳┻╋╭╮╯╰]+", "", output)
+
+
+def queue_order(output: str, names: list[str]) -> list[str]:
+    """The order in which the given demo calls' file names first appear in `callqa queue` output."""
+    positions = {name: output.find(f"{name}.") for name in names}
+    return sorted((n for n, at in positions.items() if at >= 0), key=positions.get)
+
+
+def test_queue_lists_the_auto_failed_call_first_with_reasons(scored_db):
     result = cli("queue", "--db", scored_db)
     assert result.returncode == 0, result.stderr
-    rude, good = call_id_of(scored_db, "rude_call"), call_id_of(scored_db, "good_call")
-    queued = dict(query(scored_db, "SELECT call_id, priority FROM review_queue WHERE status = 'pending'"))
-    assert queued[rude] == 1  # auto-fail first
-    assert queued.get(good, 4) == 4  # a passing call is queued only as part of the random sample
-    assert rude in result.stdout and "auto-fail" in result.stdout
-    shown = cli("show", rude[:8], "--db", scored_db)
-    assert shown.returncode == 0, shown.stderr
-    for expected in ("Transcript", "Features", "dead_air_events", "forbidden_phrases", "recording_disclosure", "queued"):
-        assert expected in shown.stdout
+    pending = query(
+        scored_db,
+        "SELECT q.call_id, q.priority, q.reasons FROM review_queue q JOIN calls c USING (call_id)"
+        " WHERE q.status = 'pending' ORDER BY q.priority, q.call_id",
+    )
+    rude_ids = {call_id_of(scored_db, RUDE, layout) for layout in TRUTHS[RUDE]["files"]}
+    rude_rows = [row for row in pending if row[0] in rude_ids]
+    assert {priority for _, priority, _ in rude_rows} == {1} and len(rude_rows) == len(rude_ids)
+    assert all("auto-fail: recording_disclosure" in reasons for _, _, reasons in rude_rows)
+    assert all("auto-fail: forbidden_phrases" in reasons for _, _, reasons in rude_rows)
+    assert min(priority for _, priority, _ in pending) == 1
+    assert queue_order(result.stdout, list(TRUTHS))[0] == RUDE
+    assert flat("auto-fail: recording_disclosure") in flat(result.stdout)
 
 
-def test_rescore_under_a_new_version_keeps_the_old_scores(scored_db, tmp_path):
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "dead_air fails only no_dead_air_over_10s (weight 10, not auto-fail): it scores 88, above the "
+        "pass mark of 80, so the review policy does not queue it at priority 1 or 2"
+    ),
+)
+def test_queue_lists_dead_air_among_the_failed_calls(scored_db):
+    result = cli("queue", "--db", scored_db)
+    assert result.returncode == 0, result.stderr
+    dead_air_id = call_id_of(scored_db, DEAD_AIR)
+    priorities = [
+        p
+        for (p,) in query(
+            scored_db, "SELECT priority FROM review_queue WHERE call_id = ?", [dead_air_id]
+        )
+    ]
+    assert priorities and min(priorities) <= 2
+    assert queue_order(result.stdout, list(TRUTHS))[:2] in ([RUDE, DEAD_AIR], [DEAD_AIR, RUDE])
+
+
+@pytest.mark.parametrize("name", [GOOD, RUDE])
+def test_show_prints_transcript_features_and_every_criterion(scored_db, name):
+    call_id = call_id_of(scored_db, name)
+    result = cli("show", call_id[:10], "--db", scored_db)
+    assert result.returncode == 0, result.stderr
+    shown = flat(result.stdout)
+    assert "Transcript" in shown and "Features" in shown and "Criteria" in shown
+    turns = query(
+        scored_db, "SELECT speaker, text FROM turns WHERE call_id = ? ORDER BY turn_idx", [call_id]
+    )
+    assert turns
+    for speaker, text in turns:
+        assert flat(speaker + text) in shown, (speaker, text)
+    with duckdb.connect(str(scored_db), read_only=True) as con:
+        cursor = con.execute(
+            "SELECT * EXCLUDE (call_id) FROM features WHERE call_id = ?", [call_id]
+        )
+        features = dict(zip([d[0] for d in cursor.description], cursor.fetchone()))
+    for feature, value in features.items():
+        printed = f"{value:.2f}" if isinstance(value, float) else str(value)
+        assert flat(feature + printed) in shown, (feature, printed)
+    for criterion, (status, *_) in criteria(scored_db, call_id).items():
+        assert flat(criterion + status) in shown, (criterion, status)
+
+
+# --- (e) rescoring under a new rubric version -----------------------------------------------
+
+
+def test_rescore_under_a_new_version_keeps_version_one(scored_db, tmp_path):
     from pipeline.rubric import DEFAULT_RUBRIC_PATH
 
-    before = query(scored_db, "SELECT call_id, score, passed FROM call_scores WHERE rubric_version = 1 ORDER BY call_id")
-    text = DEFAULT_RUBRIC_PATH.read_text().replace("version: 1", "version: 2", 1)
-    new_rubric = tmp_path / "rubric_v2.yaml"
-    new_rubric.write_text(text)
+    rubric = yaml.safe_load(DEFAULT_RUBRIC_PATH.read_text())
+    assert rubric["version"] == 1
+    rubric["version"] = 2
+    by_id = {c["id"]: c for stage in rubric["stages"] for c in stage["criteria"]}
+    by_id["greeting"]["weight"] -= 5  # five points move from the greeting to the resolution
+    by_id["resolution"]["weight"] += 5
+    new_rubric = tmp_path / "rubric-v2.yaml"
+    new_rubric.write_text(yaml.safe_dump(rubric, sort_keys=False))
+
+    def version_one():
+        calls = query(
+            scored_db,
+            "SELECT call_id, rubric_id, score, passed, auto_fail, confidence, scored_at FROM call_scores"
+            " WHERE rubric_version = 1 ORDER BY call_id",
+        )
+        verdicts = query(
+            scored_db,
+            "SELECT call_id, criterion_id, status, points, max_points, evidence_text, evidence_start_s,"
+            " evidence_end_s FROM criterion_scores WHERE rubric_version = 1 ORDER BY call_id, criterion_id",
+        )
+        return calls, verdicts
+
+    before = version_one()
     result = cli("rescore", "--rubric", new_rubric, "--db", scored_db)
     assert result.returncode == 0, result.stderr
-    versions = query(scored_db, "SELECT rubric_version, count(*) FROM call_scores GROUP BY 1 ORDER BY 1")
-    assert versions == [(1, len(STEREO)), (2, len(STEREO))]
-    assert query(scored_db, "SELECT call_id, score, passed FROM call_scores WHERE rubric_version = 1 ORDER BY call_id") == before
+    assert version_one() == before
+
+    done = {c for (c,) in query(scored_db, "SELECT call_id FROM calls WHERE status = 'done'")}
+    assert len(done) == sum(len(truth["files"]) for truth in TRUTHS.values())
+    versions = query(
+        scored_db,
+        "SELECT call_id, list(rubric_version ORDER BY rubric_version) FROM call_scores GROUP BY call_id",
+    )
+    assert dict(versions) == {call_id: [1, 2] for call_id in done}
+    greeting_points = query(
+        scored_db,
+        "SELECT DISTINCT rubric_version, max_points FROM criterion_scores WHERE criterion_id = 'greeting' ORDER BY 1",
+    )
+    assert greeting_points == [(1, 10.0), (2, 5.0)]
