@@ -32,7 +32,7 @@ SPEC = syn.SyntheticSpec(
     graded_share=0.25,
     second_share=0.3,
 )
-RUNS = 20
+RUNS = 100  # seeds 0-99; 0.15 s each
 
 
 def run_report(spec, seed, options=None, write_trust=False):
@@ -59,12 +59,15 @@ def covered(estimate, truth):
 def test_kappa_bias_and_icc_are_recovered_within_their_intervals(reports):
     """The truth lies inside the reported 95 % interval as often as it should.
 
-    20 seeded runs x 8 figures (κ of each of 6 criteria, the score bias, ICC(A,1)). An exactly
-    calibrated 95 % interval misses in 1 run of 20 on average, and lands 19 or 20 of 20 only 74 %
-    of the time per figure, so "every figure in >= 19 of 20 runs" would be a coin flip. Asserted
-    instead: >= 90 % of all 160 checks covered (false alarm < 0.5 % for calibrated intervals,
-    fails surely at 85 %) and no figure below 18 of 20. Coverage over 400 runs is printed by
-    ``benchmarks/calibration.py --coverage`` (94-96 % per figure when measured).
+    100 seeded runs x 8 figures (κ of each of 6 criteria, the score bias, ICC(A,1)). Asserted:
+    every figure covered in >= 88 of 100 runs and >= 93 % of all 800 checks. For exactly
+    calibrated 95 % intervals that fails with probability ~1.7 % (binomial), while intervals
+    that truly cover 90 % fail it surely and 85 % ones three times in four.
+
+    Not asserted: "every figure in >= 19 of 20 runs". A calibrated 95 % interval meets that with
+    probability 0.95^20 + 20 * 0.95^19 * 0.05 = 74 % per figure, 9 % for all 8 at once; only
+    intervals that really cover ~99 % pass it reliably. ``benchmarks/calibration.py --coverage``
+    prints the coverage per figure over 2 000 other seeds and how often 20-run blocks meet it.
     """
     truth = {c.id: syn.expected_kappa(SPEC, c.id) for c in SPEC.criteria}
     score_truth = syn.expected_score_figures(SPEC)
@@ -75,8 +78,8 @@ def test_kappa_bias_and_icc_are_recovered_within_their_intervals(reports):
     hits["bias"] = [covered(r.score.bias, score_truth["bias"]) for r in reports]
     hits["icc"] = [covered(r.score.icc, score_truth["icc"]) for r in reports]
     counts = {name: sum(values) for name, values in hits.items()}
-    assert sum(counts.values()) >= 0.9 * RUNS * len(counts), counts
-    assert min(counts.values()) >= RUNS - 2, counts
+    assert min(counts.values()) >= 88, counts
+    assert sum(counts.values()) >= 0.93 * RUNS * len(counts), counts
     # unbiased, and not recovered by being uselessly wide
     assert np.mean([r.score.icc.value for r in reports]) == pytest.approx(
         score_truth["icc"], abs=0.02
@@ -87,6 +90,7 @@ def test_kappa_bias_and_icc_are_recovered_within_their_intervals(reports):
     assert np.mean(
         [r.criterion("greeting").agreement.kappa.value for r in reports]
     ) == pytest.approx(truth["greeting"], abs=0.02)
+    assert np.median([r.criterion("greeting").agreement.kappa.half_width for r in reports]) < 0.1
     assert np.median([r.score.icc.half_width for r in reports]) < 0.08
     assert np.median([r.score.bias.half_width for r in reports]) < 1.5
 

@@ -1,13 +1,13 @@
 """Agreement statistics for calibration: pure functions from ratings to estimates with intervals.
 
 The point estimates come from the libraries that own them where the command can afford them:
-scikit-learn (``cohen_kappa_score``, ``confusion_matrix``) and scipy (``spearmanr``,
-``bootstrap``, ``ttest_1samp``). Three things are computed here, each tested against its library
-to 1e-9:
+scipy (``spearmanr``, ``bootstrap``, ``ttest_1samp``); scikit-learn (``cohen_kappa_score``,
+``confusion_matrix``) is wrapped for raw label lists (threshold tuning) and is the reference for
+the table form. Three things are computed here, each tested against its library to 1e-9:
 
 - ``kappa_from_tables``: Cohen's κ from contingency tables, vectorised over thousands of bootstrap
   tables (scikit-learn takes one pair of label arrays per call, which is too slow inside a
-  bootstrap).
+  bootstrap, and importing it costs ``callqa calibrate`` 0.4 s of its 2 s).
 - ``alpha_interval_two_raters``: Krippendorff's α (interval) for two raters who rated every unit,
   in closed form; ``krippendorff.alpha`` builds a units x values x values array, which does not
   fit in memory for 10 000 calls with continuous scores.
@@ -19,11 +19,12 @@ to 1e-9:
 Gwet's AC1 has no mainstream Python implementation; ``ac1_from_tables`` implements Gwet (2008)
 and is tested against the worked examples published with the irrCAC package and in Gwet (2008).
 
-Intervals for categorical agreement are percentile bootstrap intervals over calls. Resampling n
+Intervals for categorical agreement are BCa bootstrap intervals over calls. Resampling n
 paired ratings with replacement is the same as drawing the q x q contingency table from a
-multinomial with the observed cell shares, so ``bootstrap_tables`` draws the tables directly
-(tested to agree with ``scipy.stats.bootstrap`` on the raw pairs); that keeps 1 000 resamples of
-10 000 calls to a millisecond per criterion.
+multinomial with the observed cell shares, so ``bootstrap_tables`` draws the tables directly, and
+the jackknife needs one leave-one-out table per non-empty cell (``jackknife_tables``); both are
+tested to agree with ``scipy.stats.bootstrap(method="BCa")`` on the raw pairs, and keep 1 000
+resamples of 10 000 calls to a millisecond per criterion.
 """
 
 from __future__ import annotations
@@ -173,12 +174,59 @@ def bootstrap_tables(table: np.ndarray, n_resamples: int, rng: np.random.Generat
     return draws.reshape(n_resamples, *table.shape)
 
 
+def jackknife_tables(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The leave-one-call-out tables of a contingency table and how many calls each stands for.
+
+    Leaving out any one of the calls in cell (i, j) gives the same table, so n jackknife samples
+    collapse into one table per non-empty cell, weighted by its count.
+    """
+    table = np.asarray(table)
+    cells = np.argwhere(table > 0)
+    tables = np.repeat(table[None], len(cells), axis=0)
+    tables[np.arange(len(cells)), cells[:, 0], cells[:, 1]] -= 1
+    return tables, table[cells[:, 0], cells[:, 1]].astype(float)
+
+
 def _percentile_interval(values: np.ndarray) -> tuple[float, float]:
     values = values[~np.isnan(values)]
     if values.size == 0:
         return UNDEFINED, UNDEFINED
     tail = (1 - CONFIDENCE) / 2 * 100
     low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def bca_interval(
+    point: float, resampled: np.ndarray, jackknife: np.ndarray, weights: np.ndarray
+) -> tuple[float, float]:
+    """Bias-corrected and accelerated bootstrap interval (Efron 1987) computed as
+    ``scipy.stats.bootstrap(method="BCa")`` does, from resampled values and a weighted jackknife.
+
+    Why not the plain percentile interval: on 50-100 graded calls κ's sampling distribution is
+    skewed and its estimate biased upward, so the percentile lower bound lands above the true κ
+    up to 3x as often as the 2.5 % it should (measured on synthetic grades), and that lower bound
+    decides whether a criterion is trusted. Falls back to the percentile interval where a
+    correction is undefined (every resample on one side of the estimate).
+    """
+    from scipy.special import ndtr, ndtri
+
+    values = resampled[~np.isnan(resampled)]
+    keep = ~np.isnan(jackknife) & (weights > 0)
+    if values.size == 0 or math.isnan(point) or not keep.any():
+        return _percentile_interval(values)
+    # ties count half (scipy's mid-rank rule): κ of a small table takes few distinct values
+    below = np.count_nonzero(values < point) + np.count_nonzero(values <= point)
+    z0 = ndtri(below / (2 * values.size))
+    theta, w = jackknife[keep], weights[keep]
+    spread = np.average(theta, weights=w) - theta
+    denominator = 6 * float(w @ spread**2) ** 1.5
+    acceleration = float(w @ spread**3) / denominator if denominator > 0 else 0.0
+    z = ndtri(np.array([(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2]))
+    with np.errstate(all="ignore"):
+        levels = ndtr(z0 + (z0 + z) / (1 - acceleration * (z0 + z)))
+    if not np.isfinite(levels).all():
+        return _percentile_interval(values)
+    low, high = np.percentile(values, levels * 100)
     return float(low), float(high)
 
 
@@ -220,8 +268,9 @@ def agreement(
 ) -> Agreement:
     """Percent agreement, Cohen's κ and Gwet's AC1 of a contingency table, with 95 % intervals.
 
-    N/A is dropped when neither rater used it. κ comes from scikit-learn (weighted by the
-    cell counts); the intervals are percentile bootstrap intervals over calls.
+    N/A is dropped when neither rater used it. κ is ``kappa_from_tables`` of the table (equal to
+    scikit-learn's ``cohen_kappa_score`` to 1e-9, tested), so ``callqa calibrate`` need not load
+    scikit-learn; the intervals are BCa bootstrap intervals over calls (``bca_interval``).
     """
     rng = rng or np.random.default_rng(0)
     table = np.asarray(table, dtype=np.int64)
@@ -231,24 +280,24 @@ def agreement(
     n = int(table.sum())
     if n == 0:
         return Agreement(kept, table, undefined(), undefined(), undefined())
-    first = [kept[i] for i in range(len(kept)) for _ in range(len(kept))]
-    second = [kept[j] for _ in range(len(kept)) for j in range(len(kept))]
-    weights = table.ravel().astype(float)
-    kappa = cohen_kappa(first, second, kept, weights) if len(kept) > 1 else UNDEFINED
+    kappa = float(kappa_from_tables(table)) if len(kept) > 1 else UNDEFINED
     ac1 = float(ac1_from_tables(table))
     percent = float(np.trace(table) / n)
     resampled = bootstrap_tables(table, n_resamples, rng)
-    observed, _, _ = _shares(resampled)
+    left_out, weights = jackknife_tables(table)
+
+    def estimate(point: float, statistic) -> Estimate:
+        if math.isnan(point):
+            return undefined(n)
+        interval = bca_interval(point, statistic(resampled), statistic(left_out), weights)
+        return Estimate(point, *interval, n)
+
     return Agreement(
         labels=kept,
         table=table,
-        percent=Estimate(percent, *_percentile_interval(observed), n),
-        kappa=Estimate(kappa, *_percentile_interval(kappa_from_tables(resampled)), n)
-        if not math.isnan(kappa)
-        else undefined(n),
-        ac1=Estimate(ac1, *_percentile_interval(ac1_from_tables(resampled)), n)
-        if not math.isnan(ac1)
-        else undefined(n),
+        percent=estimate(percent, lambda tables: _shares(tables)[0]),
+        kappa=estimate(kappa, kappa_from_tables),
+        ac1=estimate(ac1, ac1_from_tables),
     )
 
 
