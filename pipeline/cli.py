@@ -527,6 +527,7 @@ def calibrate(
     since: SinceOption = None,
     min_kappa: Annotated[float, typer.Option(help="trusted when κ's lower 95 % bound reaches this")] = 0.6,
     min_calls: Annotated[int, typer.Option(help="fewer graded calls than this: not trusted")] = 50,
+    min_failed: Annotated[int, typer.Option(help="fewer graded calls a human failed than this: not trusted")] = 10,
     target: Annotated[float, typer.Option(help="share of human-failed calls the queue should catch")] = 0.95,
     resamples: Annotated[int, typer.Option(help="bootstrap resamples per interval")] = 1000,
     seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
@@ -549,7 +550,7 @@ def calibrate(
         raise typer.Exit(2)
     started = time.perf_counter()
     options = ReportOptions(
-        trust=TrustPolicy(min_kappa_low=min_kappa, min_calls=min_calls), n_resamples=resamples, seed=seed,
+        trust=TrustPolicy(min_kappa_low=min_kappa, min_calls=min_calls, min_failed=min_failed), n_resamples=resamples, seed=seed,
         target_catch=target,
     )  # fmt: skip
     with Store(db, read_only=not write) as store:

@@ -161,6 +161,38 @@ def test_gating_switches_on_for_noisy_criteria_and_off_for_clean_ones():
     assert any("clean: only 40 graded calls" in w and "grade 10 more" in w for w in report.warnings)
 
 
+def test_a_criterion_humans_rarely_fail_is_not_trusted_until_enough_failures_are_graded():
+    """κ on a handful of human-failed calls says little: a near-perfect criterion that failed on
+    ~4 of 200 graded calls is not trusted, and the report says to grade failing calls; the same
+    criterion with a few dozen failures is."""
+    criteria = (
+        C("clean", 50, fail_rate=0.3, auto_error=0.01),
+        C("rarely_fails", 50, fail_rate=0.02, auto_error=0.002),
+    )
+    reviewers = (R("ana", 0.002), R("ben", 0.002))
+    few = syn.SyntheticSpec(criteria=criteria, reviewers=reviewers, n_calls=400, graded_share=0.5)
+    assert syn.expected_kappa(few, "rarely_fails") > 0.85  # a good criterion, rarely failed
+    report, trust = run_report(few, seed=6, write_trust=True)
+    failed = report.criterion("rarely_fails").agreement.table[1, :].sum()
+    assert 0 < failed < 10
+    assert report.untrusted == ["rarely_fails"]
+    assert trust["rarely_fails"]["reason"] == (
+        f"only {failed} graded calls a human failed (need 10)"
+    )
+    assert any(
+        w.startswith(f"rarely_fails: only {failed} of 200 graded calls failed by a human")
+        for w in report.warnings
+    )
+    many = syn.SyntheticSpec(criteria=criteria, reviewers=reviewers, n_calls=6000, graded_share=0.5)
+    report, trust = run_report(many, seed=6, write_trust=True)
+    assert report.untrusted == [] and trust["rarely_fails"]["trusted"]
+    # the bar is the QA lead's to set
+    report, _ = run_report(
+        few, seed=6, options=ReportOptions(n_resamples=300, trust=TrustPolicy(min_failed=0))
+    )
+    assert "human failed" not in report.criterion("rarely_fails").trust.reason
+
+
 def test_trust_of_an_uncalibrated_version_carries_over_from_the_last_calibrated_one():
     with Store(":memory:") as store:
         syn.write_synthetic(

@@ -51,8 +51,8 @@ def print_report(report: CalibrationReport, out: Console) -> None:
     )
     criteria = Table(
         title="Auto vs human per criterion (human = each call's first reviewer; 95 % bootstrap intervals)",
-        caption=f"trusted: κ lower bound ≥ {options.trust.min_kappa_low:g} on ≥ {options.trust.min_calls} calls; "
-        "human κ = first vs second reviewer on calls graded twice (the ceiling)",
+        caption=f"trusted: κ lower bound ≥ {options.trust.min_kappa_low:g} on ≥ {options.trust.min_calls} calls, "
+        f"≥ {options.trust.min_failed} of them failed by a human; human κ = first vs second reviewer on calls graded twice (the ceiling)",
     )
     for column in (
         "criterion",

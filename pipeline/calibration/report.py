@@ -42,6 +42,11 @@ class TrustPolicy(BaseModel):
     min_calls: int = Field(
         50, ge=1, description="fewer graded calls than this: not known, not trusted"
     )
+    # κ on a handful of failures says little whatever n is: with ~3 human-failed calls in 50 the
+    # 95 % interval held the true κ only 86 % of the time (benchmarks/calibration.py --coverage)
+    min_failed: int = Field(
+        10, ge=0, description="fewer calls a human failed than this: not known, not trusted"
+    )
 
 
 class ReportOptions(BaseModel):
@@ -259,8 +264,14 @@ def _table(counts: pd.DataFrame, first: str, second: str) -> np.ndarray:
     return table
 
 
+def human_failed(result: Agreement) -> int:
+    """Graded calls where the human (the table's rows) failed the criterion."""
+    return int(result.table[result.labels.index(FAIL), :].sum()) if FAIL in result.labels else 0
+
+
 def decide_trust(result: Agreement, policy: TrustPolicy) -> TrustDecision:
-    """Trusted only with enough graded calls and a κ whose lower 95 % bound reaches the bar."""
+    """Trusted only with enough graded calls, enough of them failed by a human, and a κ whose
+    lower 95 % bound reaches the bar."""
     kappa = result.kappa
     if result.n < policy.min_calls:
         return TrustDecision(False, f"only {result.n} graded calls (need {policy.min_calls})")
@@ -274,6 +285,11 @@ def decide_trust(result: Agreement, policy: TrustPolicy) -> TrustDecision:
         said = f"'{used[0]}'" if len(used) == 1 else "the same verdict"
         return TrustDecision(
             False, f"κ undefined: both graders said {said} on all {result.n} calls"
+        )
+    failed = human_failed(result)
+    if failed < policy.min_failed:
+        return TrustDecision(
+            False, f"only {failed} graded calls a human failed (need {policy.min_failed})"
         )
     # enough digits that the bound and the bar never print alike
     digits = 2 if abs(round(kappa.low, 2) - policy.min_kappa_low) >= 0.005 else 3
@@ -484,6 +500,13 @@ def sample_size_warnings(report: CalibrationReport) -> list[str]:
             warnings.append(
                 f"{c.criterion_id}: only {c.n} graded calls; the interval is not worth acting on until "
                 f"{options.trust.min_calls} (grade {options.trust.min_calls - c.n} more)"
+            )
+        elif kappa.defined and human_failed(c.agreement) < options.trust.min_failed:
+            failed = human_failed(c.agreement)
+            warnings.append(
+                f"{c.criterion_id}: only {failed} of {c.n} graded calls failed by a human; κ is "
+                f"not worth acting on until {options.trust.min_failed} (grade calls where it "
+                "fails: the review queue's auto-fails and low scores)"
             )
         elif kappa.defined and kappa.half_width > options.kappa_half_width:
             warnings.append(
