@@ -109,23 +109,25 @@ def test_ac1_high_agreement_paradox_gwet_2008():
     assert cohen_kappa(first, second, ("pass", "fail")) == pytest.approx(-0.0234, abs=5e-5)
 
 
+def kappa_of_codes(a, b, axis=-1):
+    """κ of pass (0) / fail (1) codes along ``axis``: the statistic scipy's bootstrap resamples."""
+    tables = np.stack(
+        [
+            np.stack([((a == i) & (b == j)).sum(axis=axis) for j in range(2)], axis=-1)
+            for i in range(2)
+        ],
+        axis=-2,
+    )
+    return kappa_from_tables(tables)
+
+
 def test_multinomial_bootstrap_matches_scipy_bootstrap_on_the_raw_pairs():
     first, second = random_labels(3, 400, ("pass", "fail"), agree=0.85)
     codes_first = np.array([LABELS.index(x) for x in first])
     codes_second = np.array([LABELS.index(x) for x in second])
 
-    def kappa(a, b, axis=-1):
-        tables = np.stack(
-            [
-                np.stack([((a == i) & (b == j)).sum(axis=axis) for j in range(2)], axis=-1)
-                for i in range(2)
-            ],
-            axis=-2,
-        )
-        return kappa_from_tables(tables)
-
     reference = scipy_stats.bootstrap(
-        (codes_first, codes_second), kappa, paired=True, vectorized=True, n_resamples=4000,
+        (codes_first, codes_second), kappa_of_codes, paired=True, vectorized=True, n_resamples=4000,
         method="percentile", rng=np.random.default_rng(1),
     ).confidence_interval  # fmt: skip
     ours = agreement(confusion(first, second), n_resamples=4000, rng=np.random.default_rng(2)).kappa
@@ -146,19 +148,9 @@ def test_bca_interval_matches_scipy_bca_on_the_raw_pairs(n, seed):
     first = np.where(rng.random(n) < 0.2, 1, 0)
     second = np.where(rng.random(n) < 0.85, first, 1 - first)
 
-    def kappa(a, b, axis=-1):
-        tables = np.stack(
-            [
-                np.stack([((a == i) & (b == j)).sum(axis=axis) for j in range(2)], axis=-1)
-                for i in range(2)
-            ],
-            axis=-2,
-        )
-        return kappa_from_tables(tables)
-
     def scipy_interval(method):
         return scipy_stats.bootstrap(
-            (first, second), kappa, paired=True, vectorized=True, n_resamples=20000,
+            (first, second), kappa_of_codes, paired=True, vectorized=True, n_resamples=20000,
             method=method, rng=np.random.default_rng(1),
         ).confidence_interval  # fmt: skip
 
