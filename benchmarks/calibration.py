@@ -26,11 +26,12 @@ import sys
 import tempfile
 import time
 import tracemalloc
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from pipeline.calibration import synthetic
+from pipeline.calibration import stats, synthetic
 from pipeline.calibration.report import (
     ReportOptions,
     build_report,
@@ -104,6 +105,15 @@ def benchmark(calls: int, graded: int, rounds: int) -> None:
     )
 
 
+def percentile_kappa_interval(table: np.ndarray, seed: int) -> tuple[float, float]:
+    """κ's plain percentile bootstrap interval (what the report used before BCa)."""
+    resampled = stats.bootstrap_tables(table, 600, np.random.default_rng(seed))
+    with warnings.catch_warnings():  # every resample undefined: no interval
+        warnings.simplefilter("ignore", RuntimeWarning)
+        low, high = np.nanpercentile(stats.kappa_from_tables(resampled), [2.5, 97.5])
+    return float(low), float(high)
+
+
 def coverage(runs: int, first_seed: int, study_calls: int) -> None:
     """How often each 95 % interval held the known truth, how often the truth fell under the
     lower bound (what trust gating reads: should be 2.5 %), and how often a block of 20 runs meets
@@ -121,6 +131,9 @@ def coverage(runs: int, first_seed: int, study_calls: int) -> None:
     figures = synthetic.expected_score_figures(SPEC)
     hits: dict[str, list[bool]] = {name: [] for name in [*truth, "bias", "icc"]}
     under: dict[str, int] = dict.fromkeys(hits, 0)  # truth below the lower bound
+    # side by side: the plain percentile interval of κ on the same tables
+    percentile_hits: dict[str, int] = dict.fromkeys(truth, 0)
+    percentile_under: dict[str, int] = dict.fromkeys(truth, 0)
     started = time.perf_counter()
     for seed in range(first_seed, first_seed + runs):
         with Store(":memory:") as store:
@@ -132,6 +145,9 @@ def coverage(runs: int, first_seed: int, study_calls: int) -> None:
             kappa = c.agreement.kappa
             hits[c.criterion_id].append(kappa.low <= truth[c.criterion_id] <= kappa.high)
             under[c.criterion_id] += truth[c.criterion_id] < kappa.low
+            low, high = percentile_kappa_interval(c.agreement.table, seed)
+            percentile_hits[c.criterion_id] += low <= truth[c.criterion_id] <= high
+            percentile_under[c.criterion_id] += truth[c.criterion_id] < low
         for name in ("bias", "icc"):
             estimate = getattr(report.score, name)
             hits[name].append(estimate.low <= figures[name] <= estimate.high)
@@ -144,7 +160,7 @@ def coverage(runs: int, first_seed: int, study_calls: int) -> None:
     )
     print(
         f"{'figure':12} {'true value':>10} {'coverage':>9} {'its 95 % CI':>16} "
-        f"{'under low':>9} {'blocks >= 19/20':>16}"
+        f"{'under low':>9} {'blocks >= 19/20':>16}   percentile interval: coverage, under low"
     )
     block_ok = np.ones(blocks, dtype=bool)
     for name, values in hits.items():
@@ -157,6 +173,11 @@ def coverage(runs: int, first_seed: int, study_calls: int) -> None:
             f"{name:12} {value:10.3f} {count / runs:9.1%} "
             f"  [{ci.low:5.1%}, {ci.high:5.1%}] {under[name] / runs:9.1%} "
             f"{per_block.mean() if blocks else float('nan'):16.0%}"
+            + (
+                f"   {percentile_hits[name] / runs:9.1%} {percentile_under[name] / runs:9.1%}"
+                if name in percentile_hits
+                else ""
+            )
         )
     if blocks:
         print(
