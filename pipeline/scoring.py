@@ -19,10 +19,10 @@ for a missing phrase the window that was searched.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
-
 
 from pipeline.rubric import (
     Criterion,
@@ -426,7 +426,9 @@ def _with_outcome(
     return replace(verdict, decides_outcome=passed_with != passed_without)
 
 
-SWEEPABLE_TYPES = ("phrase", "forbidden")
+# Criteria whose verdict turns on one fuzzy-match threshold: ``order`` is left out (which
+# phrase is heard first moves with the threshold, so no single margin gives its verdict).
+SWEEPABLE_TYPES = ("phrase", "forbidden", "phrase_after_cue")
 
 
 def similarity_margins(
@@ -437,13 +439,15 @@ def similarity_margins(
     rubric: Rubric,
     nlp: Lemmatizer | Language,
 ) -> dict[str, float]:
-    """For each ``phrase`` and ``forbidden`` criterion, the similarity its verdict turns on.
+    """For each ``SWEEPABLE_TYPES`` criterion, the similarity its verdict turns on.
 
     A ``phrase`` criterion passes at ``min_similarity`` t exactly when its margin (the weakest of
     its groups' best matches in the search window) is at least t; a ``forbidden`` criterion
-    fails exactly when its margin (the best match of any forbidden phrase) is at least t. So one
-    pass over a call gives its verdict at every threshold (calibration sweeps them). Criteria
-    that are N/A on the call (``na_when: no_hold``) are left out.
+    fails exactly when its margin (the best match of any forbidden phrase) is at least t; a
+    ``phrase_after_cue`` criterion passes exactly when its margin (the best answer after any cue,
+    cues found at their own fixed ``cue_min_similarity``) is at least t, and with no cue it is N/A
+    or passes whatever t (margin infinite). So one pass over a call gives its verdict at every
+    threshold (calibration sweeps them). Criteria that are N/A on the call are left out.
     """
     call = _Call(features, events, turns, words, rubric, as_lemmatizer(nlp))
     margins: dict[str, float] = {}
@@ -455,6 +459,21 @@ def similarity_margins(
         stream = call.stream(criterion.speaker)
         if criterion.type == "forbidden":
             margins[criterion.id] = stream.find_best(criterion.phrases, call.whole, 0.0).similarity
+            continue
+        if criterion.type == "phrase_after_cue":
+            cue_bar = call.min_similarity(criterion.cue_min_similarity)
+            cues = call.stream(criterion.cue_speaker).find_all(
+                criterion.cue_phrases, call.whole, cue_bar
+            )
+            if cues:
+                margins[criterion.id] = max(
+                    stream.find_best(
+                        criterion.phrases, Segment(cue.start_s, cue.end_s + criterion.within_s), 0.0
+                    ).similarity
+                    for cue in cues
+                )
+            elif criterion.na_when != "no_cue":
+                margins[criterion.id] = math.inf
             continue
         window = search_window(
             call.duration_s,

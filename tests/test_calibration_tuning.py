@@ -18,6 +18,7 @@ from pipeline.rubric import DEFAULT_RUBRIC_PATH, load_rubric, parse_rubric
 from pipeline.scoring import score_call, similarity_margins
 from pipeline.script import Lemmatizer, load_nlp
 from pipeline.store.store import Store
+from pipeline.types import Turn, Word
 
 RUBRIC = "contact-center-default"
 DEFAULT_TEXT = DEFAULT_RUBRIC_PATH.read_text()
@@ -72,6 +73,64 @@ def test_similarity_margins_give_the_verdict_at_every_threshold(nlp):
             expected = "fail" if margins["forbidden_phrases"] >= threshold else "pass"
             assert verdicts["forbidden_phrases"] == expected, (call, threshold, margins)
             assert "hold_etiquette" not in margins  # N/A on a call without a hold
+
+
+def hand_made_call(lines):
+    """Turns and words (spread evenly over each turn) from (speaker, start, end, text) lines."""
+    turns, words = [], []
+    for speaker, start_s, end_s, text in lines:
+        turns.append(Turn(speaker, start_s, end_s, text))
+        pieces = text.split()
+        step = (end_s - start_s) / len(pieces)
+        words += [
+            Word(start_s + i * step, start_s + (i + 1) * step, piece, 0.9, speaker)
+            for i, piece in enumerate(pieces)
+        ]
+    return turns, words
+
+
+EMPATHY_ANSWERS = (
+    "I'm so sorry about that, let me look.",
+    "Oh I am sorry to hear that, let me look.",
+    "Sorry about that, let me look.",
+    "I understand that's frustrating, let me look.",
+    "Okay, let me look at the account.",
+)
+
+
+@pytest.mark.parametrize("cue", [True, False])
+def test_similarity_margins_give_the_empathy_verdict_at_every_threshold(nlp, cue):
+    """phrase_after_cue: the answer's margin gives the verdict at every threshold; with no cue
+    the criterion is N/A whatever the threshold, and has no margin."""
+    complaint = (
+        "I'm really frustrated, this bill is wrong again." if cue else "My bill looks wrong."
+    )
+    seen = set()
+    for answer in EMPATHY_ANSWERS:
+        turns, words = hand_made_call(
+            [
+                ("agent", 0.5, 4.0, "Thank you for calling Acme Telecom, my name is Sarah."),
+                ("customer", 4.5, 9.0, complaint),
+                ("agent", 9.5, 13.0, answer),
+                ("customer", 13.5, 15.0, "Okay, thanks."),
+            ]
+        )
+        features, events = extract_features(turns, words, 16.0)
+        for threshold in (50, 60, 70, 75, 80, 85, 90, 95, 100):
+            rubric = parse_rubric(rewrite_rubric(DEFAULT_TEXT, 2, 80, {"empathy": threshold}, ""))
+            margins = similarity_margins(features, events, turns, words, rubric, nlp)
+            verdict = next(
+                c.status
+                for c in score_call(features, events, turns, words, rubric, nlp).criteria
+                if c.criterion_id == "empathy"
+            )
+            if not cue:
+                assert "empathy" not in margins and verdict == "na"
+                continue
+            expected = "pass" if margins["empathy"] >= threshold else "fail"
+            assert verdict == expected, (answer, threshold, margins["empathy"])
+            seen.add(verdict)
+    assert seen == ({"pass", "fail"} if cue else set())  # the thresholds do decide
 
 
 def test_sweep_picks_the_threshold_with_the_best_kappa():

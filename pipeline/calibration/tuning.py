@@ -2,9 +2,10 @@
 
 Two thresholds are tuned on the calls humans graded:
 
-- each ``phrase`` and ``forbidden`` criterion's fuzzy-match ``min_similarity``, swept to the value
-  that maximises Cohen's κ against the reference human grade (one scoring pass per call gives
-  every threshold's verdict: ``pipeline.scoring.similarity_margins``);
+- each ``phrase``, ``forbidden`` and ``phrase_after_cue`` criterion's fuzzy-match
+  ``min_similarity`` (``pipeline.scoring.SWEEPABLE_TYPES``), swept to the value that maximises
+  Cohen's κ against the reference human grade (one scoring pass per call gives every threshold's
+  verdict: ``pipeline.scoring.similarity_margins``);
 - the ``pass_mark``, set to the lowest value at which the review queue (auto-fails and calls
   below the pass mark) catches the target share of the calls a human failed — the fewest
   reviews that reach the target — with the tuned verdicts.
@@ -26,6 +27,7 @@ import yaml
 
 from pipeline.calibration.report import rubric_facts
 from pipeline.calibration.stats import FAIL, NA, PASS, cohen_kappa
+from pipeline.scoring import SWEEPABLE_TYPES
 from pipeline.store import calibration_sql as sql
 
 SIMILARITY_GRID = np.arange(50.0, 100.5, 1.0)
@@ -37,7 +39,7 @@ class ThresholdSweep:
     """κ against the human grade at each ``min_similarity`` for one criterion."""
 
     criterion_id: str
-    kind: str  # phrase / forbidden
+    kind: str  # the criterion type: a forbidden phrase fails when said, the others pass
     current: float
     thresholds: np.ndarray
     kappas: np.ndarray
@@ -82,6 +84,11 @@ class TuningResult:
         return self.queued_share_after * self.calls_per_day
 
 
+def _verdicts(said: np.ndarray, kind: str) -> np.ndarray:
+    """Verdicts from whether the phrase was heard at the threshold."""
+    return np.where(said, FAIL, PASS) if kind == "forbidden" else np.where(said, PASS, FAIL)
+
+
 def sweep_threshold(
     criterion_id: str,
     kind: str,
@@ -104,14 +111,14 @@ def sweep_threshold(
     kappas = np.full(len(grid), np.nan)
     for i, threshold in enumerate(grid):
         said = margins >= threshold
-        auto = np.where(said, PASS, FAIL) if kind == "phrase" else np.where(said, FAIL, PASS)
+        auto = _verdicts(said, kind)
         kappas[i] = cohen_kappa(list(human), list(auto), labels=(PASS, FAIL))
     n = len(human)
     note = ""
     if n < MIN_SWEEP_CALLS:
         best, note = (
             current,
-            f"kept: only {n} graded calls with transcripts (need {MIN_SWEEP_CALLS})",
+            f"kept: only {n} graded calls where it applied, with transcripts (need {MIN_SWEEP_CALLS})",
         )
     elif np.all(np.isnan(kappas)):
         best, note = current, "kept: κ undefined at every threshold (one verdict only)"
@@ -227,7 +234,7 @@ def tune(
     current_similarity = {}
     for stage in raw.get("stages") or []:
         for criterion in stage.get("criteria") or []:
-            if criterion.get("type") in ("phrase", "forbidden"):
+            if criterion.get("type") in SWEEPABLE_TYPES:
                 current_similarity[criterion["id"]] = float(
                     criterion.get("min_similarity", default_similarity)
                 )
@@ -259,7 +266,7 @@ def tune(
                 warnings.append(f"{criterion_id}: {sweep.note}")
             has_margin = ~np.isnan(values)
             said = values[has_margin] >= sweep.best
-            new = np.where(said, PASS, FAIL) if kind == "phrase" else np.where(said, FAIL, PASS)
+            new = _verdicts(said, kind)
             statuses.loc[rows.index[has_margin], "auto"] = new
     elif margins_for is None:
         warnings.append("similarity thresholds not swept (no transcripts)")
