@@ -18,7 +18,6 @@ from pipeline.rubric import DEFAULT_RUBRIC_PATH, load_rubric, parse_rubric
 from pipeline.scoring import score_call, similarity_margins
 from pipeline.script import Lemmatizer, load_nlp
 from pipeline.store.store import Store
-from pipeline.types import Turn, Word
 
 RUBRIC = "contact-center-default"
 DEFAULT_TEXT = DEFAULT_RUBRIC_PATH.read_text()
@@ -75,20 +74,6 @@ def test_similarity_margins_give_the_verdict_at_every_threshold(nlp):
             assert "hold_etiquette" not in margins  # N/A on a call without a hold
 
 
-def hand_made_call(lines):
-    """Turns and words (spread evenly over each turn) from (speaker, start, end, text) lines."""
-    turns, words = [], []
-    for speaker, start_s, end_s, text in lines:
-        turns.append(Turn(speaker, start_s, end_s, text))
-        pieces = text.split()
-        step = (end_s - start_s) / len(pieces)
-        words += [
-            Word(start_s + i * step, start_s + (i + 1) * step, piece, 0.9, speaker)
-            for i, piece in enumerate(pieces)
-        ]
-    return turns, words
-
-
 EMPATHY_ANSWERS = (
     "I'm so sorry about that, let me look.",
     "Oh I am sorry to hear that, let me look.",
@@ -107,7 +92,7 @@ def test_similarity_margins_give_the_empathy_verdict_at_every_threshold(nlp, cue
     )
     seen = set()
     for answer in EMPATHY_ANSWERS:
-        turns, words = hand_made_call(
+        turns, words = syn.transcript_from_lines(
             [
                 ("agent", 0.5, 4.0, "Thank you for calling Acme Telecom, my name is Sarah."),
                 ("customer", 4.5, 9.0, complaint),

@@ -522,10 +522,15 @@ SCRIPTED_DURATION_S = 71.0
 
 def scripted_transcript(call: ScriptedCall, probability: float = 0.9):
     """Turns and words (spread evenly over each turn) of a scripted call."""
+    return transcript_from_lines(call.script(), probability)
+
+
+def transcript_from_lines(lines: Sequence[tuple[str, float, float, str]], probability: float = 0.9):
+    """Turns and words (spread evenly over each turn) from (speaker, start, end, text) lines."""
     from pipeline.types import Turn, Word
 
     turns, words = [], []
-    for speaker, start_s, end_s, text in call.script():
+    for speaker, start_s, end_s, text in lines:
         turns.append(Turn(speaker, start_s, end_s, text))
         pieces = text.split()
         step = (end_s - start_s) / len(pieces)
