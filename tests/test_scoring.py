@@ -7,11 +7,11 @@ from dataclasses import replace
 
 import pytest
 
+from pipeline.calibration.synthetic import transcript_from_lines
 from pipeline.features import extract_features
 from pipeline.rubric import load_rubric, parse_rubric
 from pipeline.scoring import score_call
 from pipeline.script import Lemmatizer, load_nlp
-from pipeline.types import Turn, Word
 
 GOOD_CALL = [
     ("agent", 0.5, 9.0, ("Thank you for calling Acme Telecom, my name is Sarah. This call may be "
@@ -44,16 +44,7 @@ def rubric():
 
 def build(script, probability=0.9):
     """Turns from ``(speaker, start_s, end_s, text)`` rows; words spread evenly over each turn."""
-    turns, words = [], []
-    for speaker, start_s, end_s, text in script:
-        turns.append(Turn(speaker, start_s, end_s, text))
-        pieces = text.split()
-        step = (end_s - start_s) / len(pieces)
-        words += [
-            Word(start_s + i * step, start_s + (i + 1) * step, piece, probability, speaker)
-            for i, piece in enumerate(pieces)
-        ]
-    return turns, words
+    return transcript_from_lines(script, probability)
 
 
 def shifted(script, after_s, by_s):
