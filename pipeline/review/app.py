@@ -510,8 +510,8 @@ class ReviewApp:
                 filename=f"{call_id}{Path(path).suffix}",
             )
 
-        @app.post("/calls/{call_id}/claim")
-        async def claim(request: Request, call_id: str):
+        async def claim_action(request: Request, call_id: str, release: bool):
+            """Claim a call (then open it) or release it (then back to the queue)."""
             form = await request.form()
 
             def work():
@@ -519,24 +519,18 @@ class ReviewApp:
                     user, session_id = self.authenticate(request, db)
                     self.check_csrf(request, session_id, form)
                     cid = self._call_id(call_id)
-                    db.claim(user, cid)
-                return RedirectResponse(f"/calls/{cid}", status_code=303)
+                    (db.release if release else db.claim)(user, cid)
+                return RedirectResponse("/queue" if release else f"/calls/{cid}", status_code=303)
 
             return await run_in_threadpool(work)
+
+        @app.post("/calls/{call_id}/claim")
+        async def claim(request: Request, call_id: str):
+            return await claim_action(request, call_id, release=False)
 
         @app.post("/calls/{call_id}/release")
         async def release(request: Request, call_id: str):
-            form = await request.form()
-
-            def work():
-                with self.store.open() as db:
-                    user, session_id = self.authenticate(request, db)
-                    self.check_csrf(request, session_id, form)
-                    cid = self._call_id(call_id)
-                    db.release(user, cid)
-                return RedirectResponse("/queue", status_code=303)
-
-            return await run_in_threadpool(work)
+            return await claim_action(request, call_id, release=True)
 
         @app.post("/calls/{call_id}/review")
         async def review(request: Request, call_id: str):
