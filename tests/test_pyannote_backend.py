@@ -25,7 +25,15 @@ from pipeline.models import ModelError
 from pipeline.types import Audio, Segment, Turn
 from tests.conftest import RATE, place
 
-SAMPLE_WAV = Path("/work/shared/eval/pyannote-audio/sample/sample.wav")
+# ../shared beside the project (the CI clone has it there too), never an absolute path
+SAMPLE_WAV = (
+    Path(__file__).resolve().parents[1].parent
+    / "shared"
+    / "eval"
+    / "pyannote-audio"
+    / "sample"
+    / "sample.wav"
+)
 CHUNK_S = 5.0  # the tiny segmentation model's window; a few seconds of audio is one or two windows
 EMBEDDING_DIMENSION = 32
 LDA_DIMENSION = 16
