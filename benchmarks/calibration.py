@@ -50,7 +50,7 @@ def build(path: Path, calls: int, graded: int) -> float:
     started = time.perf_counter()
     data = synthetic.simulate(spec, seed=2026)
     with Store(path) as store:
-        synthetic.write_synthetic(store.con, data)
+        synthetic.write_synthetic(store.calibration, data)
     return time.perf_counter() - started
 
 
@@ -77,12 +77,12 @@ def benchmark(calls: int, graded: int, rounds: int) -> None:
                 f"{rows[3]:,} human grades; built with bulk inserts in {build_s:.1f} s"
             )
             options = ReportOptions()
-            calibrate(store.con, options=options)  # warm-up: imports, DuckDB caches
-            load_s, data = timed(lambda: load_calibration_data(store.con), rounds)
+            calibrate(store.calibration, options=options)  # warm-up: imports, DuckDB caches
+            load_s, data = timed(lambda: load_calibration_data(store.calibration), rounds)
             report_s, report = timed(lambda: build_report(data, options), rounds)
-            whole_s, _ = timed(lambda: calibrate(store.con, options=options), rounds)
+            whole_s, _ = timed(lambda: calibrate(store.calibration, options=options), rounds)
             tracemalloc.start()
-            calibrate(store.con, options=options)
+            calibrate(store.calibration, options=options)
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
         command = [str(Path(sys.executable).with_name("callqa")), "calibrate", "--db", str(path)]
@@ -137,9 +137,9 @@ def coverage(runs: int, first_seed: int, study_calls: int) -> None:
     started = time.perf_counter()
     for seed in range(first_seed, first_seed + runs):
         with Store(":memory:") as store:
-            synthetic.write_synthetic(store.con, synthetic.simulate(SPEC, seed))
+            synthetic.write_synthetic(store.calibration, synthetic.simulate(SPEC, seed))
             report = calibrate(
-                store.con, options=ReportOptions(n_resamples=600, seed=seed), write_trust=False
+                store.calibration, options=ReportOptions(n_resamples=600, seed=seed), write_trust=False
             )
         for c in report.criteria:
             kappa = c.agreement.kappa

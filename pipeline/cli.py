@@ -21,6 +21,15 @@ def load_settings(*args, **kwargs):
     return load(*args, **kwargs)
 
 app = typer.Typer(help="Speech analytics and automatic QA for call-center recordings.", no_args_is_help=True)
+
+
+@app.callback()
+def _offline() -> None:
+    """Speech analytics and automatic QA for call-center recordings."""
+    from pipeline.models import keep_offline
+
+    keep_offline()  # `callqa models pull` is the one command that goes online, and says so itself
+
 models_app = typer.Typer(help="List, prepare and (on request) download models.", invoke_without_command=True)
 app.add_typer(models_app, name="models")
 console = Console(stderr=True, soft_wrap=True)  # file paths in errors stay whole for grep and logs
@@ -140,9 +149,7 @@ def show(
         report = store.call_report(call_id)
         trust: dict = {}  # what calibration decided for each criterion
         if report is not None and report["score"]:
-            from pipeline.store.calibration_sql import trust_decisions
-
-            trust = trust_decisions(store.con, report["score"]["rubric_id"], report["score"]["rubric_version"])
+            trust = store.calibration.trust_decisions(report["score"]["rubric_id"], report["score"]["rubric_version"])
     if report is None:
         console.print(f"[red]error:[/red] no single call matches {call_id!r} in {db}")
         raise typer.Exit(2)
@@ -269,7 +276,7 @@ def models_list(ctx: typer.Context, config: ConfigOption = None) -> None:
     table = Table(title="Models")
     for column in ("name", "kind", "source", "present", "path / problem"):
         table.add_column(column, overflow="fold")
-    for status in model_statuses(settings):
+    for status in model_statuses(settings.models_dir):
         table.add_row(
             status.name, status.kind, status.source,
             "[green]yes[/green]" if status.present else "[red]no[/red]", status.path or status.problem,
@@ -498,7 +505,7 @@ def grades_import(
         raise typer.Exit(2)
     try:
         with Store(db) as store:
-            result = import_grades(store.con, file)
+            result = import_grades(store.calibration, file)
     except GradesFileError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -554,7 +561,7 @@ def calibrate(
         target_catch=target,
     )  # fmt: skip
     with Store(db, read_only=not write) as store:
-        report = run_calibration(store.con, rubric_id, rubric_version, since, options, write_trust=write)
+        report = run_calibration(store.calibration, rubric_id, rubric_version, since, options, write_trust=write)
     if report is None:
         console.print(f"[red]error:[/red] no calls scored under that rubric in {db}")
         raise typer.Exit(2)
@@ -584,7 +591,6 @@ def calibrate_tune(
     from pipeline.calibration.render import print_tuning
     from pipeline.calibration.tuning import margins_from_transcripts, tune
     from pipeline.rubric import RubricError, load_rubric, parse_rubric
-    from pipeline.store.calibration_sql import pick_rubric, rubric_source
     from pipeline.store.store import Store
 
     if not db.exists():
@@ -595,15 +601,15 @@ def calibrate_tune(
         raise typer.Exit(2)
     settings = load_settings(config)
     with Store(db, read_only=True) as store:
-        picked = pick_rubric(store.con, rubric_id, rubric_version)
-        source = rubric_source(store.con, *picked) if picked else None
+        picked = store.calibration.pick_rubric(rubric_id, rubric_version)
+        source = store.calibration.rubric_source(*picked) if picked else None
         if source is None:
             console.print(f"[red]error:[/red] no stored rubric with scored calls matches in {db}")
             raise typer.Exit(2)
         if source["source_path"] and out.resolve() == Path(source["source_path"]).resolve():
             console.print(f"[red]error:[/red] {out} is the rubric being tuned; write the new version to a new file")
             raise typer.Exit(2)
-        if rubric_source(store.con, picked[0], picked[1] + 1) is not None:
+        if store.calibration.rubric_source(picked[0], picked[1] + 1) is not None:
             console.print(f"[red]error:[/red] {picked[0]} v{picked[1] + 1} already exists in {db}; tune from it instead")
             raise typer.Exit(2)
         try:
@@ -611,7 +617,7 @@ def calibrate_tune(
         except RubricError:
             rubric = None  # not a rubric the scorer can run (e.g. synthetic): tune the pass mark only
         margins_for = margins_from_transcripts(store, rubric, settings) if rubric is not None else None
-        result = tune(store.con, margins_for, picked[0], picked[1], since, target)
+        result = tune(store.calibration, margins_for, picked[0], picked[1], since, target)
     out.write_text(result.rubric_text)
     try:
         load_rubric(out, settings.rubric_variables)

@@ -160,7 +160,7 @@ def graded_db(tmp_path_factory):
     )
     with Store(path) as store:
         syn.grade_stored_calls(
-            store.con, RUBRIC, 1, reviewers, truth=truth, second_share=0.2, seed=11
+            store.calibration, RUBRIC, 1, reviewers, truth=truth, second_share=0.2, seed=11
         )
     return path
 

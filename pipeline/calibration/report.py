@@ -17,6 +17,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.store.calibration_sql import CalibrationQueries
 from pipeline.calibration.stats import (
     FAIL,
     LABELS,
@@ -28,7 +29,6 @@ from pipeline.calibration.stats import (
     more_calls_needed,
     score_agreement,
 )
-from pipeline.store import calibration_sql as sql
 
 DEFAULT_PASS_MARK = 80.0
 
@@ -222,16 +222,19 @@ class CalibrationData:
 
 
 def load_calibration_data(
-    con, rubric_id: str | None = None, version: int | None = None, since: datetime | None = None
+    queries: CalibrationQueries,
+    rubric_id: str | None = None,
+    version: int | None = None,
+    since: datetime | None = None,
 ) -> CalibrationData | None:
     """Read a rubric version's auto scores and the human grades beside them; None when no call
     is scored under it."""
-    picked = sql.pick_rubric(con, rubric_id, version)
+    picked = queries.pick_rubric(rubric_id, version)
     if picked is None:
         return None
     rubric_id, version = picked
-    source = sql.rubric_source(con, rubric_id, version)
-    scored = sql.scored_criteria(con, rubric_id, version)
+    source = queries.rubric_source(rubric_id, version)
+    scored = queries.scored_criteria(rubric_id, version)
     facts = rubric_facts(source["source_text"], source["pass_mark"]) if source else None
     if facts is None:
         facts = RubricFacts(
@@ -249,10 +252,10 @@ def load_calibration_data(
         since=since,
         facts=facts,
         criteria=criteria,
-        tables=sql.criterion_tables(con, rubric_id, version, since),
-        ceiling=sql.ceiling_tables(con, since),
-        reviews=sql.review_scores(con, rubric_id, version, since),
-        queue=sql.queue_frame(con, rubric_id, version, facts.pass_mark, auto_fail_ids, since),
+        tables=queries.criterion_tables(rubric_id, version, since),
+        ceiling=queries.ceiling_tables(since),
+        reviews=queries.review_scores(rubric_id, version, since),
+        queue=queries.queue_frame(rubric_id, version, facts.pass_mark, auto_fail_ids, since),
     )
 
 
@@ -550,7 +553,7 @@ def sample_size_warnings(report: CalibrationReport) -> list[str]:
 
 
 def calibrate(
-    con,
+    queries: CalibrationQueries,
     rubric_id: str | None = None,
     version: int | None = None,
     since: datetime | None = None,
@@ -559,12 +562,12 @@ def calibrate(
 ) -> CalibrationReport | None:
     """Build the report for a rubric version and (by default) store its trust decisions — unless
     no call under it has a human grade yet: then nothing was learned and nothing is stored."""
-    data = load_calibration_data(con, rubric_id, version, since)
+    data = load_calibration_data(queries, rubric_id, version, since)
     if data is None:
         return None
     report = build_report(data, options)
     if write_trust and report.calls_graded > 0:
         rows = [c.as_trust_row() for c in report.criteria]
-        sql.write_trust(con, report.rubric_id, report.rubric_version, rows)
+        queries.write_trust(report.rubric_id, report.rubric_version, rows)
         report.trust_stored = True
     return report
