@@ -14,7 +14,6 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.store.calibration_sql import CalibrationQueries
@@ -82,19 +81,18 @@ class RubricFacts:
     types: dict[str, str]
 
 
-def rubric_facts(source_text: str | None, pass_mark: float | None = None) -> RubricFacts | None:
-    """Read the facts from a rubric's YAML without validating it (it was valid when used)."""
-    if not source_text:
+def rubric_facts(criteria: pd.DataFrame, pass_mark: float) -> RubricFacts | None:
+    """The facts from a rubric version's stored criteria (``CalibrationQueries.rubric_criteria``);
+    None when none are stored."""
+    if criteria.empty:
         return None
-    data = yaml.safe_load(source_text) or {}
-    weights, auto_fail, types = {}, {}, {}
-    for stage in data.get("stages") or []:
-        for criterion in stage.get("criteria") or []:
-            weights[criterion["id"]] = float(criterion.get("weight", 0))
-            auto_fail[criterion["id"]] = bool(criterion.get("auto_fail", False))
-            types[criterion["id"]] = str(criterion.get("type", ""))
-    mark = float(data.get("pass_mark", pass_mark if pass_mark is not None else DEFAULT_PASS_MARK))
-    return RubricFacts(mark, weights, auto_fail, types)
+    ids = list(criteria.criterion_id)
+    return RubricFacts(
+        float(pass_mark),
+        dict(zip(ids, criteria.weight.astype(float))),
+        dict(zip(ids, criteria.auto_fail.astype(bool))),
+        dict(zip(ids, criteria.type.astype(str))),
+    )
 
 
 @dataclass(frozen=True)
@@ -235,7 +233,7 @@ def load_calibration_data(
     rubric_id, version = picked
     source = queries.rubric_source(rubric_id, version)
     scored = queries.scored_criteria(rubric_id, version)
-    facts = rubric_facts(source["source_text"], source["pass_mark"]) if source else None
+    facts = rubric_facts(queries.rubric_criteria(rubric_id, version), source["pass_mark"]) if source else None
     if facts is None:
         facts = RubricFacts(
             DEFAULT_PASS_MARK,

@@ -24,7 +24,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from pipeline.rubric import parse_rubric
 from pipeline.store.calibration_sql import CalibrationQueries
+from pipeline.store.store import RUBRIC_CRITERIA_COLUMNS, rubric_criteria_rows
 from pipeline.calibration.stats import FAIL, LABELS, NA, PASS, kappa_from_tables
 
 _CODES = {PASS: 0, FAIL: 1, NA: 2}
@@ -269,8 +271,10 @@ def simulate(spec: SyntheticSpec = SyntheticSpec(), seed: int = 0) -> SyntheticD
             "first_used_at": [pd.Timestamp(spec.start)],
         }
     )
+    rubric = parse_rubric(rubric_yaml(spec), "<synthetic>")
     frames = {
         "rubrics": rubrics,
+        "rubric_criteria": pd.DataFrame(rubric_criteria_rows(rubric), columns=list(RUBRIC_CRITERIA_COLUMNS)),
         "calls": calls,
         "call_scores": call_scores,
         "criterion_scores": criterion_scores,

@@ -228,16 +228,12 @@ def tune(
     source = queries.rubric_source(rubric_id, version)
     if source is None:
         raise ValueError(f"rubric {rubric_id} v{version} has no stored source in the database")
-    facts = rubric_facts(source["source_text"], source["pass_mark"])
-    raw = yaml.safe_load(source["source_text"])
-    default_similarity = float(raw.get("min_similarity", 80.0))
-    current_similarity = {}
-    for stage in raw.get("stages") or []:
-        for criterion in stage.get("criteria") or []:
-            if criterion.get("type") in SWEEPABLE_TYPES:
-                current_similarity[criterion["id"]] = float(
-                    criterion.get("min_similarity", default_similarity)
-                )
+    criteria = queries.rubric_criteria(rubric_id, version)
+    facts = rubric_facts(criteria, source["pass_mark"])
+    if facts is None:
+        raise ValueError(f"rubric {rubric_id} v{version} has no stored criteria in the database")
+    sweepable = criteria[criteria.type.isin(SWEEPABLE_TYPES)]
+    current_similarity = dict(zip(sweepable.criterion_id, sweepable.min_similarity.astype(float)))
     grades = queries.reference_grades(rubric_id, version, since)
     reviews = queries.review_scores(rubric_id, version, since)
     reference = reviews[reviews.reviewer_rank == 1].set_index("call_id")

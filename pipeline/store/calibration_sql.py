@@ -85,6 +85,14 @@ class CalibrationQueries:
         ).fetchone()
         return None if row is None else dict(zip(("source_text", "source_path", "pass_mark"), row))
 
+    def rubric_criteria(self, rubric_id: str, version: int) -> pd.DataFrame:
+        """The criteria of a rubric version as validated when first used, in file order (``rubric_criteria``)."""
+        return self._frame(
+            "SELECT criterion_id, type, weight, auto_fail, min_similarity, stage_id, description"
+            " FROM rubric_criteria WHERE rubric_id = ? AND rubric_version = ? ORDER BY position",
+            [rubric_id, version],
+        )
+
     def scored_criteria(self, rubric_id: str, version: int) -> pd.DataFrame:
         """Each criterion scored under the version: its weight and whether it ever auto-failed."""
         return self._frame(

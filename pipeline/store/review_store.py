@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import duckdb
-import yaml
 
 from pipeline.store.connection import (
     LOCK_RETRY_S,
@@ -32,20 +31,13 @@ from pipeline.store.connection import (
     utc_now,
     waiting_marker,
 )
-from pipeline.queue import MANUAL_REVIEW
+from pipeline.queue import MANUAL_REVIEW, REASON_KINDS
 from pipeline.store.store import Store
 
 ROLES = ("supervisor", "qa_lead", "admin")
 QUEUE_STATUSES = ("pending", "mine", "in_review", "done")
-# Reason filter -> the text the queue policy (pipeline/queue.py) writes into review_queue.reasons.
-REASON_FILTERS = {
-    "auto-fail": "auto-fail:",
-    "below pass mark": "below pass mark",
-    "needs human": "needs human",
-    "low confidence": "low confidence",
-    "random sample": "random sample",
-    "manual review": "manual review",
-}
+# The queue page's reason filter: label -> the reason kind the queue policy (pipeline/queue.py) stores.
+REASON_FILTERS = {label: kind for kind, label in REASON_KINDS.items()}
 # A waiting process touches its marker at least every 0.2 s (connect_with_retry's longest pause).
 MARKER_FRESH_S = 0.5
 MAX_STEP_ASIDE_S = 3.0
@@ -328,7 +320,7 @@ class ReviewDB:
             where.append("q.status = ?")
             params.append(filters.status if filters.status in QUEUE_STATUSES else "pending")
         if filters.reason in REASON_FILTERS:
-            where.append("contains(q.reasons, ?)")
+            where.append("list_contains(q.reason_kinds, ?)")
             params.append(REASON_FILTERS[filters.reason])
         if filters.agent == "unassigned":
             where.append("c.agent_id IS NULL")
@@ -531,26 +523,16 @@ class ReviewDB:
         return rows
 
     def _rubric_criteria(self, rubric_id: str, rubric_version: int) -> dict[str, dict]:
-        """criterion id -> description and stage name, from the stored rubric source (cached: versions never change)."""
+        """criterion id -> description and stage name, from the stored rubric criteria (cached: versions never change)."""
         key = (rubric_id, rubric_version)
         cache = self.store._rubric_cache
         if key not in cache:
-            row = self.con.execute(
-                "SELECT source_text FROM rubrics WHERE rubric_id = ? AND rubric_version = ?",
+            rows = self.con.execute(
+                "SELECT criterion_id, description, stage_name FROM rubric_criteria"
+                " WHERE rubric_id = ? AND rubric_version = ? ORDER BY position",
                 [rubric_id, rubric_version],
-            ).fetchone()
-            described: dict[str, dict] = {}
-            try:
-                source = yaml.safe_load(row[0]) if row else {}
-                for stage in (source or {}).get("stages", []) or []:
-                    for criterion in stage.get("criteria", []) or []:
-                        described[str(criterion.get("id"))] = {
-                            "description": str(criterion.get("description", "")),
-                            "stage_name": str(stage.get("name", stage.get("id", ""))),
-                        }
-            except (yaml.YAMLError, AttributeError, TypeError):
-                described = {}
-            cache[key] = described
+            ).fetchall()
+            cache[key] = {cid: {"description": text, "stage_name": stage} for cid, text, stage in rows}
         return cache[key]
 
     def _reviews(self, call_id: str) -> list[dict]:
@@ -614,8 +596,9 @@ class ReviewDB:
                         )
                     score = self._score_for(call_id, None)
                     self.con.execute(
-                        "INSERT INTO review_queue (call_id, priority, reasons, rubric_id, rubric_version, status,"
-                        " assigned_to, created_at) VALUES (?, ?, 'manual review', ?, ?, 'in_review', ?, ?)",
+                        "INSERT INTO review_queue (call_id, priority, reasons, reason_kinds, rubric_id, rubric_version,"
+                        " status, assigned_to, created_at)"
+                        " VALUES (?, ?, 'manual review', ['manual_review'], ?, ?, 'in_review', ?, ?)",
                         [
                             call_id, MANUAL_REVIEW, score["rubric_id"] if score else None,
                             score["rubric_version"] if score else None, user.username, utc_now(),

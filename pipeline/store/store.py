@@ -38,6 +38,27 @@ class StoredCall:
     words: list[Word]
 
 
+RUBRIC_CRITERIA_COLUMNS = (
+    "rubric_id", "rubric_version", "position", "stage_id", "stage_name", "criterion_id", "type",
+    "description", "weight", "auto_fail", "min_similarity", "definition",
+)  # fmt: skip
+
+
+def rubric_criteria_rows(rubric: Rubric) -> list[tuple]:
+    """The ``rubric_criteria`` rows of a validated rubric, in file order."""
+    rows = []
+    for position, (stage, criterion) in enumerate(rubric.criteria()):
+        min_similarity = None
+        if hasattr(criterion, "min_similarity"):
+            min_similarity = rubric.min_similarity if criterion.min_similarity is None else criterion.min_similarity
+        rows.append((
+            rubric.id, rubric.version, position, stage.id, stage.name or stage.id, criterion.id, criterion.type,
+            criterion.description, float(criterion.weight), criterion.auto_fail, min_similarity,
+            criterion.model_dump_json(),
+        ))  # fmt: skip
+    return rows
+
+
 class Store:
     def __init__(self, path: str | Path, read_only: bool = False, lock_timeout_s: float = LOCK_RETRY_S):
         self.path = str(path)
@@ -45,6 +66,7 @@ class Store:
         if not read_only:
             self.con.execute(SCHEMA_PATH.read_text())
             self.con.execute(VIEWS_PATH.read_text())
+            self._store_missing_rubric_criteria()
 
     def close(self) -> None:
         self.con.close()
@@ -65,20 +87,49 @@ class Store:
         return [Turn(*row) for row in rows]
 
     def register_rubric(self, rubric: Rubric, path: str, text: str) -> None:
-        """Keep the source of every rubric version used; a changed file under an old version is refused."""
+        """Keep every rubric version used, as its source and as validated criteria rows; a changed
+        file under an old version number is refused."""
         row = self.con.execute(
             "SELECT source_text FROM rubrics WHERE rubric_id = ? AND rubric_version = ?", [rubric.id, rubric.version]
         ).fetchone()
         if row is None:
-            self.con.execute(
-                "INSERT INTO rubrics VALUES (?, ?, ?, ?, ?, ?)",
-                [rubric.id, rubric.version, rubric.pass_mark, path, text, utc_now()],
-            )
+            with transaction(self.con):
+                self.con.execute(
+                    "INSERT INTO rubrics VALUES (?, ?, ?, ?, ?, ?)",
+                    [rubric.id, rubric.version, rubric.pass_mark, path, text, utc_now()],
+                )
+                self._insert_rubric_criteria(rubric)
         elif row[0] != text:
             raise ValueError(
                 f"{path}: rubric {rubric.id!r} version {rubric.version} differs from the version {rubric.version} "
                 "already used in this database; give the changed rubric a new version number (old scores stay as they were)"
             )
+
+    def _insert_rubric_criteria(self, rubric: Rubric) -> None:
+        placeholders = ", ".join("?" for _ in RUBRIC_CRITERIA_COLUMNS)
+        self.con.executemany(
+            f"INSERT INTO rubric_criteria ({', '.join(RUBRIC_CRITERIA_COLUMNS)}) VALUES ({placeholders})",
+            rubric_criteria_rows(rubric),
+        )
+
+    def _store_missing_rubric_criteria(self) -> None:
+        """Databases from before ``rubric_criteria`` existed: validate each stored rubric once."""
+        missing = self.con.execute(
+            "SELECT rubric_id, rubric_version, source_text, source_path FROM rubrics r WHERE NOT EXISTS"
+            " (SELECT 1 FROM rubric_criteria c WHERE c.rubric_id = r.rubric_id AND c.rubric_version = r.rubric_version)"
+        ).fetchall()
+        if not missing:
+            return
+        from pipeline.rubric import RubricError, parse_rubric
+
+        for rubric_id, version, text, source in missing:
+            try:
+                rubric = parse_rubric(text, source or f"{rubric_id} v{version}")
+            except RubricError:
+                continue  # valid when it was used, not under today's rules: its scores stay as they are
+            if (rubric.id, rubric.version) == (rubric_id, version):
+                with transaction(self.con):
+                    self._insert_rubric_criteria(rubric)
 
     @property
     def calibration(self) -> CalibrationQueries:
@@ -128,9 +179,9 @@ class Store:
         self.con.execute("DELETE FROM review_queue WHERE call_id = ? AND status = 'pending'", [call_id])
         if queue is not None:
             self.con.execute(
-                "INSERT INTO review_queue (call_id, priority, reasons, rubric_id, rubric_version, status, created_at)"
-                " VALUES (?, ?, ?, ?, ?, 'pending', ?)",
-                [call_id, queue.priority, queue.text, score.rubric_id, score.rubric_version, now],
+                "INSERT INTO review_queue (call_id, priority, reasons, reason_kinds, rubric_id, rubric_version, status,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
+                [call_id, queue.priority, queue.text, list(queue.kinds), score.rubric_id, score.rubric_version, now],
             )
 
     def write_judgement(self, call_id: str, judgement: Judgement) -> None:
