@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.calibration import synthetic
+from tests import synthetic_calibration as synthetic
 from pipeline.calibration.grades_import import GradesFileError, import_grades
 from pipeline.cli import app
 from pipeline.store.store import Store

@@ -5,7 +5,7 @@ from __future__ import annotations
 import nbformat
 from nbclient import NotebookClient
 
-from pipeline.calibration import synthetic
+from tests import synthetic_calibration as synthetic
 from pipeline.store.store import Store
 from tests.conftest import PROJECT
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.calibration import synthetic as syn
+from tests import synthetic_calibration as syn
 from pipeline.calibration.report import ReportOptions, TrustPolicy, calibrate
 from pipeline.store.store import Store
 

@@ -9,7 +9,7 @@ import yaml
 from typer.testing import CliRunner
 
 from pipeline.batch import rescore_calls
-from pipeline.calibration import synthetic as syn
+from tests import synthetic_calibration as syn
 from pipeline.calibration.tuning import rewrite_rubric, sweep_threshold
 from pipeline.cli import app
 from pipeline.config import load_settings
