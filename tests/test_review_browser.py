@@ -28,7 +28,10 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed"),
+]
 
 
 def _free_port() -> int:
