@@ -1,4 +1,4 @@
-"""Tests for pipeline/redact.py: the corpus in redaction_corpus.py, then the API's edges."""
+"""Tests for pipeline/redact/: the corpus in redaction_corpus.py, then the API's edges."""
 
 from __future__ import annotations
 
