@@ -310,6 +310,39 @@ def median_ms(function, words: list[Word], rounds: int) -> float:
     return statistics.median(times) * 1000
 
 
+HARPER_VALLEY = PROJECT.parent / "shared" / "eval" / "harper-valley"
+NUMBER_WORDS_TEXT = (
+    "zero oh one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty "
+    "ninety hundred thousand"
+)
+NUMBER_WORD = frozenset(NUMBER_WORDS_TEXT.split())
+
+
+def real_calls_table() -> None:
+    """Real bank calls (harper-valley, human transcripts): they hold no card data, only amounts,
+    times and talk about cards, so every number word in them must be kept."""
+    refs = sorted(HARPER_VALLEY.glob("*.ref.json"))
+    if not refs:
+        print(f"real calls: skipped, no harper-valley references in {HARPER_VALLEY}")
+        return
+    numbers = kept = tagged = words = 0
+    for ref in refs:
+        # one call as text, a line per turn, as redact_text reads it
+        text = "\n".join(turn["text"] for turn in json.loads(ref.read_text())["turns"])
+        before, after = text.split(), redact_text(text).split()
+        words += len(before)
+        for original, redacted in zip(before, after, strict=True):
+            tagged += is_tag(redacted)
+            if original.lower() in NUMBER_WORD or any(ch.isdigit() for ch in original):
+                numbers += 1
+                kept += not is_tag(redacted)
+    print(
+        f"real calls (harper-valley, {len(refs)} human transcripts, {words} words): "
+        f"{kept}/{numbers} number words kept, {tagged} words redacted"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dialogues", type=int, default=2000, help="generated dialogues per seed")
@@ -331,6 +364,8 @@ def main() -> None:
         print()
         dialogue_table(generator, fresh, args.dialogues, "fresh")
         print()
+    real_calls_table()
+    print()
 
     calls = load_corpus()
     with_values = sum(not call.is_near_miss for call in calls)
