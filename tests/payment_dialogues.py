@@ -157,6 +157,8 @@ NATO = {
 }  # fmt: skip
 
 Spoken = list[tuple[str, str]]  # (word, the digits it stands for)
+# Words said between the parts of a value that carry none of it.
+CONNECTORS = frozenset({"month", "year", "is", "of", "slash", "and"})
 
 
 def _zero_word(rng: random.Random) -> str:
@@ -308,12 +310,15 @@ class _Builder:
 
     def value(self, kind: str, digits: str, spoken: Spoken) -> list[Token]:
         self.values.append(Labelled(kind, digits))
-        index = len(self.values) - 1
-        return [Token(word, value=index, digits=d) for word, d in spoken]
+        return self.more_of_value(len(self.values) - 1, spoken)
 
     def more_of_value(self, index: int, spoken: Spoken) -> list[Token]:
-        """Words that repeat or continue a value already given (a read-back, a correction)."""
-        return [Token(word, value=index, digits=d) for word, d in spoken]
+        """Words that carry (or repeat, or correct) a value; the words between its parts
+        ("month is", "of", "slash") carry nothing and are not labelled."""
+        return [
+            Token(word) if word.rstrip(",.?") in CONNECTORS else Token(word, value=index, digits=d)
+            for word, d in spoken
+        ]
 
     def keep(self, kind: str, digits: str, spoken: Spoken) -> list[Token]:
         self.kept.append(Labelled(kind, digits))
@@ -332,7 +337,10 @@ class _Builder:
         if not tokens:
             return
         if pause_s is None:
-            pause_s = self.rng.uniform(0.25, 1.1) if self.rng.random() > 0.08 else -0.3
+            pause_s = self.rng.uniform(0.25, 1.1)
+            previous = self.utterances[-1].speaker if self.utterances else speaker
+            if previous != speaker and self.rng.random() < 0.08:
+                pause_s = -0.3  # starts over the other speaker's last words
         self.utterances.append(Utterance(speaker, tuple(tokens), pause_s))
 
     def dialogue(self) -> Dialogue:
@@ -986,7 +994,10 @@ def _groups_of(run: list[Token]) -> list[list[Token]]:
 
 
 NUMBER_WORDS = (
-    frozenset(ONES) | frozenset(TEENS) | frozenset(TENS) | {"oh", "double", "triple", "hundred"}
+    frozenset(ONES)
+    | frozenset(TEENS)
+    | frozenset(TENS)
+    | {"oh", "double", "triple", "hundred", "thousand"}
 )
 ORDINAL_DAYS = {word: index for index, word in enumerate(ORDINALS, start=1)}
 
