@@ -37,10 +37,12 @@ import tracemalloc
 from dataclasses import replace
 from pathlib import Path
 
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))  # this checkout's pipeline, not an installed one
+
 from pipeline.redact import KINDS, TAGS, redact_text, redact_words
 from pipeline.types import Word
 
-PROJECT = Path(__file__).resolve().parent.parent
 CORPUS_PATH = PROJECT / "tests" / "redaction_corpus.py"
 DIALOGUES_PATH = PROJECT / "tests" / "payment_dialogues.py"
 DEMO_TRUTH = PROJECT / "audio_samples" / "card_payment.truth.json"
