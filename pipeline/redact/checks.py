@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline.redact.options import ACCOUNT, CVV, EXPIRY, ROUTING, SSN
+from pipeline.redact.options import ACCOUNT, CVV, EXPIRY, PIN, ROUTING, SSN
 
 # (prefix ranges, allowed lengths); a range (low, high) is compared with as many leading
 # digits as ``low`` has.
@@ -78,6 +78,8 @@ def fits(kind: str, digits: str) -> bool:
         return 5 <= len(digits) <= 9
     if kind == SSN:
         return len(digits) in (4, 9)
+    if kind == PIN:
+        return 4 <= len(digits) <= 8
     return False
 
 

@@ -14,15 +14,19 @@ from pipeline.redact.checks import (
     is_expiry,
     ssn_literal_ok,
 )
+from pipeline.redact.identity import identity_findings
 from pipeline.redact.lexicon import DATE_PREPOSITIONS, STRIP, Group, lex_item, parse_groups
 from pipeline.redact.options import (
     ACCOUNT,
     CARD,
     CVV,
+    DOB,
     EMAIL,
     EXPIRY,
+    IBAN,
     KINDS,
     NEGATIVE,
+    PIN,
     ROUTING,
     SSN,
     Redaction,
@@ -30,6 +34,7 @@ from pipeline.redact.options import (
 )
 from pipeline.redact.runs import (
     Call,
+    Finding,
     Run,
     Segment,
     fresh_cue,
@@ -46,13 +51,6 @@ _EMAIL_TLDS = frozenset({"com", "net", "org", "edu", "gov", "co", "uk", "io", "u
 _EMAIL_CONNECTORS = frozenset({"dot", "underscore", "dash", "hyphen", "period"})
 
 
-@dataclass(frozen=True)
-class _Finding:
-    kind: str
-    positions: frozenset[int]
-    digits: str
-
-
 # ---------------------------------------------------------------------------------------------
 # Detectors
 
@@ -60,7 +58,7 @@ class _Finding:
 def find_tags(call: Call, config: RedactionConfig) -> dict[int, str]:
     enabled = config.enabled_kinds()
     views = views_of(call, config)
-    findings: list[_Finding] = []
+    findings: list[Finding] = []
     if CARD in enabled or EXPIRY in enabled or CVV in enabled:
         for runs in views:
             for run in runs:
@@ -72,6 +70,7 @@ def find_tags(call: Call, config: RedactionConfig) -> dict[int, str]:
     for runs in views:
         findings.extend(_cued_findings(call, runs, config, enabled, taken, answered))
     findings.extend(_literal_findings(call, enabled))
+    findings.extend(identity_findings(call, config, enabled))
     if EXPIRY in enabled:
         findings.extend(_slash_expiry_findings(call, findings, config))
     if enabled & {CARD, EXPIRY, CVV}:
@@ -201,7 +200,7 @@ def _card_fallback(call: Call, run: Run, config: RedactionConfig) -> _Window | N
 
 def _card_findings(
     call: Call, run: Run, config: RedactionConfig, enabled: frozenset[str]
-) -> list[_Finding]:
+) -> list[Finding]:
     first, last = run.segments[0].first, run.segments[-1].last
     card_talk = is_card_talk(call, first, config.cue_window_words) or any(
         call.cue_kinds[p] == CARD for p in range(first, last + 1)
@@ -222,13 +221,13 @@ def _card_findings(
             windows = [fallback]
     if not windows:
         return []
-    findings = [_Finding(CARD, frozenset(w.positions), w.digits) for w in windows]
+    findings = [Finding(CARD, frozenset(w.positions), w.digits) for w in windows]
     if card_talk:
         # False starts before the card number: "4111 1112, sorry, 4111 1111 1111 1111"
         first_segment = min(w.start for w in windows)[0]
         for segment in run.segments[:first_segment]:
             if not segment.is_quantity:
-                findings.append(_Finding(CARD, frozenset(segment.positions), segment.digits))
+                findings.append(Finding(CARD, frozenset(segment.positions), segment.digits))
     longest = max(windows, key=lambda w: (w.end, len(w.digits)))
     findings.extend(_after_card(call, run, longest, enabled, config))
     return findings
@@ -236,7 +235,7 @@ def _card_findings(
 
 def _after_card(
     call: Call, run: Run, card: _Window, enabled: frozenset[str], config: RedactionConfig
-) -> list[_Finding]:
+) -> list[Finding]:
     """What follows a card number in the same run: the expiry and security code, without
     their cues; or, when no expiry comes first, the rest of the digits said in the same breath
     (a checksum that matched too early, a digit too many, an ASR repetition loop) as card."""
@@ -260,7 +259,7 @@ def _after_card(
             joined.extend([straight_on] + [True] * (len(groups) - 1))
             previous = segment
         tail.extend(groups)
-    findings: list[_Finding] = []
+    findings: list[Finding] = []
     start = 0
     if _prefix_fitting(tail, 0, _expiry_groups_ok, preferred=(4, 6, 3, 5)) is None:
         while start < len(tail) and joined[start]:
@@ -325,8 +324,8 @@ def _prefix_fitting(groups: list[Group], start: int, check, preferred: tuple[int
     return None
 
 
-def _group_finding(kind: str, groups: list[Group]) -> _Finding:
-    return _Finding(
+def _group_finding(kind: str, groups: list[Group]) -> Finding:
+    return Finding(
         kind,
         frozenset(p for group in groups for p in group.positions),
         "".join(group.digits for group in groups),
@@ -340,11 +339,11 @@ def _cued_findings(
     enabled: frozenset[str],
     taken: frozenset[int],
     answered: set[int],
-) -> list[_Finding]:
+) -> list[Finding]:
     """For each cue, the first value after it (within the window) that has the right shape,
     among the segments no card detector took; ``answered`` (cue positions) is shared by the
     views, so that a cue answered in one is not answered again in another."""
-    findings: list[_Finding] = []
+    findings: list[Finding] = []
     for run in runs:
         for index, segment in enumerate(run.segments):
             if segment.is_quantity or taken.intersection(segment.positions):
@@ -353,7 +352,7 @@ def _cued_findings(
             if cue is None or cue[1] in answered:
                 continue
             kind = cue[0]
-            if kind not in (CVV, EXPIRY, ACCOUNT, ROUTING, SSN) or kind not in enabled:
+            if kind not in (CVV, EXPIRY, ACCOUNT, ROUTING, SSN, PIN) or kind not in enabled:
                 continue
             finding = _value_after(run, index, kind, taken)
             if finding is not None:
@@ -362,10 +361,10 @@ def _cued_findings(
     return findings
 
 
-def _value_after(run: Run, index: int, kind: str, taken: frozenset[int]) -> _Finding | None:
+def _value_after(run: Run, index: int, kind: str, taken: frozenset[int]) -> Finding | None:
     """The longest chain of whole segments from ``index`` (read-backs skipped) that fits."""
     digits, positions = "", ()
-    best: _Finding | None = None
+    best: Finding | None = None
     speaker = run.segments[index].speaker
     for segment in run.segments[index:]:
         if segment.is_quantity or taken.intersection(segment.positions):
@@ -373,7 +372,7 @@ def _value_after(run: Run, index: int, kind: str, taken: frozenset[int]) -> _Fin
         if digits and is_echo(segment, digits, speaker):
             positions += segment.positions
             if best is not None:
-                best = _Finding(kind, frozenset(positions), best.digits)
+                best = Finding(kind, frozenset(positions), best.digits)
             continue
         if segment.speaker != speaker and UNKNOWN not in (speaker, segment.speaker):
             break  # "421," / "Thank you, one moment": the other side's number is not the rest
@@ -382,7 +381,7 @@ def _value_after(run: Run, index: int, kind: str, taken: frozenset[int]) -> _Fin
         if len(digits) > 19:
             break
         if fits(kind, digits):
-            best = _Finding(kind, frozenset(positions), digits)
+            best = Finding(kind, frozenset(positions), digits)
     first = run.segments[index]
     if best is None and first.lead is not None and first.lead[0] not in taken:
         led = _led_value(first, kind)  # "the security code is for 2 1"
@@ -391,7 +390,7 @@ def _value_after(run: Run, index: int, kind: str, taken: frozenset[int]) -> _Fin
     return best
 
 
-def _led_value(segment: Segment, kind: str) -> _Finding | None:
+def _led_value(segment: Segment, kind: str) -> Finding | None:
     """The segment read with the homophone before it ("for 2 1" -> "421"), if only that
     reading has the shape of ``kind``."""
     if segment.lead is None or fits(kind, segment.digits):
@@ -399,7 +398,7 @@ def _led_value(segment: Segment, kind: str) -> _Finding | None:
     position, digit = segment.lead
     if not fits(kind, digit + segment.digits):
         return None
-    return _Finding(kind, frozenset((position, *segment.positions)), digit + segment.digits)
+    return Finding(kind, frozenset((position, *segment.positions)), digit + segment.digits)
 
 
 @dataclass
@@ -415,12 +414,12 @@ class _Following:
 
 
 # Cues after which the card's speaker is answering another question.
-_OTHER_QUESTION_CUES = frozenset({NEGATIVE, ACCOUNT, ROUTING, SSN})
+_OTHER_QUESTION_CUES = frozenset({NEGATIVE, ACCOUNT, ROUTING, SSN, PIN, DOB, IBAN})
 
 
 def _follow_on_findings(
-    call: Call, found: list[_Finding], config: RedactionConfig, enabled: frozenset[str]
-) -> list[_Finding]:
+    call: Call, found: list[Finding], config: RedactionConfig, enabled: frozenset[str]
+) -> list[Finding]:
     """The card's speaker's next numbers, in order: the rest of a card number that is still
     short (said straight on), the expiry, then the security code, each within
     ``follow_window_s`` of the last, when the cue for them was misheard or never said."""
@@ -434,7 +433,7 @@ def _follow_on_findings(
         if finding.kind == CARD and (is_card_number(finding.digits) or len(finding.digits) >= 16)
         for p in finding.positions
     }
-    findings: list[_Finding] = []
+    findings: list[Finding] = []
     state: _Following | None = None
     for segment in call.segments:
         kinds = set().union(*(kinds_at.get(p, ()) for p in segment.positions))
@@ -473,7 +472,7 @@ def _follow_on_findings(
 
 def _next_value(
     call: Call, state: _Following, segment: Segment, config: RedactionConfig
-) -> _Finding | None:
+) -> Finding | None:
     """What the card's speaker's next number is, by what has been said so far; None when it
     is none of them (the follow-on stops there)."""
     positions = frozenset(segment.positions)
@@ -483,38 +482,38 @@ def _next_value(
         and segment.start_s - state.end_s <= config.continuation_gap_s
         and all(call.classes[p] == "filler" for p in range(state.last + 1, segment.first))
     ):
-        return _Finding(CARD, positions, segment.digits)
+        return Finding(CARD, positions, segment.digits)
     said_on_a_date = segment.first > 0 and call.norms[segment.first - 1] in DATE_PREPOSITIONS
     if not state.expiry and _expiry_groups_ok(segment.groups) and not said_on_a_date:
-        return _Finding(EXPIRY, positions, segment.digits)
+        return Finding(EXPIRY, positions, segment.digits)
     if state.expiry and not state.cvv:
         if fits(CVV, segment.digits):
-            return _Finding(CVV, positions, segment.digits)
+            return Finding(CVV, positions, segment.digits)
         return _led_value(segment, CVV)
     return None
 
 
-def _literal_findings(call: Call, enabled: frozenset[str]) -> list[_Finding]:
+def _literal_findings(call: Call, enabled: frozenset[str]) -> list[Finding]:
     """Values whose written form says what they are: 123-45-6789, GB82WEST12345698765432."""
-    findings: list[_Finding] = []
+    findings: list[Finding] = []
     for p, word in enumerate(call.words):
         if SSN in enabled and ssn_literal_ok(call.norms[p]):
-            findings.append(_Finding(SSN, frozenset({p}), call.norms[p].replace("-", "")))
+            findings.append(Finding(SSN, frozenset({p}), call.norms[p].replace("-", "")))
         bare = word.word.strip().strip(STRIP).replace(" ", "")
-        if ACCOUNT in enabled and iban_ok(bare):
-            findings.append(_Finding(ACCOUNT, frozenset({p}), bare))
+        if IBAN in enabled and iban_ok(bare):
+            findings.append(Finding(IBAN, frozenset({p}), bare))
     return findings
 
 
 def _slash_expiry_findings(
-    call: Call, found: list[_Finding], config: RedactionConfig
-) -> list[_Finding]:
+    call: Call, found: list[Finding], config: RedactionConfig
+) -> list[Finding]:
     """A bare "09/28" or "twelve/27" near card talk is an expiry date."""
     card_positions = sorted(
         {p for finding in found if finding.kind == CARD for p in finding.positions}
         | {p for p, kind in enumerate(call.cue_kinds) if kind in (CARD, CVV, EXPIRY)}
     )
-    findings: list[_Finding] = []
+    findings: list[Finding] = []
     window = config.context_window_words
     for p, norm in enumerate(call.norms):
         if "/" not in norm or call.classes[p] != "num":
@@ -531,18 +530,18 @@ def _slash_expiry_findings(
         if p > 0 and call.norms[p - 1] in DATE_PREPOSITIONS:
             continue
         if any(abs(q - p) <= window for q in card_positions):
-            findings.append(_Finding(EXPIRY, frozenset({p}), month + year))
+            findings.append(Finding(EXPIRY, frozenset({p}), month + year))
     return findings
 
 
-def _email_findings(call: Call) -> list[_Finding]:
+def _email_findings(call: Call) -> list[Finding]:
     """Written addresses, and spoken ones: "john dot smith at gmail dot com"."""
-    findings: list[_Finding] = []
+    findings: list[Finding] = []
     norms = call.norms
     n = len(norms)
     for p, word in enumerate(call.words):
         if _EMAIL_LITERAL.search(word.word):
-            findings.append(_Finding(EMAIL, frozenset({p}), ""))
+            findings.append(Finding(EMAIL, frozenset({p}), ""))
             continue
         if norms[p] != "at" or p == 0 or p + 1 >= n:
             continue
@@ -559,16 +558,16 @@ def _email_findings(call: Call) -> list[_Finding]:
         start = p - 1
         while start - 2 >= 0 and norms[start - 1] in _EMAIL_CONNECTORS:
             start -= 2
-        findings.append(_Finding(EMAIL, frozenset(range(start, end + 1)), ""))
+        findings.append(Finding(EMAIL, frozenset(range(start, end + 1)), ""))
     return findings
 
 
-def _echo_findings(call: Call, found: list[_Finding], config: RedactionConfig) -> list[_Finding]:
+def _echo_findings(call: Call, found: list[Finding], config: RedactionConfig) -> list[Finding]:
     """Read-backs: a segment near a found value that repeats it, or four or more of its
     digits, is redacted as that value's kind."""
     taken = {p for finding in found for p in finding.positions}
     starts_s = [segment.start_s for segment in call.segments]  # in time order
-    findings: list[_Finding] = []
+    findings: list[Finding] = []
     for finding in found:
         if len(finding.digits) < 3 or not finding.digits.isdigit():
             continue
@@ -585,7 +584,7 @@ def _echo_findings(call: Call, found: list[_Finding], config: RedactionConfig) -
             cue = governing_cue(call, segment.first, config.cue_window_words)
             if cue is not None and cue[0] == NEGATIVE:
                 continue
-            findings.append(_Finding(finding.kind, frozenset(segment.positions), said))
+            findings.append(Finding(finding.kind, frozenset(segment.positions), said))
     return findings
 
 

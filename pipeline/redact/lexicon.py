@@ -5,7 +5,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pipeline.redact.options import ACCOUNT, CARD, CVV, EXPIRY, NEGATIVE, NEUTRAL, ROUTING, SSN
+from pipeline.redact.options import (
+    ACCOUNT,
+    CARD,
+    CVV,
+    DOB,
+    DONE,
+    EXPIRY,
+    IBAN,
+    NEGATIVE,
+    NEUTRAL,
+    PIN,
+    ROUTING,
+    SSN,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Vocabulary
@@ -16,29 +29,32 @@ def _words(text: str) -> list[str]:
     return text.split()
 
 
-_DIGIT_WORDS = {
+DIGIT_WORDS = {
     word: str(value)
     for value, word in enumerate(_words("zero one two three four five six seven eight nine"))
 } | {"nought": "0", "naught": "0", "nil": "0", "niner": "9"}
 # "oh" / "o" are zero only next to other numbers; "oh" alone is an interjection.
-_OH_WORDS = frozenset({"oh", "o"})
+OH_WORDS = frozenset({"oh", "o"})
 # Homophones Whisper may write for digits said one by one: digits only between two digits.
-HOMOPHONES = {"for": "4", "to": "2", "too": "2", "won": "1", "ate": "8"}
-_TEENS = {
+HOMOPHONES = {
+    "for": "4", "fore": "4", "to": "2", "too": "2", "won": "1", "ate": "8", "free": "3",
+    "tree": "3",
+}  # fmt: skip
+TEENS = {
     word: str(value)
     for value, word in enumerate(
         _words("ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen"),
         start=10,
     )
 }
-_TENS = {
+TENS = {
     word: str(value)
     for value, word in enumerate(
         _words("twenty thirty forty fifty sixty seventy eighty ninety"), start=2
     )
 } | {"fourty": "4"}
-_MULTIPLIERS = {"double": 2, "triple": 3}
-_MONTHS = {
+MULTIPLIERS = {"double": 2, "triple": 3}
+MONTHS = {
     name: f"{number:02d}"
     for number, names in enumerate(
         _words(
@@ -50,18 +66,19 @@ _MONTHS = {
     for name in names.split(",")
 }
 # A number followed by one of these is an amount, a duration, a time or a date, never a value.
-_UNIT_WORDS = frozenset(
+UNIT_WORDS = frozenset(
     _words(
         """
     dollar dollars buck bucks cent cents pound pounds pence quid euro euros percent
     grand year years yr yrs month months week weeks day days hour hours hr hrs minute minutes
-    min mins second seconds sec secs am pm a.m p.m a.m. p.m. o'clock oclock times items item
+    min mins second seconds sec secs moment moments am pm a.m p.m a.m. p.m. o'clock oclock
+    times items item
     pieces people kids miles mile kilometers km gb mb tb kg kgs lbs lb feet foot inches inch
     gallons liters litres th st nd rd
     """
     )
 )
-_ORDINAL_WORDS = frozenset(
+ORDINAL_WORDS = frozenset(
     _words(
         """
     first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth
@@ -70,6 +87,22 @@ _ORDINAL_WORDS = frozenset(
     """
     )
 )
+# Units that say a number is plainly not card data even inside a payment exchange; the
+# calendar words are left out ("month is oh nine, year is twenty twenty-eight").
+CURRENCY_WORDS = frozenset(
+    _words("dollar dollars buck bucks cent cents pound pounds pence quid euro euros grand")
+)
+NOT_CARD_UNITS = CURRENCY_WORDS | frozenset(
+    _words(
+        """
+    percent week weeks day days hour hours hr hrs minute minutes min mins second seconds sec
+    secs moment moments am pm a.m p.m o'clock oclock times items item pieces people kids miles mile kilometers km gb mb tb kg kgs lbs lb
+    feet foot inches inch gallons liters litres
+    """
+    )
+)
+# A four-digit year after these is a year ("since twenty nineteen", "back in 2005").
+YEAR_PREPOSITIONS = frozenset({"since", "in", "from", "until", "till"})
 # Words that may sit inside a number without counting towards the gap limit.
 FILLERS = frozenset(
     _words(
@@ -81,7 +114,11 @@ FILLERS = frozenset(
     )
 )
 # "the one on the back": "one" after these is a pronoun unless more digits follow.
-DETERMINERS = frozenset({"the", "that", "this", "which", "a", "no", "each", "every", "any"})
+DETERMINERS = frozenset(
+    _words(
+        "the that this which a no each every any other another new old same right wrong next only"
+    )
+)
 # A date said after these is an appointment, not an expiry.
 DATE_PREPOSITIONS = frozenset({"on", "by", "before", "after", "from", "since", "for"})
 
@@ -91,32 +128,52 @@ def _cue_table() -> dict[tuple[str, ...], str]:
         CARD: """card | card number | credit card | debit card | long number | visa | mastercard |
             master card | amex | american express | discover | sixteen digit | 16 digit |
             sixteen digits | 16 digits | fifteen digit | 15 digit | number on the card |
-            numbers on the front | front of the card""",
+            numbers on the front | front of the card | number on your card | card details |
+            card information | card info | payment details | digits on the front |
+            front of your card | credit card number | debit card number""",
         CVV: """security code | security number | cvv | cvv2 | cvc | cvc2 | cv2 | csc | cid |
             card verification | verification code | verification number | three digit code |
             3 digit code | three digits | 3 digits | three digit number | on the back | code |
             back of the card | back of your card | on the back of the card |
-            on the back of your card | four digit code on the front""",
+            on the back of your card | four digit code on the front | c v v | c v c | cvb |
+            cvn | card security code | signature strip | signature panel""",
         EXPIRY: """expiry | expiry date | expiration | expiration date | expires | expire |
             expiring | exp | valid until | valid till | valid thru | valid through | good thru |
-            good through""",
+            good through | expiry month | expiration month | month and year | end date |
+            valid from | exp date""",
         ACCOUNT: """account | account number | acct | bank account | checking account |
-            savings account | iban""",
+            savings account""",
+        IBAN: """iban | i ban | international bank account number | international bank account""",
         ROUTING: """routing | routing number | aba | sort code | transit number | bank code |
-            bsb""",
+            bsb | routine number""",
         SSN: """social | social security | social security number | ssn | last four of your
             social""",
+        PIN: """pin | pin number | pin code | passcode | pass code | security pin | access code |
+            telephone pin | phone pin | phone banking pin | secret code""",
+        DOB: """date of birth | birth date | birthdate | dob | d o b | born | birthday | birth |
+            day of birth""",
         NEGATIVE: """phone | phone number | telephone | mobile | cell | cellphone | call | callback |
             reach | contact number | order | order number | ticket | reference | ref |
             confirmation | case | case number | tracking | invoice | claim | extension | ext |
             zip | zip code | postcode | post code | postal code | address | apartment | apt |
             suite | street | flight | model | serial | version | policy | member | room |
             ticket number | reference number | confirmation number | area code | promo code |
-            discount code | confirmation code | access code | voucher code | birth |
-            date of birth | dob | born | birthday | appointment | amount | balance | total |
-            how much""",
+            discount code | confirmation code | voucher code | appointment | amount |
+            balance | total | how much | best number | good number | number to reach |
+            number to call | home number | work number | landline | fax | house | house number |
+            customer number | employee number | license | licence | registration | plate |
+            booking | membership | loyalty | unit | floor | platform | gate | seat | page""",
         NEUTRAL: """last four | last 4 | first four | first six | last three | digit | digits |
-            number | numbers""",
+            number | numbers | ending in | ends in | ending with | ends with | two digit |
+            three digit | 3 digit |
+            four digit | 4 digit | five digit | 5 digit | six digit | 6 digit | eight digit |
+            four digits | 4 digits | six digits | 6 digits""",
+        DONE: """gone through | went through | been processed | been approved | been accepted |
+            been taken | was approved | was accepted | was successful | was processed |
+            is approved | is complete | is completed | is processed | all set | all done |
+            payment successful | payment complete | payment approved | transaction approved |
+            transaction complete | transaction completed | processed successfully |
+            anything else""",
     }
     table: dict[tuple[str, ...], str] = {}
     for kind, text in phrases.items():
@@ -183,24 +240,24 @@ def _is_ascii_digits(text: str) -> bool:
 def lex_item(sub: str, position: int) -> Item | None:
     if _is_ascii_digits(sub):
         return Item("lit", sub, position)
-    if sub in _DIGIT_WORDS:
-        return Item("d", _DIGIT_WORDS[sub], position)
-    if sub in _OH_WORDS:
+    if sub in DIGIT_WORDS:
+        return Item("d", DIGIT_WORDS[sub], position)
+    if sub in OH_WORDS:
         return Item("oh", "0", position)
-    if sub in _TEENS:
-        return Item("teen", _TEENS[sub], position)
-    if sub in _TENS:
-        return Item("tens", _TENS[sub], position)
+    if sub in TEENS:
+        return Item("teen", TEENS[sub], position)
+    if sub in TENS:
+        return Item("tens", TENS[sub], position)
     if sub == "hundred":
         return Item("hundred", "", position)
     if sub == "thousand":
         return Item("thousand", "", position)
-    if sub in _MULTIPLIERS:
-        return Item("mult", str(_MULTIPLIERS[sub]), position)
+    if sub in MULTIPLIERS:
+        return Item("mult", str(MULTIPLIERS[sub]), position)
     if sub in HOMOPHONES:
         return Item("homo", HOMOPHONES[sub], position)
-    if sub in _MONTHS:
-        return Item("month", _MONTHS[sub], position)
+    if sub in MONTHS:
+        return Item("month", MONTHS[sub], position)
     return None
 
 
@@ -211,7 +268,7 @@ def lex(norm: str, position: int) -> tuple[str, list[Item]]:
     """Class of one normalised word and, for number words, its items."""
     if not norm:
         return "filler", []
-    if norm in _UNIT_WORDS or norm in _ORDINAL_WORDS:
+    if norm in UNIT_WORDS or norm in ORDINAL_WORDS:
         return "break", []
     if norm.isalpha() or _is_ascii_digits(norm):  # most words: nothing to split
         subs = [norm]
@@ -226,7 +283,7 @@ def lex(norm: str, position: int) -> tuple[str, list[Item]]:
         subs = [sub for sub in subs if sub]
         if not subs:
             return "filler", []
-        if any(sub in _UNIT_WORDS or sub in _ORDINAL_WORDS for sub in subs):
+        if any(sub in UNIT_WORDS or sub in ORDINAL_WORDS for sub in subs):
             return "break", []
     items = [lex_item(sub, position) for sub in subs]
     numeric = [item for item in items if item is not None]

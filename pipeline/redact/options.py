@@ -12,16 +12,24 @@ EXPIRY = "expiry"
 ACCOUNT = "account"
 ROUTING = "routing"
 SSN = "ssn"
+PIN = "pin"
+DOB = "dob"
+IBAN = "iban"
 EMAIL = "email"
+# A number said inside a payment exchange that no detector read as one of the kinds above:
+# redacted all the same (fail closed).
+PAYMENT = "payment"
 
 # Priority order when one word is found by two detectors: the first kind wins.
-KINDS = (CARD, SSN, ACCOUNT, ROUTING, CVV, EXPIRY, EMAIL)
+KINDS = (CARD, SSN, ACCOUNT, IBAN, ROUTING, CVV, EXPIRY, PIN, DOB, EMAIL, PAYMENT)
 TAGS = {kind: f"[{kind.upper()}]" for kind in KINDS}
 
 # Cue kinds beyond the entity kinds: NEGATIVE cues announce a number that is not sensitive
-# (phone, order, ticket...); NEUTRAL words are not numbers ("last four") but say nothing.
+# (phone, order, ticket...); NEUTRAL words are not numbers ("last four") but say nothing;
+# DONE says a payment exchange is over ("that's gone through", "anything else?").
 NEGATIVE = "negative"
 NEUTRAL = "neutral"
+DONE = "done"
 
 
 class RedactionConfig(BaseModel):
@@ -34,8 +42,15 @@ class RedactionConfig(BaseModel):
     expiry: bool = True
     account: bool = True
     routing: bool = True
-    ssn: bool = True
+    ssn: bool = True  # a whole SSN anywhere, or its last four after a cue
+    pin: bool = True  # after a PIN / passcode cue
+    dob: bool = True  # after a date-of-birth cue
+    iban: bool = True  # written, or spoken after an IBAN cue
     email: bool = False
+    # Fail closed inside payment exchanges: every number either speaker says from a card,
+    # expiry or security-code cue (or a card number) until the payment is confirmed, the talk
+    # moves on or no number is said for a while.
+    payment: bool = True
     margin_s: float = Field(default=0.25, ge=0.0)
     # Non-filler words allowed between two pieces of one number ("sorry, let me check").
     max_gap_words: int = Field(default=5, ge=0)
@@ -59,6 +74,16 @@ class RedactionConfig(BaseModel):
     # A card number that is still short goes on in the speaker's next number said this soon,
     # with nothing but fillers between ("4012 8888", "mm-hm", "8888 1881").
     continuation_gap_s: float = Field(default=5.0, ge=0.0)
+    # A payment exchange waits this long for its first number after the cue (the customer
+    # looks for the card), then ends this long after its last number or cue.
+    window_wait_s: float = Field(default=90.0, ge=0.0)
+    window_idle_s: float = Field(default=30.0, ge=0.0)
+    # A cue for another number ends the exchange unless it is asked in the same breath as the
+    # card cue, this many words after it ("the card number and a phone number for the receipt").
+    window_list_words: int = Field(default=8, ge=0)
+    # Numbers in a payment exchange this close together are silenced as one stretch, with the
+    # words between them (which may be digits the ASR wrote as words: "free", "Mac").
+    stretch_gap_s: float = Field(default=2.0, ge=0.0)
 
     def enabled_kinds(self) -> frozenset[str]:
         """The entity kinds switched on."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 
 from pipeline.redact.lexicon import (
     CUE_FIRST_WORDS,
@@ -15,6 +16,7 @@ from pipeline.redact.lexicon import (
     MAX_CUE_WORDS,
     NON_BREAKING_CUES,
     NUMBER_REQUESTS,
+    YEAR_PREPOSITIONS,
     Group,
     Item,
     lex,
@@ -22,7 +24,7 @@ from pipeline.redact.lexicon import (
     parse_groups,
     single_digit,
 )
-from pipeline.redact.options import CARD, NEGATIVE, NEUTRAL, RedactionConfig
+from pipeline.redact.options import ACCOUNT, CARD, NEGATIVE, NEUTRAL, RedactionConfig
 from pipeline.types import UNKNOWN, Word
 
 
@@ -47,6 +49,15 @@ class Segment:
         self.positions = tuple(p for group in self.groups for p in group.positions)
 
 
+@dataclass(frozen=True)
+class Finding:
+    """Words (positions in time order) that carry a value of ``kind``."""
+
+    kind: str
+    positions: frozenset[int]
+    digits: str
+
+
 @dataclass
 class Call:
     """The call's words in time order, with what lexing made of them."""
@@ -57,6 +68,9 @@ class Call:
     classes: list[str]  # num, cue, break, filler, other
     cue_kinds: list[str | None]
     items: list[list[Item]]
+    # per position, the positions of the cue phrase it is part of (one speaker's words, which
+    # the other speaker's may interleave in time)
+    cue_phrases: list[tuple[int, ...] | None] = field(default_factory=list)
     segments: list[Segment] = field(default_factory=list)
     segment_firsts: list[int] = field(default_factory=list)  # first position of each segment
 
@@ -71,8 +85,8 @@ def build_call(words: list[Word], config: RedactionConfig) -> Call:
         word_class, word_items = lex(norm, position)
         classes.append(word_class)
         items.append(word_items)
-    cue_kinds = _mark_cues(norms, classes)
-    call = Call(order, timed, norms, classes, cue_kinds, items)
+    cue_kinds, cue_phrases = _mark_cues(timed, norms, classes, config.segment_pause_s)
+    call = Call(order, timed, norms, classes, cue_kinds, items, cue_phrases)
     _read_points(call)
     _resolve_ambiguous(call)
     call.segments = _segments(call, config.segment_pause_s)
@@ -80,25 +94,71 @@ def build_call(words: list[Word], config: RedactionConfig) -> Call:
     return call
 
 
-def _mark_cues(norms: list[str], classes: list[str]) -> list[str | None]:
-    """Find cue phrases, longest first; their words stop being numbers ("three digit code")."""
+def _speaker_sequences(words: list[Word]) -> list[list[int]]:
+    """The positions of each speaker's words, in time order (one list where nobody is known):
+    a phrase is said by one speaker, whatever the other says over it."""
+    sequences: dict[str, list[int]] = {}
+    for position, word in enumerate(words):
+        sequences.setdefault(word.speaker, []).append(position)
+    if UNKNOWN in sequences and len(sequences) > 1:
+        return [list(range(len(words)))]
+    return list(sequences.values())
+
+
+def _mark_cues(
+    words: list[Word], norms: list[str], classes: list[str], pause_s: float
+) -> tuple[list[str | None], list[tuple[int, ...] | None]]:
+    """Find cue phrases, longest first, in each speaker's words; their words stop being numbers
+    ("three digit code"). A phrase does not go on past a full stop, a question mark, a comma or
+    a pause: "the number first. Six five..." holds no "first six"."""
     cue_kinds: list[str | None] = [None] * len(norms)
-    position = 0
-    while position < len(norms):
-        if norms[position] not in CUE_FIRST_WORDS:
-            position += 1
+    phrases: list[tuple[int, ...] | None] = [None] * len(norms)
+    for sequence in _speaker_sequences(words):
+        breaks = [
+            words[p].word.rstrip()[-1:] in ".?!,;" or words[q].start_s - words[p].end_s >= pause_s
+            for p, q in pairwise(sequence)
+        ] + [True]
+        i = 0
+        while i < len(sequence):
+            if norms[sequence[i]] not in CUE_FIRST_WORDS:
+                i += 1
+                continue
+            for length in range(min(MAX_CUE_WORDS, len(sequence) - i), 0, -1):
+                if any(breaks[i : i + length - 1]):
+                    continue
+                phrase = sequence[i : i + length]
+                kind = CUES.get(tuple(norms[p] for p in phrase))
+                if kind is not None:
+                    for p in phrase:
+                        cue_kinds[p], phrases[p] = kind, tuple(phrase)
+                        classes[p] = "cue"
+                    i += length
+                    break
+            else:
+                i += 1
+    _demote_account_modifiers(norms, classes, cue_kinds)
+    # a demoted "account" is no longer part of a phrase
+    return cue_kinds, [phrase if cue_kinds[p] else None for p, phrase in enumerate(phrases)]
+
+
+# How far back another cue makes a bare "account" a modifier of it.
+_MODIFIER_WORDS = 4
+
+
+def _demote_account_modifiers(
+    norms: list[str], classes: list[str], cue_kinds: list[str | None]
+) -> None:
+    """A bare "account" after another cue says whose it is, not what is asked: "the zip code
+    on the account", "a phone number for the account", "the date of birth on the account"."""
+    for p, norm in enumerate(norms):
+        if norm != "account" or cue_kinds[p] != ACCOUNT:
             continue
-        for length in range(min(MAX_CUE_WORDS, len(norms) - position), 0, -1):
-            kind = CUES.get(tuple(norms[position : position + length]))
-            if kind is not None:
-                for p in range(position, position + length):
-                    cue_kinds[p] = kind
-                    classes[p] = "cue"
-                position += length
-                break
-        else:
-            position += 1
-    return cue_kinds
+        if p + 1 < len(norms) and cue_kinds[p + 1] == ACCOUNT:
+            continue  # "account number"
+        before = range(max(0, p - _MODIFIER_WORDS), p)
+        if any(cue_kinds[q] not in (None, NEUTRAL, ACCOUNT) for q in before):
+            cue_kinds[p] = None
+            classes[p] = "other"
 
 
 def _read_points(call: Call) -> None:
@@ -211,7 +271,7 @@ def _segments(call: Call, pause_s: float) -> list[Segment]:
                     last=last,
                     start_s=call.words[p].start_s,
                     end_s=max(call.words[q].end_s for q in range(p, last + 1)),
-                    is_quantity=_followed_by_unit(call, last),
+                    is_quantity=_followed_by_unit(call, last) or _said_as_year(call, p, groups),
                     lead=_lead_homophone(call, p, groups[0], pause_s),
                 )
             )
@@ -230,6 +290,15 @@ def _lead_homophone(call: Call, first: int, group: Group, pause_s: float) -> tup
     if _is_num(call, _adjacent(call, before, -1)):
         return None
     return before, HOMOPHONES[call.norms[before]]
+
+
+def _said_as_year(call: Call, first: int, groups: list[Group]) -> bool:
+    """ "since twenty nineteen", "back in 2005": a year, not a value."""
+    digits = "".join(group.digits for group in groups)
+    if len(digits) != 4 or digits[:2] not in ("19", "20"):
+        return False
+    before = _adjacent(call, first, -1)
+    return before is not None and call.norms[before] in YEAR_PREPOSITIONS
 
 
 def _followed_by_unit(call: Call, last: int) -> bool:
@@ -335,7 +404,15 @@ def views_of(call: Call, config: RedactionConfig) -> list[list[Run]]:
 
 
 def governing_cue(call: Call, position: int, window: int) -> tuple[str, int] | None:
-    """The nearest cue before ``position`` (kind, first word of the cue), within ``window``."""
+    """The nearest cue before ``position`` (kind, first word of the cue), within ``window``;
+    a question still being asked when the answer starts ("...the address?" over "3400") counts
+    as before it."""
+    said = call.words[position]
+    for p in range(position + 1, min(len(call.words), position + 1 + _OVERLAP_WORDS)):
+        kind, asked = call.cue_kinds[p], call.words[p]
+        at_once = asked.start_s < said.end_s + _AT_ONCE_S
+        if kind not in (None, NEUTRAL) and asked.speaker != said.speaker and at_once:
+            return kind, p
     for p in range(position - 1, max(-1, position - 1 - window), -1):
         kind = call.cue_kinds[p]
         if kind is not None and kind != NEUTRAL:
@@ -397,3 +474,32 @@ def is_card_talk(call: Call, position: int, window: int) -> bool:
         if call.cue_kinds[p] == CARD:
             return True
     return False
+
+
+def cue_start(call: Call, p: int) -> str | None:
+    """The kind of the cue phrase that starts at ``p``; None inside a phrase or elsewhere."""
+    phrase = call.cue_phrases[p]
+    return call.cue_kinds[p] if phrase is not None and phrase[0] == p else None
+
+
+def cue_end(call: Call, p: int) -> int:
+    """The position after the last word of the cue phrase that ``p`` is in."""
+    phrase = call.cue_phrases[p]
+    return phrase[-1] + 1 if phrase is not None else p + 1
+
+
+# How many words before a question may be an answer said over it, and by how much two words
+# must overlap to be said at once.
+_OVERLAP_WORDS = 3
+_AT_ONCE_S = 0.05
+
+
+def said_over(call: Call, p: int) -> int:
+    """The first position of what was said over the word at ``p`` (an answer that starts
+    before the question is finished), or ``p``. Two words said at once are two people's,
+    whatever speakers a mono call's diarization gave them."""
+    asked = call.words[p]
+    for q in range(max(0, p - _OVERLAP_WORDS), p):
+        if call.words[q].end_s > asked.start_s + _AT_ONCE_S:
+            return q
+    return p

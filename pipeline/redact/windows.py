@@ -1,0 +1,221 @@
+"""Payment exchanges: inside one, every number either speaker says is redacted (fail closed).
+
+ASR output is not exact, so a PCI control cannot depend on reading card numbers right. A payment
+exchange opens at a card, expiry or security-code cue by either speaker (or a bare "go ahead with
+the number", as cues are misheard), or where a detector found a card number, expiry or code; it
+ends when the payment is confirmed ("that's gone through"), when the talk moves on (a question
+about another number, "anything else?"), or when no number has been said for a while. Inside it,
+every number-like word is redacted: digits of any length, number words, "oh", "double", the
+homophones next to them ("for", "to", "free"), letter-digit mixes ("MO9"). Only what is plainly
+not card data stays: an amount with its currency, a count with its unit ("three times"), a year
+after "since", a day said as an ordinal, "the card ending in 4444" on its own. The numbers close
+together are silenced as one stretch of audio, words between them included, as those may be
+digits the ASR wrote as other words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline.redact.lexicon import (
+    NUMBER_REQUESTS,
+)
+from pipeline.redact.numberlike import next_by_speaker, number_groups, stretches
+from pipeline.redact.options import (
+    CARD,
+    CVV,
+    DONE,
+    EXPIRY,
+    NEGATIVE,
+    NEUTRAL,
+    PAYMENT,
+    RedactionConfig,
+)
+from pipeline.redact.runs import Call, cue_end, cue_start, said_over
+from pipeline.types import UNKNOWN
+
+OPENING_CUES = frozenset({CARD, CVV, EXPIRY})
+_NEGATIONS = frozenset({"not", "never", "declined", "failed", "unable"})
+_CARD_NAMES = frozenset(
+    {("card",), ("credit", "card"), ("debit", "card"), ("visa",), ("mastercard",),
+     ("master", "card"), ("amex",), ("american", "express"), ("discover",)}
+)  # fmt: skip
+# How many words a bare "number" may be from a cue that says whose number it is.
+_REQUEST_WORDS = 4
+
+
+@dataclass(frozen=True)
+class PaymentWindow:
+    """A payment exchange: from its cue to its end, in seconds; never what was said."""
+
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
+class _Open:
+    first: int  # position of the first word in the window
+    last: int  # position after the last word in it
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
+class PaymentRedaction:
+    """What fail-closed redaction adds: the windows, the words to tag, the stretches to
+    silence."""
+
+    windows: list[PaymentWindow]
+    tags: dict[int, str]
+    stretches: list[tuple[float, float]]
+
+
+def payment_redaction(
+    call: Call, said: list[bool], found: dict[int, str], config: RedactionConfig
+) -> PaymentRedaction:
+    """The payment exchanges, and inside them every word of ``said`` (the number-like words that
+    are not plainly something else); ``found`` (position -> kind, from the detectors) opens
+    exchanges where it found card data and gives the words it found their own kind."""
+    # a card number found opens the exchange where the words said with it start ("free 5 8...")
+    group_of = {p: group for group in number_groups(said) for p in group}
+    opened_by = {
+        group_of[p][0] if p in group_of else p for p, kind in found.items() if kind in OPENING_CUES
+    }
+    windows, answers = _windows(call, said, opened_by, config)
+    tags: dict[int, str] = {}
+    silenced: list[tuple[float, float]] = []
+    for window in windows:
+        inside = [p for p in range(window.first, window.last) if said[p] and p not in answers]
+        for p in inside:
+            tags[p] = found.get(p, PAYMENT)
+        silenced += stretches(call, inside, config.stretch_gap_s)
+    public = [PaymentWindow(round(w.start_s, 3), round(w.end_s, 3)) for w in windows]
+    return PaymentRedaction(public, tags, silenced)
+
+
+def _asks_for_card_data(call: Call, p: int) -> bool:
+    """A card cue that asks for its data ("the card number", "the card details", "the long
+    number"), not a card named ("my card got declined", "is it a visa?")."""
+    kind = call.cue_kinds[p]
+    return kind != CARD or tuple(call.norms[p : cue_end(call, p)]) not in _CARD_NAMES
+
+
+def _asks_for_a_number(call: Call, p: int) -> bool:
+    """A bare "number" / "digits" ("go ahead with the current number"), not "number of" and
+    not "the number for the account" or "digits of your social"."""
+    if call.cue_kinds[p] != NEUTRAL or call.norms[p] not in NUMBER_REQUESTS:
+        return False
+    after = range(p + 1, min(len(call.norms), p + 1 + _REQUEST_WORDS))
+    if p + 1 < len(call.norms) and call.norms[p + 1] == "of":
+        return False
+    if p > 0 and call.cue_kinds[p - 1] not in (None, NEUTRAL, CARD):
+        return False  # "model number", "account number" said in two cue phrases
+    return not any(call.cue_kinds[q] not in (None, NEUTRAL) for q in after)
+
+
+def _negated(call: Call, p: int) -> bool:
+    """ "it hasn't gone through", "the payment was not approved"."""
+    before = call.norms[max(0, p - 3) : p]
+    return any(word in _NEGATIONS or word.endswith("n't") for word in before)
+
+
+def _windows(
+    call: Call, said: list[bool], opened_by: set[int], config: RedactionConfig
+) -> tuple[list[_Open], set[int]]:
+    """The payment exchanges, and the answers to other questions asked inside them ("and the
+    billing zip code?"): those answers are kept, and the exchange goes on after them, as the
+    security code may still come, its question misheard."""
+    pause_s = config.segment_pause_s
+    windows: list[_Open] = []
+    answers: set[int] = set()
+    answer: int | None = None  # the latest word of an answer being given
+    first: int | None = None
+    start_s = active_s = 0.0
+    heard = False
+    last_cue: int | None = None  # the latest payment cue, for "card number and a phone number"
+    last_number: int | None = None  # the latest number said in the exchange
+    question: int | None = None  # another number asked for, not answered yet
+
+    def close(position: int, end_s: float) -> None:
+        nonlocal first, question
+        windows.append(_Open(first, position, start_s, max(start_s, end_s)))
+        first = question = None
+
+    for p, word in enumerate(call.words):
+        if first is not None:
+            limit_s = config.window_idle_s if heard else config.window_wait_s
+            if word.start_s > active_s + limit_s:
+                close(p, active_s + limit_s)
+        kind = cue_start(call, p)
+        asked = (kind in OPENING_CUES and _asks_for_card_data(call, p)) or _asks_for_a_number(
+            call, p
+        )
+        if asked or p in opened_by:
+            if first is None:
+                first = said_over(call, p)
+                start_s, active_s = call.words[first].start_s, word.end_s
+                last_number = None
+            if asked:  # a new question waits for its answer as long as the first one did
+                last_cue, heard, question = p, False, None
+            active_s = max(active_s, word.end_s)
+        elif first is not None and kind == DONE and not _negated(call, p):
+            last = _talked_over(call, p)
+            close(last, max([word.start_s, *(call.words[q].end_s for q in range(p + 1, last))]))
+        elif (
+            first is not None
+            and kind == NEGATIVE
+            and _new_turn(call, last_number, p, pause_s)
+            and not _listed(said, last_cue, p, config)
+        ):
+            question = p
+        if first is None or not said[p]:
+            continue
+        answering = question is not None and p - question <= config.cue_window_words
+        going_on = answer is not None and p == next_by_speaker(call, answer, 1, pause_s)
+        if answering or going_on:
+            # the answer: this number and what its speaker says with it in the same breath,
+            # whatever the other side says over the end of it
+            answers.add(p)
+            question, answer = None, p
+            continue
+        question = answer = None
+        heard, last_number = True, p
+        active_s = max(active_s, word.end_s)
+    if first is not None:
+        limit_s = config.window_idle_s if heard else config.window_wait_s
+        last_end_s = max(word.end_s for word in call.words)
+        close(len(call.words), min(last_end_s, active_s + limit_s))
+    return windows, answers
+
+
+def _talked_over(call: Call, p: int) -> int:
+    """The position after the words the other side was still saying when the word at ``p``
+    began ("... six, 9." under "All done"): they belong to what came before."""
+    said = call.words[p]
+    q = p + 1
+    while q < len(call.words) and call.words[q].start_s < said.end_s:
+        if call.words[q].speaker == said.speaker:
+            break
+        q += 1
+    return q if q > p + 1 else p
+
+
+def _new_turn(call: Call, last_number: int | None, p: int, pause_s: float) -> bool:
+    """Someone asks about another number, rather than the card's reader going on ("4111 1111,
+    hang on, my phone is ringing, 1111 1111"): another speaker than the one who said the
+    latest number, or the same after a pause (a new sentence)."""
+    if last_number is None:
+        return True
+    said_by, asked_by = call.words[last_number].speaker, call.words[p].speaker
+    if UNKNOWN not in (said_by, asked_by) and said_by != asked_by:
+        return True
+    return any(
+        call.words[q + 1].start_s - call.words[q].end_s >= pause_s for q in range(last_number, p)
+    )
+
+
+def _listed(numeric: list[bool], last_cue: int | None, p: int, config: RedactionConfig) -> bool:
+    """Another number asked for in the same breath as the card, before any digits."""
+    if last_cue is None or p - last_cue > config.window_list_words:
+        return False
+    return not any(numeric[last_cue + 1 : p])
