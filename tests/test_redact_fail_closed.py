@@ -281,3 +281,14 @@ def test_redactions_never_hold_a_value() -> None:
     result = redact(SAMPLE[0].words())
     assert all(isinstance(r, Redaction) for r in result.redactions)
     assert {field for w in result.payment_windows for field in vars(w)} <= {"start_s", "end_s"}
+
+
+def test_every_redacted_word_lies_under_the_silenced_audio() -> None:
+    """Zero-length words (Whisper gives some) included: the margin covers them."""
+    for dialogue in SAMPLE[:60]:
+        words = dialogue.words("noisy")
+        result = redact(words)
+        spans = audio_spans(result.redactions, margin_s=0.25, duration_s=1e6)
+        for original, redacted in zip(words, result.words, strict=True):
+            if redacted.word != original.word:
+                assert any(a <= original.start_s and original.end_s <= b for a, b in spans)

@@ -44,6 +44,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from pipeline import timeline
 from pipeline.redact.answers import cued_answers
 from pipeline.redact.detectors import find_tags, redaction_spans
 from pipeline.redact.numberlike import number_like, plainly_not_card
@@ -66,7 +67,7 @@ from pipeline.redact.options import (
 )
 from pipeline.redact.runs import build_call
 from pipeline.redact.windows import PaymentWindow, payment_redaction
-from pipeline.types import UNKNOWN, Word
+from pipeline.types import UNKNOWN, Segment, Word
 
 __all__ = [
     "ACCOUNT",
@@ -183,30 +184,20 @@ def _with_stretches(
     redactions: list[Redaction], stretches: list[tuple[float, float]]
 ) -> list[Redaction]:
     """The redactions, plus ``payment`` spans over the parts of each stretch they leave
-    uncovered; touching spans of one kind merged, in time order."""
-    covered = sorted((r.start_s, r.end_s) for r in redactions)
-    added = [Redaction(PAYMENT, *piece) for s in stretches for piece in _subtract(s, covered)]
-    merged: list[Redaction] = []
-    for span in sorted(redactions + added, key=lambda r: (r.start_s, r.end_s)):
-        last = merged[-1] if merged else None
-        if last is not None and last.kind == span.kind and span.start_s <= last.end_s:
-            merged[-1] = Redaction(last.kind, last.start_s, max(last.end_s, span.end_s))
-        else:
-            merged.append(span)
-    return merged
-
-
-def _subtract(span: tuple[float, float], covered: list[tuple[float, float]]):
-    """The pieces of ``span`` outside the sorted ``covered`` spans."""
-    start_s, end_s = span
-    for cover_start, cover_end in covered:
-        if cover_end <= start_s or cover_start >= end_s:
-            continue
-        if cover_start > start_s:
-            yield (start_s, cover_start)
-        start_s = max(start_s, cover_end)
-    if end_s > start_s:
-        yield (start_s, end_s)
+    uncovered, merged with the ``payment`` words they touch; in time order. A word ASR gave no
+    duration keeps its own (empty) span: the audio margin covers it."""
+    covered = [Segment(r.start_s, r.end_s) for r in redactions]
+    uncovered = timeline.subtract((Segment(*span) for span in stretches), covered)
+    payment = [r for r in redactions if r.kind == PAYMENT]
+    joined = timeline.merge([*(Segment(r.start_s, r.end_s) for r in payment), *uncovered])
+    instants = [
+        r
+        for r in payment
+        if r.end_s <= r.start_s and not any(j.start_s <= r.start_s <= j.end_s for j in joined)
+    ]
+    spans = [r for r in redactions if r.kind != PAYMENT] + instants
+    spans += [Redaction(PAYMENT, segment.start_s, segment.end_s) for segment in joined]
+    return sorted(spans, key=lambda r: (r.start_s, r.end_s, r.kind))
 
 
 def audio_spans(
@@ -216,15 +207,5 @@ def audio_spans(
     sorted, with overlapping or touching spans merged."""
     if margin_s < 0:
         raise ValueError(f"audio_spans: margin_s must be >= 0, got {margin_s}")
-    widened = sorted(
-        (max(0.0, r.start_s - margin_s), min(duration_s, r.end_s + margin_s)) for r in redactions
-    )
-    merged: list[tuple[float, float]] = []
-    for start_s, end_s in widened:
-        if end_s <= start_s:
-            continue
-        if merged and start_s <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end_s))
-        else:
-            merged.append((start_s, end_s))
-    return merged
+    spans = (Segment(r.start_s, r.end_s) for r in redactions)
+    return [(s.start_s, s.end_s) for s in timeline.widen(spans, margin_s, 0.0, duration_s)]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from pipeline import timeline
 from pipeline.redact.lexicon import (
     FILLERS,
     HOMOPHONES,
@@ -19,7 +20,7 @@ from pipeline.redact.lexicon import (
 )
 from pipeline.redact.options import RedactionConfig
 from pipeline.redact.runs import Call
-from pipeline.types import UNKNOWN
+from pipeline.types import UNKNOWN, Segment
 
 _CURRENCY_SIGNS = "$£€¥"
 _ORDINAL_LITERAL = re.compile(r"^\d+(?:st|nd|rd|th)$")
@@ -216,11 +217,5 @@ def _last_four_alone(call: Call, groups: list[range], index: int, gap_s: float) 
 
 def stretches(call: Call, positions: list[int], gap_s: float) -> list[tuple[float, float]]:
     """The time spans of words said within ``gap_s`` of each other, in time order."""
-    spans: list[tuple[float, float]] = []
-    for p in sorted(positions, key=lambda q: call.words[q].start_s):
-        word = call.words[p]
-        if spans and word.start_s - spans[-1][1] <= gap_s:
-            spans[-1] = (spans[-1][0], max(spans[-1][1], word.end_s))
-        else:
-            spans.append((word.start_s, word.end_s))
-    return spans
+    spans = (Segment(call.words[p].start_s, call.words[p].end_s) for p in positions)
+    return [(s.start_s, s.end_s) for s in timeline.merge(spans, bridge_s=gap_s)]
