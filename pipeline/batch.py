@@ -31,7 +31,7 @@ from pipeline.models import ModelError, Models
 from pipeline.queue import CallConfidence, review_decision
 from pipeline.rubric import load_rubric
 from pipeline.scoring import score_call
-from pipeline.redact import audio_spans, redact_words
+from pipeline.redact import audio_spans, redact
 from pipeline.store.calibration_sql import untrusted_criteria
 from pipeline.store.store import CallRecord, Store
 from pipeline.transcribe import attach_words, speaker_by_overlap, transcribe_regions
@@ -164,7 +164,8 @@ class CallProcessor:
                 speaker = speaker_by_overlap(turns, word.start_s, word.end_s)
             words.append(Word(word.start_s, word.end_s, word.word, word.probability, speaker))
         # Redact before anything is stored or built from the text: nothing unredacted leaves this function.
-        words, record.redactions = redact_words(words, settings.redaction)
+        redacted = redact(words, settings.redaction)
+        words, record.redactions, record.payment_windows = redacted.words, redacted.redactions, redacted.payment_windows
         clock.lap("redact")
         turns = attach_words(turns, words)
         if dual_channel:
@@ -245,8 +246,10 @@ class PlannedCall:
     error: str | None = None
 
 
-def plan(paths: Iterable[str], stored: dict[str, str], redacted: set[str] = frozenset()) -> tuple[list[PlannedCall], int]:
-    """Files to process (hash read once here), and how many were skipped as already done."""
+def plan(
+    paths: Iterable[str], stored: dict[str, str], redacted: set[str] = frozenset(), deleted: set[str] = frozenset()
+) -> tuple[list[PlannedCall], int]:
+    """Files to process (hash read once here), and how many were skipped as already done (or deleted on purpose)."""
     planned: list[PlannedCall] = []
     seen: set[str] = set()
     skipped = 0
@@ -261,7 +264,7 @@ def plan(paths: Iterable[str], stored: dict[str, str], redacted: set[str] = froz
             continue
         call_id = call_id_for(sha256)
         # a redacted copy (beside the originals, or replacing one) is output, not a new call
-        if stored.get(call_id) == "done" or call_id in seen or sha256 in redacted:
+        if stored.get(call_id) == "done" or call_id in seen or sha256 in redacted or sha256 in deleted:
             skipped += 1
             continue
         seen.add(call_id)
@@ -290,6 +293,7 @@ def run_batch(
     on_progress: Callable[[CallRecord, BatchSummary], None] | None = None,
     on_plan: Callable[[list[PlannedCall], int], None] | None = None,
     processor: CallProcessor | None = None,
+    reprocess_deleted: bool = False,
 ) -> BatchSummary:
     """Process every new recording under ``paths`` into ``db_path``; the main process is the only writer."""
     started = time.perf_counter()
@@ -302,8 +306,9 @@ def run_batch(
         store.register_rubric(rubric.id, rubric.version, rubric.pass_mark, str(settings.rubric), Path(settings.rubric).read_text())
         untrusted = untrusted_criteria(store.con, rubric.id, rubric.version)
         stored, redacted = store.call_statuses(), store.redacted_hashes()
+        deleted = set() if reprocess_deleted else store.deleted_hashes()
     # hashing every file takes a while: do it with the database closed, so the review app can use it
-    planned, summary.skipped = plan(paths, stored, redacted)
+    planned, summary.skipped = plan(paths, stored, redacted, deleted)
     if settings.metadata.name_pattern:
         # who the call belongs to, from its file name, where no sidecar said so
         pattern = FileNamePattern(settings.metadata.name_pattern)

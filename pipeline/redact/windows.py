@@ -36,7 +36,8 @@ from pipeline.types import UNKNOWN
 
 OPENING_CUES = frozenset({CARD, CVV, EXPIRY})
 _NEGATIONS = frozenset({"not", "never", "declined", "failed", "unable"})
-_CARD_NAMES = frozenset(
+# A card named rather than its data asked for: these card cues open no exchange.
+CARD_NAMES = frozenset(
     {("card",), ("credit", "card"), ("debit", "card"), ("visa",), ("mastercard",),
      ("master", "card"), ("amex",), ("american", "express"), ("discover",)}
 )  # fmt: skip
@@ -97,7 +98,7 @@ def _asks_for_card_data(call: Call, p: int) -> bool:
     """A card cue that asks for its data ("the card number", "the card details", "the long
     number"), not a card named ("my card got declined", "is it a visa?")."""
     kind = call.cue_kinds[p]
-    return kind != CARD or tuple(call.norms[p : cue_end(call, p)]) not in _CARD_NAMES
+    return kind != CARD or tuple(call.norms[p : cue_end(call, p)]) not in CARD_NAMES
 
 
 def _asks_for_a_number(call: Call, p: int) -> bool:

@@ -16,11 +16,13 @@ from pipeline.types import Event, Features, Turn, Word
 if TYPE_CHECKING:  # read-only commands (callqa queue/show) should not pay for these imports
     from pipeline.metadata import CallMetadata
     from pipeline.queue import QueueDecision
-    from pipeline.redact import Redaction
+    from pipeline.redact import PaymentWindow, Redaction
     from pipeline.scoring import CallScore
 
 SCHEMA_PATH = Path(__file__).with_name("schema.sql")
-CALL_TABLES = ("turns", "words", "redactions", "features", "events", "call_scores", "criterion_scores")
+CALL_TABLES = (
+    "turns", "words", "redactions", "payment_windows", "features", "events", "call_scores", "criterion_scores",
+)  # fmt: skip
 VIEWS_PATH = Path(__file__).with_name("views.sql")
 
 
@@ -47,17 +49,22 @@ class CallRecord:
     turns: list[Turn] = field(default_factory=list)
     words: list[Word] = field(default_factory=list)
     redactions: list[Redaction] = field(default_factory=list)
+    payment_windows: list[PaymentWindow] = field(default_factory=list)
     features: Features | None = None
     events: list[Event] = field(default_factory=list)
     score: CallScore | None = None
     queue: QueueDecision | None = None
-    stage_s: dict[str, float] = field(default_factory=dict)  # wall time per stage, for benchmarks and logs
+    stage_s: dict[str, float] = field(
+        default_factory=dict
+    )  # wall time per stage, for benchmarks and logs
 
 
 LOCK_RETRY_S = 30.0
 
 
-def connect_with_retry(path: str, read_only: bool, timeout_s: float = LOCK_RETRY_S) -> duckdb.DuckDBPyConnection:
+def connect_with_retry(
+    path: str, read_only: bool, timeout_s: float = LOCK_RETRY_S
+) -> duckdb.DuckDBPyConnection:
     """Open the database, waiting while another process (the nightly run, the review app) holds it.
 
     DuckDB lets one process write at a time, so every writer keeps its connection short and the
@@ -91,7 +98,9 @@ def waiting_marker(path: str) -> str:
 
 
 class Store:
-    def __init__(self, path: str | Path, read_only: bool = False, lock_timeout_s: float = LOCK_RETRY_S):
+    def __init__(
+        self, path: str | Path, read_only: bool = False, lock_timeout_s: float = LOCK_RETRY_S
+    ):
         self.path = str(path)
         self.con = connect_with_retry(self.path, read_only, lock_timeout_s)
         if not read_only:
@@ -108,23 +117,39 @@ class Store:
         self.close()
 
     def done_call_ids(self) -> list[str]:
-        return [row[0] for row in self.con.execute("SELECT call_id FROM calls WHERE status = 'done' ORDER BY call_id").fetchall()]
+        return [
+            row[0]
+            for row in self.con.execute(
+                "SELECT call_id FROM calls WHERE status = 'done' ORDER BY call_id"
+            ).fetchall()
+        ]
 
     def turns_of(self, call_id: str) -> list[Turn]:
         rows = self.con.execute(
-            "SELECT speaker, start_s, end_s, text FROM turns WHERE call_id = ? ORDER BY turn_idx", [call_id]
+            "SELECT speaker, start_s, end_s, text FROM turns WHERE call_id = ? ORDER BY turn_idx",
+            [call_id],
         ).fetchall()
         return [Turn(*row) for row in rows]
 
-    def register_rubric(self, rubric_id: str, version: int, pass_mark: float, path: str, text: str) -> None:
+    def register_rubric(
+        self, rubric_id: str, version: int, pass_mark: float, path: str, text: str
+    ) -> None:
         """Keep the source of every rubric version used; a changed file under an old version is refused."""
         row = self.con.execute(
-            "SELECT source_text FROM rubrics WHERE rubric_id = ? AND rubric_version = ?", [rubric_id, version]
+            "SELECT source_text FROM rubrics WHERE rubric_id = ? AND rubric_version = ?",
+            [rubric_id, version],
         ).fetchone()
         if row is None:
             self.con.execute(
                 "INSERT INTO rubrics VALUES (?, ?, ?, ?, ?, ?)",
-                [rubric_id, version, pass_mark, path, text, datetime.now(timezone.utc).replace(tzinfo=None)],
+                [
+                    rubric_id,
+                    version,
+                    pass_mark,
+                    path,
+                    text,
+                    datetime.now(timezone.utc).replace(tzinfo=None),
+                ],
             )
         elif row[0] != text:
             raise ValueError(
@@ -136,10 +161,20 @@ class Store:
         now = datetime.now(timezone.utc).replace(tzinfo=None)
         key = [call_id, score.rubric_id, score.rubric_version]
         for table in ("call_scores", "criterion_scores"):
-            self.con.execute(f"DELETE FROM {table} WHERE call_id = ? AND rubric_id = ? AND rubric_version = ?", key)
+            self.con.execute(
+                f"DELETE FROM {table} WHERE call_id = ? AND rubric_id = ? AND rubric_version = ?",
+                key,
+            )
         self.con.execute(
             "INSERT INTO call_scores VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [*key, round(score.score, 2), score.passed, score.auto_failed, round(score.confidence, 3), now],
+            [
+                *key,
+                round(score.score, 2),
+                score.passed,
+                score.auto_failed,
+                round(score.confidence, 3),
+                now,
+            ],
         )
         criteria = score.criteria
         self._insert_frame(
@@ -162,20 +197,34 @@ class Store:
             },
         )
         in_review = self.con.execute(
-            "SELECT count(*) FROM review_queue WHERE call_id = ? AND status = 'in_review'", [call_id]
+            "SELECT count(*) FROM review_queue WHERE call_id = ? AND status = 'in_review'",
+            [call_id],
         ).fetchone()[0]
         if in_review:
             return  # a supervisor has the call open: their queue entry stays as it is
-        self.con.execute("DELETE FROM review_queue WHERE call_id = ? AND status = 'pending'", [call_id])
+        self.con.execute(
+            "DELETE FROM review_queue WHERE call_id = ? AND status = 'pending'", [call_id]
+        )
         if queue is not None:
             self.con.execute(
                 "INSERT INTO review_queue (call_id, priority, reasons, rubric_id, rubric_version, status, created_at)"
                 " VALUES (?, ?, ?, ?, ?, 'pending', ?)",
-                [call_id, queue.priority, "; ".join(queue.reasons), score.rubric_id, score.rubric_version, now],
+                [
+                    call_id,
+                    queue.priority,
+                    "; ".join(queue.reasons),
+                    score.rubric_id,
+                    score.rubric_version,
+                    now,
+                ],
             )
 
     def write_score(
-        self, call_id: str, score: CallScore, queue: QueueDecision | None, features: Features | None = None,
+        self,
+        call_id: str,
+        score: CallScore,
+        queue: QueueDecision | None,
+        features: Features | None = None,
         events: list[Event] = (),
     ) -> None:
         """Store a (re)score for one call in one transaction; other rubric versions' rows stay."""
@@ -231,7 +280,9 @@ class Store:
 
     def call_report(self, call_id: str) -> dict | None:
         """Everything `callqa show` prints for one call (latest rubric version unless given)."""
-        cursor = self.con.execute("SELECT * FROM calls WHERE call_id = ? OR call_id LIKE ?", [call_id, call_id + "%"])
+        cursor = self.con.execute(
+            "SELECT * FROM calls WHERE call_id = ? OR call_id LIKE ?", [call_id, call_id + "%"]
+        )
         names = [d[0] for d in cursor.description]
         rows = cursor.fetchall()
         if len(rows) != 1:
@@ -254,13 +305,25 @@ class Store:
             )
         return {
             "call": call,
-            "turns": dicts("SELECT speaker, start_s, end_s, text FROM turns WHERE call_id = ? ORDER BY turn_idx", [key]),
+            "turns": dicts(
+                "SELECT speaker, start_s, end_s, text FROM turns WHERE call_id = ? ORDER BY turn_idx",
+                [key],
+            ),
             "features": feature_rows[0] if feature_rows else {},
-            "events": dicts("SELECT kind, start_s, end_s, speaker, detail FROM events WHERE call_id = ? ORDER BY start_s", [key]),
-            "redactions": dicts("SELECT kind, start_s, end_s FROM redactions WHERE call_id = ? ORDER BY start_s", [key]),
+            "events": dicts(
+                "SELECT kind, start_s, end_s, speaker, detail FROM events WHERE call_id = ? ORDER BY start_s",
+                [key],
+            ),
+            "redactions": dicts(
+                "SELECT kind, start_s, end_s FROM redactions WHERE call_id = ? ORDER BY start_s",
+                [key],
+            ),
             "score": score[0] if score else None,
             "criteria": criteria,
-            "queue": dicts("SELECT priority, reasons, status, assigned_to FROM review_queue WHERE call_id = ?", [key]),
+            "queue": dicts(
+                "SELECT priority, reasons, status, assigned_to FROM review_queue WHERE call_id = ?",
+                [key],
+            ),
         }
 
     def calls_for_rescoring(self, call_ids: list[str] | None = None):
@@ -284,26 +347,61 @@ class Store:
             "SELECT call_id, start_s, end_s, word, probability, speaker FROM words ORDER BY call_id, word_idx"
         ).fetchall():
             if call_id in wanted:
-                words.setdefault(call_id, []).append(Word(start_s, end_s, word, probability, speaker))
+                words.setdefault(call_id, []).append(
+                    Word(start_s, end_s, word, probability, speaker)
+                )
         for call_id, duration_s, probability, diarization, role in calls:
-            yield call_id, duration_s, (probability, diarization, role), turns.get(call_id, []), words.get(call_id, [])
+            yield (
+                call_id,
+                duration_s,
+                (probability, diarization, role),
+                turns.get(call_id, []),
+                words.get(call_id, []),
+            )
 
     def replace_features(self, call_id: str, features: Features, events: list[Event]) -> None:
         self.con.execute("DELETE FROM features WHERE call_id = ?", [call_id])
         self.con.execute("DELETE FROM events WHERE call_id = ?", [call_id])
-        self._insert_frame("features", {"call_id": [call_id], **{k: [v] for k, v in asdict(features).items()}})
+        self._insert_frame(
+            "features", {"call_id": [call_id], **{k: [v] for k, v in asdict(features).items()}}
+        )
         self._insert_items("events", call_id, "event_idx", events)
 
     def redacted_hashes(self) -> set[str]:
-        rows = self.con.execute("SELECT redacted_sha256 FROM calls WHERE redacted_sha256 IS NOT NULL").fetchall()
+        rows = self.con.execute(
+            "SELECT redacted_sha256 FROM calls WHERE redacted_sha256 IS NOT NULL"
+        ).fetchall()
         return {row[0] for row in rows}
+
+    def deleted_hashes(self) -> set[str]:
+        """The recordings of calls deleted on purpose (see ``store/deletion.py``)."""
+        rows = self.con.execute(
+            "SELECT sha256 FROM deleted_calls WHERE sha256 IS NOT NULL"
+        ).fetchall()
+        return {row[0] for row in rows}
+
+    def record_exports(self, files: list[tuple[str, str, str]]) -> None:
+        """Remember files `callqa export` wrote: (call_id, format, path)."""
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        for call_id, fmt, path in files:  # a file written again is one row, with its new time
+            self.con.execute(
+                "DELETE FROM exported_files WHERE call_id = ? AND format = ? AND path = ?",
+                [call_id, fmt, path],
+            )
+            self.con.execute(
+                "INSERT INTO exported_files VALUES (?, ?, ?, ?)", [call_id, fmt, path, now]
+            )
 
     def call_statuses(self) -> dict[str, str]:
         """call_id -> status for every stored call."""
         return dict(self.con.execute("SELECT call_id, status FROM calls").fetchall())
 
     def import_metadata(
-        self, rows: list[CallMetadata], source: str, fill_only: bool = False, audit_by: str | None = None
+        self,
+        rows: list[CallMetadata],
+        source: str,
+        fill_only: bool = False,
+        audit_by: str | None = None,
     ) -> int:
         """Keep who each file's call belongs to and copy it onto the stored calls; returns calls updated.
 
@@ -335,18 +433,28 @@ class Store:
                 )
                 new_rows = "WHERE file_name NOT IN (SELECT file_name FROM call_metadata)"
             else:
-                self.con.execute("DELETE FROM call_metadata WHERE file_name IN (SELECT file_name FROM incoming_metadata)")
+                self.con.execute(
+                    "DELETE FROM call_metadata WHERE file_name IN (SELECT file_name FROM incoming_metadata)"
+                )
                 new_rows = ""
             self.con.execute(
                 "INSERT INTO call_metadata SELECT file_name, agent_id, team, queue_name, CAST(started_at AS TIMESTAMP),"
                 f" ?, ? FROM incoming_metadata {new_rows}",
                 [source, now],
             )
-            updated = self._apply_metadata("parse_filename(calls.source_path) IN (SELECT file_name FROM incoming_metadata)", [])
+            updated = self._apply_metadata(
+                "parse_filename(calls.source_path) IN (SELECT file_name FROM incoming_metadata)", []
+            )
             if audit_by:
                 self.con.execute(
                     'INSERT INTO audit_log ("at", username, action, object, "after") VALUES (?, ?, ?, ?, ?)',
-                    [now, audit_by, "metadata_import", source, f'{{"rows": {len(rows)}, "calls_updated": {updated}}}'],
+                    [
+                        now,
+                        audit_by,
+                        "metadata_import",
+                        source,
+                        f'{{"rows": {len(rows)}, "calls_updated": {updated}}}',
+                    ],
                 )
             self.con.execute("COMMIT")
         except BaseException:
@@ -391,6 +499,11 @@ class Store:
             self._insert_items("turns", record.call_id, "turn_idx", record.turns)
             self._insert_items("words", record.call_id, "word_idx", record.words)
             self._insert_items("redactions", record.call_id, "redaction_idx", record.redactions)
+            self._insert_items(
+                "payment_windows", record.call_id, "window_idx", record.payment_windows
+            )
+            # stored again on purpose (`callqa run --reprocess-deleted`): no longer deleted
+            self.con.execute("DELETE FROM deleted_calls WHERE call_id = ?", [record.call_id])
             if record.features is not None:
                 self.replace_features(record.call_id, record.features, record.events)
             if record.score is not None:
