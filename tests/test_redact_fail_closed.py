@@ -72,13 +72,14 @@ def test_amounts_with_currency_counts_and_last_four_alone_stay() -> None:
     words = _words(
         (A, "can I take the card number please"),
         (C, "4111 1111 1111 1111"),
-        (A, "that's $49.99, or forty nine dollars and ninety nine cents, for three months"),
+        (A, "that's $49.99 for this month |3| or forty nine dollars and ninety nine cents"),
+        (A, "|3| for three months"),
         (A, "on the card ending in 1234?"),
         (C, "yes"),
     )
     redacted, _ = redact_words(words)
     text = _text(redacted)
-    assert "$49.99," in text and "forty nine dollars and ninety nine cents" in text
+    assert "$49.99" in text and "forty nine dollars and ninety nine cents" in text
     assert "ending in 1234?" in text
     # "three months": a calendar unit may be an expiry ("month is oh nine"): redacted in here
     assert "[PAYMENT] months" in text

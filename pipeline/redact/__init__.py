@@ -132,8 +132,10 @@ def redact(words: list[Word], config: RedactionConfig | None = None) -> Redacted
     windows: list[PaymentWindow] = []
     stretches: list[tuple[float, float]] = []
     if config.payment:
-        said = [number and p not in kept for p, number in enumerate(numeric)]
-        payment = payment_redaction(call, said, tags, config)
+        # in a payment exchange a count is no excuse: "four times" may be an expiry misheard
+        in_exchange = plainly_not_card(call, numeric, config, counts=False)
+        said = [number and p not in in_exchange for p, number in enumerate(numeric)]
+        payment = payment_redaction(call, numeric, said, tags, config)
         tags = payment.tags | tags
         windows, stretches = payment.windows, payment.stretches
     redacted = list(words)

@@ -22,6 +22,9 @@ _CARD_BRANDS: tuple[tuple[tuple[tuple[int, int], ...], tuple[int, ...]], ...] = 
 
 CARD_FIRST_DIGITS = frozenset("23456")
 
+# The fewest digits any card number has.
+CARD_MIN_DIGITS = min(length for _, lengths in _CARD_BRANDS for length in lengths)
+
 _CARD_PREFIXES = tuple(
     (len(str(low)), low, high, frozenset(lengths))
     for ranges, lengths in _CARD_BRANDS
