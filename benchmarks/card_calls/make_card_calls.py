@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/card_calls/make_card_calls.py            # rewrites this folder
     .venv/bin/python benchmarks/card_calls/make_card_calls.py --out DIR  # the same files in DIR
+    .venv/bin/python benchmarks/card_calls/make_card_calls.py --out DIR --seed 9091 --calls 6 \
+        --voice-offset 3                  # other calls, other voice pairs: a held-out check
 
 The calls are dialogues from the payment-dialogue generator (tests/payment_dialogues.py, seed
 ``SEED``, spoken form: the words people say, not ASR's spelling), spoken by espeak-ng voices,
@@ -71,14 +73,14 @@ CUSTOMER_VOICES = (
 )
 
 
-def pick_dialogues() -> list[Dialogue]:
-    """The first ``CALLS`` short dialogues of ``SEED`` that take a card payment, no two of the
+def pick_dialogues(seed: int = SEED, calls: int = CALLS) -> list[Dialogue]:
+    """The first ``calls`` short dialogues of ``seed`` that take a card payment, no two of the
     same card brand length and first digit until every such kind has been taken once."""
     chosen: list[Dialogue] = []
     seen: set[tuple[int, str]] = set()
     index = 0
-    while len(chosen) < CALLS:
-        rng = random.Random(f"{SEED}:{index}")
+    while len(chosen) < calls:
+        rng = random.Random(f"{seed}:{index}")
         dialogue = make_dialogue(f"card{len(chosen) + 1:02d}", rng, short=True)
         index += 1
         cards = [v.digits for v in dialogue.values if v.kind == "card"]
@@ -92,10 +94,13 @@ def pick_dialogues() -> list[Dialogue]:
     return chosen
 
 
-def call_script(dialogue: Dialogue, number: int, long_pause: bool):
-    rng = random.Random(f"{SEED}:voices:{number}")
-    agent_voice = samples.Voice(*AGENT_VOICES[number % len(AGENT_VOICES)], word_gap_10ms=1)
-    customer_voice = samples.Voice(*CUSTOMER_VOICES[number % len(CUSTOMER_VOICES)])
+def call_script(
+    dialogue: Dialogue, number: int, long_pause: bool, seed: int = SEED, offset: int = 0
+):
+    rng = random.Random(f"{seed}:voices:{number}")
+    agent = AGENT_VOICES[(number + offset) % len(AGENT_VOICES)]
+    agent_voice = samples.Voice(*agent, word_gap_10ms=1)
+    customer_voice = samples.Voice(*CUSTOMER_VOICES[(number + 2 * offset) % len(CUSTOMER_VOICES)])
     agent = samples.Agent(f"agent{number}", f"c{number:03d}", "payments", agent_voice)
     lines = []
     previous = None
@@ -136,22 +141,24 @@ def labelled(dialogue: Dialogue, what: str) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=HERE, help="folder to write (default: here)")
+    parser.add_argument("--seed", type=int, default=SEED, help="the generator seed")
+    parser.add_argument("--calls", type=int, default=CALLS, help="how many calls")
+    parser.add_argument("--voice-offset", type=int, default=0, help="shift the voice pairs")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     samples.NOISE_FLOOR_DBFS = NOISE_FLOOR_DBFS
     toolchain = {
         "espeak_ng": samples.espeak_version(),
         "libsndfile": samples.sf.__libsndfile_version__,
-        "generator_seed": SEED,
+        "generator_seed": args.seed,
     }
     written: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="callqa-card-calls-") as tmp:
-        chosen = pick_dialogues()
+        chosen = pick_dialogues(args.seed, args.calls)
         paused = [d for d in chosen if any(u.pause_s > LONGEST_PAUSE_S for u in d.utterances)]
         for number, dialogue in enumerate(chosen, start=1):
-            script = call_script(
-                dialogue, number, long_pause=bool(paused) and dialogue is paused[0]
-            )
+            long_pause = bool(paused) and dialogue is paused[0]
+            script = call_script(dialogue, number, long_pause, args.seed, args.voice_offset)
             pauses = np.random.default_rng(samples.NOISE_SEED + zlib.crc32(script.name.encode()))
             call = samples.render(script, Path(tmp), pauses)
             paths = samples.write_call(call, args.out, toolchain)
