@@ -442,17 +442,24 @@ def _comma_at(spoken: Spoken, index: int) -> Spoken:
     return [*spoken[:index], (word + ",", digits), *spoken[index + 1 :]]
 
 
-def _ssn_last_four(b: _Builder) -> None:
+def _digits_asked(
+    b: _Builder, kind: str, questions: tuple[str, ...], lengths: tuple[int, ...],
+    leads: tuple[str, ...],
+) -> None:  # fmt: skip
+    """A question, and its answer read digit by digit."""
     rng = b.rng
-    b.say(AGENT, _pick(rng, "Can you confirm the last four of your social?",
-                       "And the last four digits of your social security number?",
-                       "I just need the last four of your SSN."))  # fmt: skip
-    digits = random_digits(4, rng, "0123456789")
-    b.say(
-        CUSTOMER,
-        _pick(rng, "It's", "Sure,", ""),
-        _ending(b.value("ssn", digits, say_digits(digits, rng)), "."),
+    b.say(AGENT, rng.choice(questions))
+    digits = random_digits(
+        rng.choice(lengths) if len(lengths) > 1 else lengths[0], rng, "0123456789"
     )
+    b.say(CUSTOMER, rng.choice(leads), _ending(b.value(kind, digits, say_digits(digits, rng)), "."))
+
+
+def _ssn_last_four(b: _Builder) -> None:
+    questions = ("Can you confirm the last four of your social?",
+                 "And the last four digits of your social security number?",
+                 "I just need the last four of your SSN.")  # fmt: skip
+    _digits_asked(b, "ssn", questions, (4,), ("It's", "Sure,", ""))
 
 
 def _ssn_full(b: _Builder) -> None:
@@ -466,16 +473,10 @@ def _ssn_full(b: _Builder) -> None:
 
 
 def _pin(b: _Builder) -> None:
-    rng = b.rng
-    b.say(AGENT, _pick(rng, "And your four digit telephone PIN?", "Can you give me your account PIN?",
-                       "What's the passcode on the account?", "And your security PIN please.",
-                       "Could you read me your PIN number?"))  # fmt: skip
-    digits = random_digits(rng.choice((4, 4, 4, 5, 6)), rng, "0123456789")
-    b.say(
-        CUSTOMER,
-        _pick(rng, "It's", "", "Yeah,"),
-        _ending(b.value("pin", digits, say_digits(digits, rng)), "."),
-    )
+    questions = ("And your four digit telephone PIN?", "Can you give me your account PIN?",
+                 "What's the passcode on the account?", "And your security PIN please.",
+                 "Could you read me your PIN number?")  # fmt: skip
+    _digits_asked(b, "pin", questions, (4, 4, 4, 5, 6), ("It's", "", "Yeah,"))
 
 
 def _zip(b: _Builder) -> None:
