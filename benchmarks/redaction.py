@@ -1,6 +1,15 @@
-"""Redaction quality and speed on the test corpus (tests/redaction_corpus.py).
+"""Redaction quality and speed: generated payment dialogues, the test corpus, real calls.
 
-Per entity kind: precision and recall per word (was each word given the right tag) and per
+First, generated card-payment dialogues (tests/payment_dialogues.py), on a fixed seed and on a
+fresh one: per kind, the share of values whose every word was redacted (value recall); the share
+of redacted words that carried a value (word precision); the share of numbers that must be kept
+(phone, zip, street, amount, order / ticket / confirmation number, appointment, year, count) that
+came out untouched (kept-number precision); and the time per 1,000 words. Each through
+redact_words with the speakers of a dual-channel call, with the noisy speakers of a mono call,
+and through redact_text on the same dialogues' text, with how often the two entry points
+redact exactly the same words.
+
+Then the hand-written corpus (tests/redaction_corpus.py). Per entity kind: precision and recall per word (was each word given the right tag) and per
 entity (was every word of a value tagged; was every tagged stretch all of one true value), on
 the whole corpus, then on its hand-written items and on the real ASR output alone. Next to it,
 as a baseline measured in the same run, the usual plain scan: runs of written digits, 13-19
@@ -9,7 +18,8 @@ the time per 1,000 words on the corpus repeated into one long call (alone, and s
 ordinary talk), the peak memory of one run, and redaction's share of the whole pipeline's wall
 time on the demo call audio_samples/card_payment (target: 3 % at most).
 
-    .venv/bin/python benchmarks/redaction.py [--rounds 7] [--words 5000]
+    .venv/bin/python benchmarks/redaction.py [--dialogues 2000] [--seed 13] [--fresh-seed N]
+        [--rounds 7] [--words 5000]
         [--pipeline-models whisper-tiny.en,whisper-base | --pipeline-models ""]
 """
 
@@ -18,6 +28,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import random
 import statistics
 import sys
@@ -26,22 +37,107 @@ import tracemalloc
 from dataclasses import replace
 from pathlib import Path
 
-from pipeline.redact import KINDS, TAGS, redact_words
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))  # this checkout's pipeline, not an installed one
+
+from pipeline.redact import KINDS, TAGS, redact_text, redact_words
 from pipeline.types import Word
 
-PROJECT = Path(__file__).resolve().parent.parent
 CORPUS_PATH = PROJECT / "tests" / "redaction_corpus.py"
+DIALOGUES_PATH = PROJECT / "tests" / "payment_dialogues.py"
 DEMO_TRUTH = PROJECT / "audio_samples" / "card_payment.truth.json"
 SHARE_TARGET = 0.03
 KIND_OF_TAG = {tag: kind for kind, tag in TAGS.items()}
 
 
-def load_corpus():
-    spec = importlib.util.spec_from_file_location("redaction_corpus", CORPUS_PATH)
+def load_module(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while being built
     spec.loader.exec_module(module)
-    return module.labelled_corpus()
+    return module
+
+
+def load_corpus():
+    return load_module("redaction_corpus", CORPUS_PATH).labelled_corpus()
+
+
+TAG_TEXTS = frozenset(TAGS.values())
+
+
+def is_tag(text: str) -> bool:
+    return text.strip().strip(".,?!") in TAG_TEXTS or text.strip() in TAG_TEXTS
+
+
+def redacted_by_words(dialogue, speakers: str) -> list[bool]:
+    words = dialogue.words(speakers)
+    out, _ = redact_words(words)
+    return [is_tag(word.word) for word in out]
+
+
+def redacted_by_text(dialogue) -> list[bool]:
+    text = dialogue.text()
+    out = redact_text(text)
+    before, after = text.split(), out.split()
+    assert len(before) == len(after), "redact_text changed the number of words"
+    return [is_tag(word) for word in after]
+
+
+ENTRY_POINTS = {
+    "redact_words, stereo speakers": lambda d: redacted_by_words(d, "exact"),
+    "redact_words, mono speakers": lambda d: redacted_by_words(d, "noisy"),
+    "redact_text, same dialogues": redacted_by_text,
+}
+
+
+def dialogue_table(generator, seed: int, count: int, label: str) -> None:
+    """Value recall per kind, word precision, kept-number precision and time, per entry point."""
+    dialogues = generator.dialogues(seed, count)
+    words_total = sum(len(d.tokens()) for d in dialogues)
+    values = sum(len(d.values) for d in dialogues)
+    kept = sum(len(d.kept) for d in dialogues)
+    print(
+        f"generated dialogues, {label} seed {seed}: {count} dialogues, {words_total:,} words, "
+        f"{values:,} values, {kept:,} numbers that must be kept"
+    )
+    kinds = generator.SENSITIVE_KINDS
+    print(
+        f"  {'entry point':31}" + "".join(f" {kind[:7]:>7}" for kind in kinds)
+        + f" {'word P':>7} {'kept':>7} {'ms/1k w':>8}"
+    )  # fmt: skip
+    redacted_by: dict[str, list[list[bool]]] = {}
+    for name, redact in ENTRY_POINTS.items():
+        per_kind = {kind: [0, 0] for kind in kinds}  # redacted, total
+        tagged = tagged_value = kept_ok = kept_total = 0
+        started = time.perf_counter()
+        results = [redact(d) for d in dialogues]
+        elapsed_s = time.perf_counter() - started
+        redacted_by[name] = results
+        for dialogue, redacted in zip(dialogues, results):
+            outcome = generator.outcome(dialogue, redacted)
+            for index, value in enumerate(dialogue.values):
+                per_kind[value.kind][1] += 1
+                per_kind[value.kind][0] += index not in outcome.values_missed
+            tokens = dialogue.tokens()
+            tagged += sum(redacted)
+            tagged_value += sum(r and t.value is not None for t, r in zip(tokens, redacted))
+            kept_total += len(dialogue.kept)
+            kept_ok += len(dialogue.kept) - len(outcome.kept_lost)
+        cells = "".join(
+            f" {done / total:7.3f}" if total else f" {'-':>7}" for done, total in per_kind.values()
+        )
+        print(
+            f"  {name:31}{cells} {tagged_value / max(tagged, 1):7.3f} {kept_ok / kept_total:7.3f}"
+            f" {elapsed_s * 1e6 / words_total:8.2f}"
+        )
+    words_results, text_results = (
+        redacted_by["redact_words, stereo speakers"],
+        redacted_by["redact_text, same dialogues"],
+    )
+    same = sum(a == b for a, b in zip(words_results, text_results))
+    print(
+        f"  redact_text and redact_words (stereo) redact the same words in {same}/{count} dialogues"
+    )
 
 
 def luhn_ok(digits: str) -> bool:
@@ -216,8 +312,44 @@ def median_ms(function, words: list[Word], rounds: int) -> float:
     return statistics.median(times) * 1000
 
 
+HARPER_VALLEY = PROJECT.parent / "shared" / "eval" / "harper-valley"
+NUMBER_WORDS_TEXT = (
+    "zero oh one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty "
+    "ninety hundred thousand"
+)
+NUMBER_WORD = frozenset(NUMBER_WORDS_TEXT.split())
+
+
+def real_calls_table() -> None:
+    """Real bank calls (harper-valley, human transcripts): they hold no card data, only amounts,
+    times and talk about cards, so every number word in them must be kept."""
+    refs = sorted(HARPER_VALLEY.glob("*.ref.json"))
+    if not refs:
+        print(f"real calls: skipped, no harper-valley references in {HARPER_VALLEY}")
+        return
+    numbers = kept = tagged = words = 0
+    for ref in refs:
+        # one call as text, a line per turn, as redact_text reads it
+        text = "\n".join(turn["text"] for turn in json.loads(ref.read_text())["turns"])
+        before, after = text.split(), redact_text(text).split()
+        words += len(before)
+        for original, redacted in zip(before, after, strict=True):
+            tagged += is_tag(redacted)
+            if original.lower() in NUMBER_WORD or any(ch.isdigit() for ch in original):
+                numbers += 1
+                kept += not is_tag(redacted)
+    print(
+        f"real calls (harper-valley, {len(refs)} human transcripts, {words} words): "
+        f"{kept}/{numbers} number words kept, {tagged} words redacted"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dialogues", type=int, default=2000, help="generated dialogues per seed")
+    parser.add_argument("--seed", type=int, default=13, help="the fixed seed")
+    parser.add_argument("--fresh-seed", type=int, help="the fresh seed (default: a random one)")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--words", type=int, default=5000, help="length of the timed call")
     parser.add_argument(
@@ -226,6 +358,16 @@ def main() -> None:
         help='ASR models to time the whole pipeline with ("" to skip; needs the models)',
     )
     args = parser.parse_args()
+
+    if args.dialogues:
+        generator = load_module("payment_dialogues", DIALOGUES_PATH)
+        fresh = args.fresh_seed if args.fresh_seed is not None else int.from_bytes(os.urandom(3))
+        dialogue_table(generator, args.seed, args.dialogues, "fixed")
+        print()
+        dialogue_table(generator, fresh, args.dialogues, "fresh")
+        print()
+    real_calls_table()
+    print()
 
     calls = load_corpus()
     with_values = sum(not call.is_near_miss for call in calls)

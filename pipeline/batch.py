@@ -54,8 +54,10 @@ class PlannedCall:
     error: str | None = None
 
 
-def plan(paths: Iterable[str], stored: dict[str, str], redacted: set[str] = frozenset()) -> tuple[list[PlannedCall], int]:
-    """Files to process (hash read once here), and how many were skipped as already done."""
+def plan(
+    paths: Iterable[str], stored: dict[str, str], redacted: set[str] = frozenset(), deleted: set[str] = frozenset()
+) -> tuple[list[PlannedCall], int]:
+    """Files to process (hash read once here), and how many were skipped as already done (or deleted on purpose)."""
     planned: list[PlannedCall] = []
     seen: set[str] = set()
     skipped = 0
@@ -70,7 +72,7 @@ def plan(paths: Iterable[str], stored: dict[str, str], redacted: set[str] = froz
             continue
         call_id = call_id_for(sha256)
         # a redacted copy (beside the originals, or replacing one) is output, not a new call
-        if stored.get(call_id) == "done" or call_id in seen or sha256 in redacted:
+        if stored.get(call_id) == "done" or call_id in seen or sha256 in redacted or sha256 in deleted:
             skipped += 1
             continue
         seen.add(call_id)
@@ -98,6 +100,7 @@ def run_batch(
     on_progress: Callable[[CallResult | CallFailure, BatchSummary], None] | None = None,
     on_plan: Callable[[list[PlannedCall], int], None] | None = None,
     processor: CallProcessor | None = None,
+    reprocess_deleted: bool = False,
 ) -> BatchSummary:
     """Process every new recording under ``paths`` into ``db_path``; the main process is the only writer."""
     started = time.perf_counter()
@@ -110,8 +113,9 @@ def run_batch(
         store.register_rubric(rubric, str(settings.rubric), Path(settings.rubric).read_text())
         untrusted = store.untrusted_criteria(rubric.id, rubric.version)
         stored, redacted = store.call_statuses(), store.redacted_hashes()
+        deleted = set() if reprocess_deleted else store.deleted_hashes()
     # hashing every file takes a while: do it with the database closed, so the review app can use it
-    planned, summary.skipped = plan(paths, stored, redacted)
+    planned, summary.skipped = plan(paths, stored, redacted, deleted)
     if settings.metadata.name_pattern:
         # who the call belongs to, from its file name, where no sidecar said so
         pattern = FileNamePattern(settings.metadata.name_pattern)

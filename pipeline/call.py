@@ -20,7 +20,7 @@ from pipeline.diarize.roles import apply_roles, assign_roles
 from pipeline.diarize.stereo import ChannelMapDiarizer, UnassignedMonoDiarizer
 from pipeline.judge import Judgement, judge_call
 from pipeline.models import ModelError, Models
-from pipeline.redact import Redaction, redact_words
+from pipeline.redact import PaymentWindow, Redaction, redact
 from pipeline.redacted_audio import RedactedAudio, redacted_target, write_redacted_audio
 from pipeline.rubric import Rubric, load_rubric
 from pipeline.transcribe import attach_words, transcribe
@@ -59,6 +59,7 @@ class CallResult:
     words: tuple[Word, ...]
     redactions: tuple[Redaction, ...]
     judgement: Judgement
+    payment_windows: tuple[PaymentWindow, ...] = ()  # times of each payment exchange, never a value
     redacted_audio: RedactedAudio | None = None
     processing_s: float = 0.0
     stage_s: Mapping[str, float] = field(default_factory=dict)  # wall time per stage, for logs and benchmarks
@@ -124,7 +125,8 @@ class CallProcessor:
         words = transcribe(self.models.whisper(), samples, audio.sample_rate, regions, turns, settings.asr)
         clock.lap("transcribe")
         # Redact before anything is stored or built from the text: nothing unredacted leaves here.
-        words, redactions = redact_words(words, settings.redaction)
+        redacted = redact(words, settings.redaction)
+        words, redactions = redacted.words, redacted.redactions
         clock.lap("redact")
         speakers = assign_speakers(diarizer, attach_words(turns, words), words)
         clock.lap("roles")
@@ -135,7 +137,7 @@ class CallProcessor:
             feature_options=settings.features, queue_policy=settings.queue, untrusted=self.untrusted,
         )  # fmt: skip
         clock.lap("features_scoring")
-        redacted = self._redacted_audio(audio, call_id, redactions)
+        redacted_audio = self._redacted_audio(audio, call_id, redactions)
         clock.lap("redacted_audio")
         return CallResult(
             call_id=call_id,
@@ -152,8 +154,9 @@ class CallProcessor:
             turns=tuple(speakers.turns),
             words=tuple(speakers.words),
             redactions=tuple(redactions),
+            payment_windows=tuple(redacted.payment_windows),
             judgement=judgement,
-            redacted_audio=redacted,
+            redacted_audio=redacted_audio,
             processing_s=round(clock.total_s, 3),
             stage_s=dict(clock.laps),
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -59,6 +59,9 @@ def run(
     name_pattern: Annotated[
         Optional[str], typer.Option("--name-pattern", help="who/when from file names, e.g. '{date}_{agent}_{callid}.wav'")
     ] = None,
+    reprocess_deleted: Annotated[
+        bool, typer.Option("--reprocess-deleted", help="process recordings of calls deleted with `callqa delete` again")
+    ] = False,
 ) -> None:
     """Process every new call under PATHS into the database; calls already stored are skipped."""
     from pipeline.batch import run_batch
@@ -94,7 +97,9 @@ def run(
     bad_metadata_lines = sum(_import_metadata(sidecar, db) for sidecar in sidecars)
     try:
         with progress:
-            summary = run_batch(paths, db, settings, on_progress=on_progress, on_plan=on_plan)
+            summary = run_batch(
+                paths, db, settings, on_progress=on_progress, on_plan=on_plan, reprocess_deleted=reprocess_deleted
+            )
     except ModelError as exc:
         console.print(f"[red]model error:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -251,7 +256,8 @@ def export_rttm(
         console.print(f"[red]error:[/red] {db}: no such database")
         raise typer.Exit(2)
     out.mkdir(parents=True, exist_ok=True)
-    with Store(db, read_only=True) as store:
+    written: list[tuple[str, str, str]] = []
+    with Store(db) as store:
         for call_id in call_ids or store.done_call_ids():
             turns = store.turns_of(call_id)
             if not turns:
@@ -261,8 +267,146 @@ def export_rttm(
                 f"SPEAKER {call_id} 1 {t.start_s:.3f} {t.end_s - t.start_s:.3f} <NA> <NA> {t.speaker} <NA> <NA>"
                 for t in turns
             ]
-            (out / f"{call_id}.rttm").write_text("\n".join(lines) + "\n")
+            path = out / f"{call_id}.rttm"
+            path.write_text("\n".join(lines) + "\n")
+            written.append((call_id, "rttm", str(path.resolve())))
+        # remembered, so that deleting a call deletes its exports and pci-scan reads them
+        store.record_exports(written)
     console.print(f"wrote RTTM files to {out}")
+
+
+@app.command("pci-scan")
+def pci_scan(
+    db: Annotated[Path, typer.Option("--db", help="DuckDB file to check")] = Path("calls.duckdb"),
+    export: Annotated[
+        Optional[list[Path]], typer.Option("--export", help="also scan these exported files or folders (repeat)")
+    ] = None,
+    listen: Annotated[bool, typer.Option("--listen/--no-listen", help="transcribe the redacted audio again")] = True,
+    model: Annotated[Optional[str], typer.Option(help="ASR model for listening (default: the run's default)")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Check a database before it is shared: card data in any text column or export, digits audible
+    in the redacted audio. One line per finding (never the value); exit code 1 when anything is found."""
+    from pipeline.pci_scan import make_listener, scan_database
+
+    if not db.exists():
+        console.print(f"[red]error:[/red] {db}: no such database")
+        raise typer.Exit(2)
+    listener = None
+    if listen:
+        from pipeline.models import Models
+
+        try:
+            settings = load_settings(config, asr={"model": model} if model else None)
+            listener = make_listener(settings, Models(settings))
+        except ValueError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+    try:
+        report = scan_database(db, listener, export or [])
+    except ModelError as exc:
+        console.print(f"[red]model error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    out = Console(soft_wrap=True)
+    for finding in report.findings:
+        out.print(finding.line(), markup=False, highlight=False)
+    for note in report.notes or []:
+        console.print(f"[yellow]note[/yellow] {note}")
+    calls = len({f.call_id for f in report.findings if f.call_id})
+    listened = (
+        f"{report.calls_listened} call(s) listened to over {report.windows_listened} payment window(s)"
+        if listen
+        else "no listening (--no-listen)"
+    )
+    console.print(
+        f"[bold]pci-scan[/bold]: {len(report.findings)} finding(s) in {calls} call(s); {report.text_values} text value(s)"
+        f" in {report.columns} column(s), {report.export_files} export file(s), {listened}; database {db}"
+    )
+    if report.findings:
+        raise typer.Exit(1)
+
+
+def _redacted_dir(db: Path, config: Optional[Path]) -> Path:
+    from pipeline.batch import redacted_audio_dir_for
+
+    return redacted_audio_dir_for(db, load_settings(config))
+
+
+def _print_deleted(result, dry_run: bool = False) -> int:
+    for path in result.missing_files:
+        console.print(f"[yellow]already gone[/yellow] {path}")
+    for path, why in result.failed_files:
+        console.print(f"[red]could not delete[/red] {path}: {why}")
+    console.print(
+        f"deleted {len(result.call_ids)} call(s): {result.rows} row(s), {len(result.files)} file(s)"
+        + (f"; {len(result.failed_files)} file(s) could not be deleted" if result.failed_files else "")
+    )
+    return 1 if result.failed_files else 0
+
+
+@app.command()
+def delete(
+    call_ids: Annotated[list[str], typer.Argument(help="calls to delete (ids as `callqa queue` shows them)")],
+    reason: Annotated[str, typer.Option("--reason", help="why (kept in the audit log)")],
+    db: Annotated[Path, typer.Option("--db", help="DuckDB file")] = Path("calls.duckdb"),
+    original: Annotated[bool, typer.Option("--original", help="delete the original recording too")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Delete calls everywhere: every table, the redacted audio, exported files (and with --original the
+    recording). The audit log keeps who, when, why and the call id; the next run does not process the file
+    again unless given --reprocess-deleted."""
+    from pipeline.store.deletion import DeletionError, delete_calls
+
+    if not db.exists():
+        console.print(f"[red]error:[/red] {db}: no such database")
+        raise typer.Exit(2)
+    try:
+        result = delete_calls(db, call_ids, f"cli:{_os_user()}", reason, _redacted_dir(db, config), original)
+    except (DeletionError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    raise typer.Exit(_print_deleted(result))
+
+
+def _age(text: str) -> timedelta:
+    import re
+
+    match = re.fullmatch(r"(\d+)\s*([dwy])", text.strip().lower())
+    if not match:
+        raise typer.BadParameter(f"{text!r}: give an age as days, weeks or years, e.g. 365d, 52w, 7y")
+    days = int(match.group(1)) * {"d": 1, "w": 7, "y": 365}[match.group(2)]
+    return timedelta(days=days)
+
+
+@app.command()
+def retention(
+    older_than: Annotated[str, typer.Option("--older-than", help="age of calls to delete, e.g. 365d, 52w, 7y")],
+    db: Annotated[Path, typer.Option("--db", help="DuckDB file")] = Path("calls.duckdb"),
+    original: Annotated[bool, typer.Option("--original", help="delete the original recordings too")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="list the calls, delete nothing")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Delete every call older than the given age (by when it took place, else when it was processed), as
+    `callqa delete` does; for a nightly cron job."""
+    from pipeline.store.deletion import calls_older_than, delete_calls
+    from pipeline.store.store import Store
+
+    age = _age(older_than)
+    if not db.exists():
+        console.print(f"[red]error:[/red] {db}: no such database")
+        raise typer.Exit(2)
+    cutoff = datetime.now(UTC).replace(tzinfo=None) - age
+    with Store(db, read_only=True) as store:
+        call_ids = calls_older_than(store, cutoff)
+    if dry_run or not call_ids:
+        for call_id in call_ids:
+            console.print(call_id)
+        console.print(f"{len(call_ids)} call(s) older than {older_than}" + (" (dry run, nothing deleted)" if dry_run else ""))
+        return
+    result = delete_calls(
+        db, call_ids, f"cli:{_os_user()}", f"retention: older than {older_than}", _redacted_dir(db, config), original
+    )
+    raise typer.Exit(_print_deleted(result))
 
 
 @models_app.callback()

@@ -7,6 +7,8 @@ of that kind (the second half of a card number said after the agent's "okay", or
 reading it back). Everything outside the braces must stay as it was. ``secrets`` are the digit
 strings that must not survive anywhere in the redacted words. Items without braces are
 near-misses: phone numbers, order numbers, money, dates, times and counts that must not change.
+``payment`` marks a number that is no value but is said inside a payment exchange, where
+redaction fails closed ("and the Atari {payment: 8?}": the misheard expiry question).
 
 The card numbers are the brands' published test numbers; nothing here is real.
 
@@ -449,6 +451,12 @@ HAND_WRITTEN: tuple[CorpusItem, ...] = (
         secrets=("219099999",),
     ),
     _item(
+        "date_of_birth_spoken",
+        (A, "and your date of birth?"),
+        (C, "the {dob: ninth} of {dob+: May, 1972}"),
+        secrets=("1972",),
+    ),
+    _item(
         "ssn_last_four",
         (A, "last four of your social?"),
         (C, "{ssn: six seven eight nine}"),
@@ -471,7 +479,7 @@ HAND_WRITTEN: tuple[CorpusItem, ...] = (
         "expiry_and_code_after_card_cues_misheard",
         (A, "go ahead with the card number"),
         (C, "{card: 5105 -1051 -0510 -5100}"),
-        (A, "and the Atari 8?"),
+        (A, "and the Atari {payment: 8?}"),
         (C, "{expiry: 11 -27,}"),
         (A, "and the coat on the bike?"),
         (C, "{cvv: 7 -3 -7.}"),
@@ -548,11 +556,6 @@ HAND_WRITTEN: tuple[CorpusItem, ...] = (
         "phone_international_after_bare_number",
         (A, "and a good number for you?"),
         (C, "0044 20 7946 0758"),
-    ),
-    _item(
-        "date_of_birth_spoken",
-        (A, "and your date of birth?"),
-        (C, "the ninth of May, 1972"),
     ),
     _item(
         "phone_spoken", (C, "my phone number is five five five, one two three, four five six seven")
@@ -670,7 +673,7 @@ ASR_OUTPUT: tuple[CorpusItem, ...] = (
             18.69 18.69 customer but
             18.69 19.01 customer I'm
             19.01 19.43 customer Sunday,
-            19.85 20.69 customer 1972,
+            19.85 20.69 customer 1972, -> dob
             21.73 21.93 agent Thank
             21.93 22.25 agent you.
             22.59 22.75 agent Your
@@ -834,8 +837,8 @@ ASR_OUTPUT: tuple[CorpusItem, ...] = (
             17.94 18.22 spk1 Wright,
             18.64 18.70 spk1 the
             18.70 18.98 spk1 Einstein
-            18.98 19.48 spk1 May,
-            19.84 20.58 spk1 1972.
+            18.98 19.48 spk1 May, -> dob
+            19.84 20.58 spk1 1972. -> dob
             21.68 21.93 spk0 Thank
             21.93 22.25 spk0 you.
             22.59 22.75 spk0 Your
@@ -878,7 +881,7 @@ ASR_OUTPUT: tuple[CorpusItem, ...] = (
             42.96 43.17 spk0 And
             43.17 43.33 spk0 the
             43.33 43.71 spk0 Atari
-            43.71 44.15 spk0 8?
+            43.71 44.15 spk0 8? -> payment
             45.38 45.98 spk1 1228. -> expiry
             46.55 46.75 spk0 And
             46.75 46.93 spk0 the
@@ -907,7 +910,7 @@ ASR_OUTPUT: tuple[CorpusItem, ...] = (
             57.64 57.92 spk0 and
             57.92 58.10 spk0 being
             58.10 58.22 spk0 in
-            58.22 59.16 spk0 1881.
+            58.22 59.16 spk0 1881. -> payment
             59.58 59.70 spk0 If
             59.70 59.82 spk0 there
             59.82 60.20 spk0 anything
@@ -997,7 +1000,7 @@ ASR_OUTPUT: tuple[CorpusItem, ...] = (
             19.03 19.03 customer and
             19.03 19.41 customer I'm
             19.41 19.47 customer from
-            19.47 20.79 customer 1972.
+            19.47 20.79 customer 1972. -> dob
             21.77 22.19 agent And
             22.19 22.83 agent your
             22.83 23.19 agent balance

@@ -1,4 +1,4 @@
-"""Tests for pipeline/redact.py: the corpus in redaction_corpus.py, then the API's edges."""
+"""Tests for pipeline/redact/: the corpus in redaction_corpus.py, then the API's edges."""
 
 from __future__ import annotations
 
@@ -104,7 +104,7 @@ def test_corpus_is_large_enough_and_has_every_kind() -> None:
     assert len(CORPUS) >= 40
     assert len(NEAR_MISSES) >= 15
     kinds = {kind for call in CALLS for kind in call.kinds if kind}
-    assert kinds == {"card", "cvv", "expiry", "account", "routing", "ssn"}
+    assert kinds == {"card", "cvv", "expiry", "account", "routing", "ssn", "dob", "payment"}
     for call in SENSITIVE:
         assert call.item.secrets, f"{call.item.name}: a sensitive item needs its secrets"
 
@@ -224,7 +224,8 @@ def test_words_may_come_in_any_order() -> None:
     assert _text(by_time) == (
         "what's the card number [CARD] [CARD] okay [CARD] [CARD] and the security code is [CVV]"
     )
-    assert [r.kind for r in redactions] == ["card", "card", "cvv"]
+    # the agent's "okay" between the two halves is silenced with them
+    assert [r.kind for r in redactions] == ["card", "payment", "card", "cvv"]
 
 
 def test_tags_keep_time_speaker_probability_and_leading_space() -> None:
@@ -246,14 +247,18 @@ def test_nothing_in_nothing_out() -> None:
 
 
 def test_defaults_switch_on_all_but_email() -> None:
+    assert {"pin", "dob", "iban", "payment"} <= RedactionConfig().enabled_kinds()
     assert RedactionConfig().enabled_kinds() == frozenset(KINDS) - {"email"}
     assert RedactionConfig().margin_s == 0.25
 
 
 def test_a_kind_switched_off_is_left_alone() -> None:
-    words = _words(("customer", "card 4111 1111 1111 1111 security code 123"))
+    words = _words(("customer", "card number 4111 1111 1111 1111 security code 123"))
+    redacted, _ = redact_words(words, RedactionConfig(card=False, payment=False))
+    assert _text(redacted) == "card number 4111 1111 1111 1111 security code [CVV]"
+    # inside a payment exchange every number is redacted, whatever the kinds switched on
     redacted, _ = redact_words(words, RedactionConfig(card=False))
-    assert _text(redacted) == "card 4111 1111 1111 1111 security code [CVV]"
+    assert _text(redacted) == "card number " + "[PAYMENT] " * 4 + "security code [CVV]"
 
 
 def test_email_is_off_by_default_and_found_when_on() -> None:

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from pipeline.redact import KINDS
 from tests.conftest import PROJECT, SAMPLES
 
 pytestmark = pytest.mark.slow
@@ -244,7 +245,7 @@ def test_redactions_hold_kind_and_times_only(cli_run: CliRun) -> None:
     }
     assert columns == REDACTIONS_COLUMNS
     kinds = {kind for (kind,) in cli_run.query("SELECT DISTINCT kind FROM redactions")}
-    assert kinds <= {"card", "cvv", "expiry", "account", "routing", "ssn", "email"}
+    assert kinds <= set(KINDS)
 
 
 def _turn_span(item: dict) -> tuple[float, float]:
@@ -381,3 +382,19 @@ def test_phone_number_and_amount_are_kept(cli_run: CliRun, layout: str) -> None:
     # Whisper may mishear a digit in the middle ("416 to 888. 1 .024."): its ends must be there.
     assert any(PHONE[:3] in r for r in runs) and any(PHONE[-4:] in r for r in runs), runs
     assert AMOUNT and all(any(part in r for r in runs) for part in AMOUNT), (AMOUNT, runs)
+
+
+# --- the auditor's check ----------------------------------------------------------------------
+
+
+def test_pci_scan_finds_nothing_in_the_database_or_the_redacted_audio(cli_run: CliRun) -> None:
+    """`callqa pci-scan` reads every text column and listens to the redacted audio (tiny.en, as
+    the run) over every redaction and payment window: nothing of the card can be read or heard."""
+    command = [sys.executable, "-m", "pipeline.cli", "pci-scan", "--db", str(cli_run.db)]
+    command += ["--model", MODEL]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=PROJECT, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 finding(s)" in result.stderr
+    assert "2 call(s) listened to" in result.stderr, result.stderr
+    windows = cli_run.query("SELECT count(*) FROM payment_windows")[0][0]
+    assert windows >= 2  # one payment exchange at least in each file

@@ -222,6 +222,7 @@ class ReviewApp:
         self._queue_routes(app)
         self._call_routes(app)
         self._admin_routes(app)
+        self._delete_route(app)
         return app
 
     def _error_page(self, request: Request, status: int, message: str) -> Response:
@@ -617,6 +618,41 @@ class ReviewApp:
                 return RedirectResponse("/admin/users", status_code=303)
 
             return await run_in_threadpool(work)
+
+    # --- deleting a call (admin) ---------------------------------------------------------------
+
+    def _delete_route(self, app: FastAPI) -> None:
+        @app.api_route("/admin/delete", methods=["GET", "POST"])
+        async def delete_call(request: Request):
+            form = await request.form() if request.method == "POST" else None
+            return await run_in_threadpool(self._delete_call, request, form)
+
+    def _delete_call(self, request: Request, form) -> Response:
+        """The admin's page to delete a call everywhere (store/deletion.py), with a reason."""
+        from pipeline.store.deletion import DeletionError, delete_calls
+
+        with self.store.open() as db:
+            user, session_id = self.authenticate(request, db)
+            self.require_role(user, "admin")
+            if form is not None:
+                self.check_csrf(request, session_id, form)
+        context = {"deleted": None, "error": ""}
+        if form is not None:
+            call_id = str(form.get("call_id") or "").strip()
+            reason = str(form.get("reason") or "").strip()[:MAX_COMMENT_CHARS]
+            if not CALL_ID.fullmatch(call_id):
+                context["error"] = "give the call id as the queue shows it"
+            else:
+                try:
+                    result = delete_calls(
+                        self.options.db_path, [call_id], user.username, reason,
+                        original=form.get("original") == "on",
+                    )  # fmt: skip
+                    context["deleted"] = result
+                except DeletionError as exc:
+                    context["error"] = str(exc)
+        status = 400 if context["error"] else 200
+        return self.render(request, "delete_call.html", context, status_code=status)
 
     def _add_user(self, request: Request, form) -> Response:
         with self.store.open() as db:

@@ -251,3 +251,29 @@ CREATE TABLE IF NOT EXISTS audit_log (
     "before" VARCHAR,
     "after"  VARCHAR
 );
+
+-- Payment exchanges redaction found (times only, never what was said): where redaction failed
+-- closed, and where `callqa pci-scan` listens to the redacted audio.
+CREATE TABLE IF NOT EXISTS payment_windows (
+    call_id    VARCHAR NOT NULL,
+    window_idx INTEGER NOT NULL,
+    start_s    DOUBLE NOT NULL,
+    end_s      DOUBLE NOT NULL
+);
+
+-- Files `callqa export` wrote for each call: deleting a call deletes them, pci-scan reads them.
+CREATE TABLE IF NOT EXISTS exported_files (
+    call_id     VARCHAR NOT NULL,
+    format      VARCHAR NOT NULL,
+    path        VARCHAR NOT NULL,
+    exported_at TIMESTAMP NOT NULL
+);
+
+-- Calls deleted on purpose (`callqa delete`, `callqa retention`, the review app's admin page):
+-- the next `callqa run` does not process their recordings again unless asked. Who deleted a call,
+-- when and why is in audit_log (action 'delete_call'); nothing of the call's content is kept.
+CREATE TABLE IF NOT EXISTS deleted_calls (
+    call_id    VARCHAR NOT NULL,
+    sha256     VARCHAR,              -- the recording's hash, to know the file if it comes again
+    deleted_at TIMESTAMP NOT NULL
+);

@@ -20,7 +20,9 @@ if TYPE_CHECKING:  # read-only commands (callqa queue/show) should not pay for t
     from pipeline.scoring import CallScore
 
 SCHEMA_PATH = Path(__file__).with_name("schema.sql")
-CALL_TABLES = ("turns", "words", "redactions", "features", "events", "call_scores", "criterion_scores")
+CALL_TABLES = (
+    "turns", "words", "redactions", "payment_windows", "features", "events", "call_scores", "criterion_scores",
+)  # fmt: skip
 VIEWS_PATH = Path(__file__).with_name("views.sql")
 # Dataclass fields the pipeline keeps in memory but the tables do not store.
 NOT_STORED = frozenset({"channel"})
@@ -299,6 +301,21 @@ class Store:
         rows = self.con.execute("SELECT redacted_sha256 FROM calls WHERE redacted_sha256 IS NOT NULL").fetchall()
         return {row[0] for row in rows}
 
+    def deleted_hashes(self) -> set[str]:
+        """The recordings of calls deleted on purpose (see ``store/deletion.py``)."""
+        rows = self.con.execute("SELECT sha256 FROM deleted_calls WHERE sha256 IS NOT NULL").fetchall()
+        return {row[0] for row in rows}
+
+    def record_exports(self, files: list[tuple[str, str, str]]) -> None:
+        """Remember files `callqa export` wrote: (call_id, format, path)."""
+        now = utc_now()
+        with transaction(self.con):
+            for call_id, fmt, path in files:  # a file written again is one row, with its new time
+                self.con.execute(
+                    "DELETE FROM exported_files WHERE call_id = ? AND format = ? AND path = ?", [call_id, fmt, path]
+                )
+                self.con.execute("INSERT INTO exported_files VALUES (?, ?, ?, ?)", [call_id, fmt, path, now])
+
     def call_statuses(self) -> dict[str, str]:
         """call_id -> status for every stored call."""
         return dict(self.con.execute("SELECT call_id, status FROM calls").fetchall())
@@ -398,5 +415,8 @@ class Store:
                 self._insert_items("turns", result.call_id, "turn_idx", turns)
                 self._insert_items("words", result.call_id, "word_idx", words)
                 self._insert_items("redactions", result.call_id, "redaction_idx", list(result.redactions))
+                self._insert_items("payment_windows", result.call_id, "window_idx", list(result.payment_windows))
+                # stored again on purpose (`callqa run --reprocess-deleted`): no longer deleted
+                self.con.execute("DELETE FROM deleted_calls WHERE call_id = ?", [result.call_id])
                 self._replace_features(result.call_id, result.judgement.features, result.judgement.events)
                 self._write_score(result.call_id, result.judgement.score, result.judgement.queue)
