@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,6 +27,7 @@ SESSION_COOKIE = "callqa_session"
 LOGIN_COOKIE = "callqa_login"
 SECRET_ENV = "CALLQA_SECRET_KEY"
 PASSWORD_ENV = "CALLQA_PASSWORD"
+USERNAME = re.compile(r"[A-Za-z0-9._@-]{1,64}")  # what a user name may be
 
 
 @dataclass(frozen=True)

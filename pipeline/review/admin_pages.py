@@ -1,0 +1,101 @@
+"""The audit log (QA leads and admins) and user administration (admins)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from pipeline.review.app import BadInput, NavLink, ReviewApp, review_of
+from pipeline.review.auth import USERNAME, check_password_rules, hash_password
+from pipeline.store.review_store import ROLES, NotFound, ReviewConflict
+
+router = APIRouter()
+NAV = (
+    NavLink("Audit log", "/audit", roles=("qa_lead", "admin"), order=80),
+    NavLink("Users", "/admin/users", roles=("admin",), order=90),
+)
+
+
+@router.get("/audit")
+def audit(request: Request, call: str = "", action: str = ""):
+    review = review_of(request)
+    with review.store.open() as db:
+        user, _ = review.authenticate(request, db)
+        review.require_role(user, "qa_lead", "admin")
+        rows = db.audit_rows(call.strip()[:64] or None, action.strip()[:40] or None)
+    return review.render(request, "audit.html", {"rows": rows, "call": call, "action": action})
+
+
+@router.get("/admin/users")
+def users(request: Request):
+    review = review_of(request)
+    with review.store.open() as db:
+        user, _ = review.authenticate(request, db)
+        review.require_role(user, "admin")
+        users = db.users()
+    return review.render(
+        request, "users.html", {"users": users, "roles": ROLES, "error": "", "created": ""}
+    )
+
+
+@router.post("/admin/users")
+async def add_user(request: Request):
+    form = await request.form()
+    return await run_in_threadpool(_add_user, review_of(request), request, form)
+
+
+@router.post("/admin/users/{username}/{action}")
+async def change_user(request: Request, username: str, action: str):
+    review = review_of(request)
+    form = await request.form()
+
+    def work():
+        with review.store.open() as db:
+            user, session_id = review.authenticate(request, db)
+            review.require_role(user, "admin")
+            review.check_csrf(request, session_id, form)
+            if action not in ("disable", "enable") or not USERNAME.fullmatch(username):
+                raise NotFound(username)
+            if username == user.username:
+                raise BadInput("you cannot disable your own account")
+            db.set_disabled(username, action == "disable", user.username)
+        return RedirectResponse("/admin/users", status_code=303)
+
+    return await run_in_threadpool(work)
+
+
+def _add_user(review: ReviewApp, request: Request, form) -> Response:
+    with review.store.open() as db:
+        user, session_id = review.authenticate(request, db)
+        review.require_role(user, "admin")
+        review.check_csrf(request, session_id, form)
+    username = str(form.get("username") or "").strip()
+    role = str(form.get("role") or "")
+    teams = [t.strip() for t in str(form.get("teams") or "").split(",") if t.strip()]
+    password = str(form.get("password") or "")
+    error = ""
+    if not USERNAME.fullmatch(username):
+        error = "user names are 1-64 letters, digits and . _ @ -"
+    elif role not in ROLES:
+        error = f"role must be one of {', '.join(ROLES)}"
+    elif role == "supervisor" and not teams:
+        error = "a supervisor needs at least one team"
+    else:
+        try:
+            check_password_rules(password)
+        except ValueError as exc:
+            error = str(exc)
+    if not error:
+        password_hash = hash_password(password)
+        with review.store.open() as db:
+            try:
+                db.add_user(username, password_hash, role, teams, by=user.username)
+            except ReviewConflict as exc:
+                error = str(exc)
+    with review.store.open() as db:
+        users = db.users()
+    return review.render(
+        request, "users.html", {"users": users, "roles": ROLES, "error": error, "created": "" if error else username},
+        status_code=400 if error else 200,
+    )  # fmt: skip
