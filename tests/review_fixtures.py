@@ -4,11 +4,19 @@ criterion calibration does not trust, and one user per role. Shared by the revie
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+import httpx
 import numpy as np
 import soundfile as sf
 from argon2 import PasswordHasher
@@ -22,6 +30,7 @@ from pipeline.store.review_store import ReviewStore
 from pipeline.store.store import CallRecord, Store, connect_with_retry
 from pipeline.types import Event, Features, Turn, Word
 
+PROJECT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
 SECRET_KEY = "test-secret-key-" + "x" * 40
 TEAM_A, TEAM_B = "billing", "support"
@@ -301,9 +310,47 @@ def csrf_from(html: str) -> str:
 
 
 def login(client, username: str, password: str = PASSWORD):
-    """Log a TestClient in; returns the response of the login post (303 on success)."""
+    """Log a TestClient or an ``httpx.Client`` in; returns the login post's response (303 on success)."""
     page = client.get("/login")
     return client.post(
         "/login", data={"username": username, "password": password, "csrf_token": csrf_from(page.text)},
         follow_redirects=False,
     )  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def server_process(db: Path, cwd: Path | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``callqa serve`` as its own process (as in production), started from ``cwd``; yields the
+    base URL and the process. This checkout's code is imported whatever the working directory."""
+    port = free_port()
+    env = os.environ | {"CALLQA_SECRET_KEY": SECRET_KEY, "PYTHONPATH": str(PROJECT)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", "serve", "--db", str(db), "--port", str(port)],
+        cwd=cwd or PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(base + "/login", timeout=2)
+                break
+            except httpx.TransportError:
+                if server.poll() is not None:
+                    raise RuntimeError("callqa serve exited: " + server.stderr.read()) from None
+                assert time.monotonic() < deadline, "callqa serve did not start in 60 s"
+                time.sleep(0.1)
+        yield base, server
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(10)

@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from pipeline.review.app import BadInput, NavLink, ReviewApp, review_of
 from pipeline.review.auth import USERNAME, check_password_rules, hash_password
-from pipeline.store.review_store import ROLES, NotFound, ReviewConflict
+from pipeline.store.review_store import ROLES, NotFound, ReviewConflict, User
 
 router = APIRouter()
 NAV = (
@@ -41,20 +41,18 @@ def users(request: Request):
 
 @router.post("/admin/users")
 async def add_user(request: Request):
-    form = await request.form()
-    return await run_in_threadpool(_add_user, review_of(request), request, form)
+    review = review_of(request)
+    user, _, form = await review.form_post(request, "admin")
+    return await run_in_threadpool(_add_user, review, request, user, form)
 
 
 @router.post("/admin/users/{username}/{action}")
 async def change_user(request: Request, username: str, action: str):
     review = review_of(request)
-    form = await request.form()
+    user, _, _ = await review.form_post(request, "admin")
 
     def work():
         with review.store.open() as db:
-            user, session_id = review.authenticate(request, db)
-            review.require_role(user, "admin")
-            review.check_csrf(request, session_id, form)
             if action not in ("disable", "enable") or not USERNAME.fullmatch(username):
                 raise NotFound(username)
             if username == user.username:
@@ -65,11 +63,7 @@ async def change_user(request: Request, username: str, action: str):
     return await run_in_threadpool(work)
 
 
-def _add_user(review: ReviewApp, request: Request, form) -> Response:
-    with review.store.open() as db:
-        user, session_id = review.authenticate(request, db)
-        review.require_role(user, "admin")
-        review.check_csrf(request, session_id, form)
+def _add_user(review: ReviewApp, request: Request, user: User, form) -> Response:
     username = str(form.get("username") or "").strip()
     role = str(form.get("role") or "")
     teams = [t.strip() for t in str(form.get("teams") or "").split(",") if t.strip()]

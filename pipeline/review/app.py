@@ -23,7 +23,7 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import duckdb
 from fastapi import APIRouter, FastAPI, Request
@@ -32,7 +32,8 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from starlette.datastructures import MutableHeaders
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, MutableHeaders
 
 from pipeline.review.auth import SESSION_COOKIE, LoginPolicy, Signer
 from pipeline.store.review_store import (
@@ -73,6 +74,9 @@ class AppOptions:
     login: LoginPolicy = field(default_factory=LoginPolicy)
     page_size: int = 50
     lock_timeout_s: float = LOCK_RETRY_S  # how long a request waits while the nightly run writes
+    # Request bodies: a grading form with every comment at its limit is far below this.
+    max_body_bytes: int = 2 * 1024 * 1024
+    max_login_body_bytes: int = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,17 @@ class BadInput(Exception):
     pass
 
 
+class BodyTooLarge(Exception):
+    def __init__(self, limit_bytes: int):
+        super().__init__(limit_bytes)
+        self.limit_bytes = limit_bytes
+
+
+# Requests that may carry a body without a session (the login form itself).
+ANONYMOUS_POSTS = frozenset({"/login"})
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
 class _SecurityHeaders:
     """Adds the security headers to every response; pages are never cached, static files briefly."""
 
@@ -121,6 +136,51 @@ class _SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class _BodyGuard:
+    """No byte of a request body is read before the session is known, and never more than a cap.
+
+    A request with a body but without a validly signed session cookie is answered at once, body
+    unread (the login form excepted); a declared ``Content-Length`` over the cap is answered 413
+    unread; a body sent without a length is cut at the cap (``BodyTooLarge``). The routes then
+    check the session in the database before they read the body (``ReviewApp.form_post``).
+    """
+
+    def __init__(self, app, review: ReviewApp):
+        self.app = app
+        self.review = review
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        options = self.review.options
+        anonymous = scope["path"] in ANONYMOUS_POSTS
+        limit = options.max_login_body_bytes if anonymous else options.max_body_bytes
+        if not anonymous and not self.review.signed_session_id(request):
+            await self.review.login_required_response(request)(scope, receive, send)
+            return
+        try:
+            declared = int(request.headers.get("content-length", "0"))
+        except ValueError:
+            declared = 0
+        if declared > limit:
+            await self.review.too_large_response(request, limit)(scope, receive, send)
+            return
+        received = 0
+
+        async def capped_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        await self.app(scope, capped_receive, send)
 
 
 def clock(seconds: float | None) -> str:
@@ -185,16 +245,37 @@ class ReviewApp:
 
     # --- plumbing ------------------------------------------------------------------------------
 
-    def authenticate(self, request: Request, db) -> tuple[User, str]:
-        session_id = self.signer.session_id(
+    def signed_session_id(self, request: Request) -> str | None:
+        """The session id in the cookie when its signature holds (not yet checked in the database)."""
+        return self.signer.session_id(
             request.cookies.get(SESSION_COOKIE), self.options.login.session_ttl_s
         )
+
+    def authenticate(self, request: Request, db) -> tuple[User, str]:
+        session_id = self.signed_session_id(request)
         user = db.session_user(session_id) if session_id else None
         if user is None:
             raise LoginRequired()
         request.state.user = user
         request.state.csrf = self.signer.csrf_token(session_id)
         return user, session_id
+
+    def session(self, request: Request) -> tuple[User, str]:
+        """The logged-in user and session id (the database opened just for this)."""
+        with self.store.open() as db:
+            return self.authenticate(request, db)
+
+    async def form_post(self, request: Request, *roles: str) -> tuple[User, str, FormData]:
+        """A form post in the safe order: the session (in the database) and the role, then the
+        body, capped by ``_BodyGuard``, then the CSRF token. ``LoginRequired`` (or ``Forbidden``)
+        before any byte of the body is read."""
+        user, session_id = await run_in_threadpool(self.session, request)
+        if roles:
+            self.require_role(user, *roles)
+        # one field may be as large as the whole body: _BodyGuard's cap answers first, with a page
+        form = await request.form(max_part_size=self.options.max_body_bytes)
+        self.check_csrf(request, session_id, form)
+        return user, session_id, form
 
     def check_csrf(self, request: Request, session_id: str, form) -> None:
         token = form.get("csrf_token") or request.headers.get("x-csrf-token")
@@ -234,6 +315,7 @@ class ReviewApp:
     def build(self) -> FastAPI:
         app = FastAPI(title="callqa review", docs_url=None, redoc_url=None, openapi_url=None)
         app.state.review = self
+        app.add_middleware(_BodyGuard, review=self)
         app.add_middleware(_SecurityHeaders)
         app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
         self._error_handlers(app)
@@ -261,13 +343,43 @@ class ReviewApp:
             request, "error.html", {"status": status, "message": message}, status_code=status
         )
 
+    def login_required_response(self, request: Request) -> Response:
+        """To the login page and back: a page asks for itself, a form post from the browser for the
+        page it was sent from (so an expired session on Submit leads back to the filled form); an
+        API call or audio request gets 401."""
+        if _wants_html(request):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
+        if request.method == "POST" and "text/html" in request.headers.get("accept", ""):
+            referer = urlsplit(request.headers.get("referer", ""))
+            same_site = referer.netloc == request.headers.get("host")
+            target = referer.path + (f"?{referer.query}" if referer.query else "")
+            return RedirectResponse(
+                "/login?" + urlencode({"next": safe_next(target if same_site else None)}),
+                status_code=303,
+            )
+        return JSONResponse({"detail": "login required"}, status_code=401)
+
+    def too_large_response(self, request: Request, limit_bytes: int) -> Response:
+        megabytes = limit_bytes / (1024 * 1024)
+        size = f"{megabytes:g} MB" if megabytes >= 1 else f"{limit_bytes // 1024} KB"
+        return self.error_page(
+            request,
+            413,
+            f"The form was larger than {size}, the most this app accepts: nothing was saved. "
+            "Shorten the comments and send it again.",
+        )
+
     def _error_handlers(self, app: FastAPI) -> None:
         @app.exception_handler(LoginRequired)
         async def login_required(request: Request, exc: LoginRequired):
-            if _wants_html(request):
-                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-                return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
-            return JSONResponse({"detail": "login required"}, status_code=401)
+            return self.login_required_response(request)
+
+        @app.exception_handler(BodyTooLarge)
+        async def body_too_large(request: Request, exc: BodyTooLarge):
+            response = self.too_large_response(request, exc.limit_bytes)
+            response.headers["connection"] = "close"  # the rest of the body is not read
+            return response
 
         @app.exception_handler(NotFound)
         async def not_found(request: Request, exc: NotFound):

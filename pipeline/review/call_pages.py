@@ -72,12 +72,10 @@ def audio(request: Request, call_id: str):
 async def _claim_action(request: Request, call_id: str, release: bool):
     """Claim a call (then open it) or release it (then back to the queue)."""
     review = review_of(request)
-    form = await request.form()
+    user, _, _ = await review.form_post(request)
 
     def work():
         with review.store.open() as db:
-            user, session_id = review.authenticate(request, db)
-            review.check_csrf(request, session_id, form)
             cid = checked_call_id(call_id)
             (db.release if release else db.claim)(user, cid)
         return RedirectResponse("/queue" if release else f"/calls/{cid}", status_code=303)
@@ -97,8 +95,9 @@ async def release(request: Request, call_id: str):
 
 @router.post("/calls/{call_id}/review")
 async def submit(request: Request, call_id: str):
-    form = await request.form()
-    return await run_in_threadpool(_submit_review, review_of(request), request, call_id, form)
+    review = review_of(request)
+    user, _, form = await review.form_post(request)
+    return await run_in_threadpool(_submit_review, review, user, call_id, form)
 
 
 def call_context(user: User, view: dict, amend: str, submitted: str) -> dict:
@@ -130,10 +129,8 @@ def call_context(user: User, view: dict, amend: str, submitted: str) -> dict:
     }
 
 
-def _submit_review(review: ReviewApp, request: Request, call_id: str, form) -> Response:
+def _submit_review(review: ReviewApp, user: User, call_id: str, form) -> Response:
     with review.store.open() as db:
-        user, session_id = review.authenticate(request, db)
-        review.check_csrf(request, session_id, form)
         call_id = checked_call_id(call_id)
         view = db.call_view(user, call_id)
         amends = str(form.get("amends_review_id") or "").strip() or None

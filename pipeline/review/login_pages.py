@@ -59,12 +59,10 @@ async def login(request: Request):
 @router.post("/logout")
 async def logout(request: Request):
     review = review_of(request)
-    form = await request.form()
+    user, session_id, _ = await review.form_post(request)
 
     def work():
         with review.store.open() as db:
-            user, session_id = review.authenticate(request, db)
-            review.check_csrf(request, session_id, form)
             db.revoke_session(session_id)
             db.audit(user.username, "logout", None)
         response = RedirectResponse("/login", status_code=303)
