@@ -144,6 +144,10 @@ class ReviewStore:
         # Check-then-write steps (claim, submit) run one at a time in this process; other processes
         # cannot write at the same moment at all (DuckDB's file lock).
         self._write_lock = threading.Lock()
+        # DuckDB shares one database instance among a process's connections to a file; opening
+        # while another thread closes the last one can fail ("Unique file handle conflict"), so
+        # this process opens and closes its connections one at a time (each takes a moment).
+        self._open_close_lock = threading.Lock()
         self._rubric_cache: dict[tuple[str, int], dict[str, dict]] = {}
 
     def ensure_schema(self) -> None:
@@ -154,11 +158,13 @@ class ReviewStore:
     @contextmanager
     def open(self) -> Iterator[ReviewDB]:
         _step_aside_for_waiting_process(self._waiting_marker)
-        con = connect_with_retry(self.path, read_only=False, timeout_s=self.lock_timeout_s)
+        with self._open_close_lock:
+            con = connect_with_retry(self.path, read_only=False, timeout_s=self.lock_timeout_s)
         try:
             yield ReviewDB(con, self)
         finally:
-            con.close()
+            with self._open_close_lock:
+                con.close()
 
 
 def _scope_sql(user: User, alias: str = "c") -> tuple[str, list]:
