@@ -13,6 +13,7 @@ from pipeline.review.auth import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
     USERNAME,
+    login_wait_s,
     new_token,
     verify_password,
 )
@@ -90,30 +91,33 @@ def _login(review: ReviewApp, request: Request, form) -> Response:
         return login_form(
             review, request, "The login form expired: please try again.", 403, next_path
         )
-    client = request.client.host if request.client else "unknown"
+    address = request.client.host if request.client else "unknown"
     with review.store.open() as db:
-        by_name, by_client = db.recent_failed_logins(username, client, policy.window_s)
-        if by_name >= policy.max_failures or by_client >= policy.max_failures_per_client:
-            db.audit(username, "login_throttled", client)
-            minutes = math.ceil(policy.window_s / 60)
-            return login_form(
+        wait_s = login_wait_s(db.login_failure_counts(username, address), policy)
+        if wait_s > 0:
+            db.audit(username, "login_throttled", address)
+            seconds = math.ceil(wait_s)
+            wait = f"{math.ceil(seconds / 60)} minutes" if seconds > 120 else f"{seconds} seconds"
+            response = login_form(
                 review,
                 request,
-                f"Too many failed logins: wait {minutes} minutes and try again.",
+                f"Too many failed logins for this name: wait {wait} and try again.",
                 429,
                 next_path,
             )
+            response.headers["retry-after"] = str(seconds)
+            return response
         found = db.user(username) if USERNAME.fullmatch(username) else None
         user, password_hash = found if found else (None, None)
     # argon2 takes a moment: verify with the database closed, so the nightly run can write.
     ok = verify_password(password_hash, password) and user is not None and not user.disabled
     with review.store.open() as db:
         if not ok:
-            db.audit(username, "login_failed", client)
+            db.record_login_failure(username, address, policy.forget_after_s)
             return login_form(review, request, "Wrong user name or password.", 401, next_path)
         session_id = new_token()
         db.create_session(user.username, session_id, policy.session_ttl_s)
-        db.audit(user.username, "login", client)
+        db.record_login(user.username, address)
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(
         SESSION_COOKIE, review.signer.session_cookie(session_id), max_age=int(policy.session_ttl_s),

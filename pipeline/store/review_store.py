@@ -280,19 +280,84 @@ class ReviewDB:
             [utc_now(), _session_hash(token)],
         )
 
-    def recent_failed_logins(self, username: str, client: str, window_s: float) -> tuple[int, int]:
-        """Failed logins inside the window: for this name (since its last login), and from this client."""
-        since = utc_now() - timedelta(seconds=window_s)
-        last_ok = self.con.execute(
-            "SELECT max(\"at\") FROM audit_log WHERE action = 'login' AND username = ?", [username]
-        ).fetchone()[0]
-        by_name_since = max(since, last_ok) if last_ok else since
-        row = self.con.execute(
-            'SELECT count(*) FILTER (WHERE username = ? AND "at" > ?), count(*) FILTER (WHERE object = ?)'
-            " FROM audit_log WHERE action = 'login_failed' AND \"at\" > ?",
-            [username, by_name_since, client, since],
-        ).fetchone()
-        return int(row[0]), int(row[1])
+    # --- login throttling (the policy itself is pure: pipeline/review/auth.py) ------------------
+
+    def login_failure_counts(self, username: str, address: str) -> dict[str, tuple[int, float]]:
+        """The failure counts that apply to a try by ``username`` from ``address``: scope ->
+        (failures, seconds since the last one). Only the (name, address) pair counts where the
+        name has logged in from this address before; elsewhere the name's and the address's too."""
+        keys = {"pair": f"{username} {address}"}
+        if not self.is_usual_address(username, address):
+            keys |= {"name": username, "address": address}
+        rows = self.con.execute(
+            'SELECT scope, failures, epoch(? - last_failed_at) FROM login_failures WHERE (scope, "key") IN'
+            " (SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]))",
+            [utc_now(), list(keys), list(keys.values())],
+        ).fetchall()
+        return {scope: (int(failures), float(since_s)) for scope, failures, since_s in rows}
+
+    def is_usual_address(self, username: str, address: str) -> bool:
+        return bool(
+            self.con.execute(
+                "SELECT count(*) FROM login_addresses WHERE username = ? AND address = ?",
+                [username, address],
+            ).fetchone()[0]
+        )
+
+    def record_login_failure(self, username: str, address: str, forget_after_s: float) -> None:
+        """Count a failed login (and the audit row); counts quiet for ``forget_after_s`` restart."""
+        keys = {"pair": f"{username} {address}"}
+        if not self.is_usual_address(username, address):
+            keys |= {"name": username, "address": address}
+        now = utc_now()
+        with self.store._write_lock:
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                # forgotten counts go, so the table holds only what is still in force
+                self.con.execute(
+                    "DELETE FROM login_failures WHERE last_failed_at < ?",
+                    [now - timedelta(seconds=forget_after_s)],
+                )
+                for scope, key in keys.items():
+                    updated = self.con.execute(
+                        'UPDATE login_failures SET failures = failures + 1, last_failed_at = ? WHERE scope = ? AND "key" = ?'
+                        " RETURNING failures",
+                        [now, scope, key],
+                    ).fetchall()
+                    if not updated:
+                        self.con.execute(
+                            'INSERT INTO login_failures (scope, "key", failures, last_failed_at) VALUES (?, ?, 1, ?)',
+                            [scope, key, now],
+                        )
+                self._audit(username, "login_failed", address)
+                self.con.execute("COMMIT")
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+
+    def record_login(self, username: str, address: str) -> None:
+        """A successful login: the pair's count is cleared and the address becomes one of the name's."""
+        now = utc_now()
+        with self.store._write_lock:
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                self.con.execute(
+                    "DELETE FROM login_failures WHERE scope = 'pair' AND \"key\" = ?",
+                    [f"{username} {address}"],
+                )
+                self.con.execute(
+                    "DELETE FROM login_addresses WHERE username = ? AND address = ?",
+                    [username, address],
+                )
+                self.con.execute(
+                    "INSERT INTO login_addresses (username, address, last_login_at) VALUES (?, ?, ?)",
+                    [username, address, now],
+                )
+                self._audit(username, "login", address)
+                self.con.execute("COMMIT")
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
 
     def audit(
         self, username: str | None, action: str, obj: str | None, before=None, after=None
