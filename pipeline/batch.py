@@ -104,7 +104,7 @@ class CallProcessor:
         write_audio(target, blanked, audio.sample_rate)
         if options.replace_original and target != path:
             path.unlink()
-        record.redacted_audio_path = str(target)
+        record.redacted_audio_path = str(target.resolve())  # the review app may start elsewhere
         record.redacted_sha256 = file_sha256(target)
 
     def score(self, record: CallRecord, turns: list[Turn], words: list[Word], duration_s: float) -> None:
