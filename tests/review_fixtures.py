@@ -33,7 +33,7 @@ from pipeline.types import Event, Features, Turn, Word
 PROJECT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
 SECRET_KEY = "test-secret-key-" + "x" * 40
-TEAM_A, TEAM_B = "billing", "support"
+TEAM_A, TEAM_B, TEAM_QA = "billing", "support", "quality"
 USERS = {  # name -> (role, teams)
     "sue": ("supervisor", [TEAM_A]),
     "bob": ("supervisor", [TEAM_A]),
@@ -51,23 +51,34 @@ stages:
     criteria:
       - id: greeting
         description: Agent greets with the company name
-        weight: 25
+        weight: 20
+        type: phrase
       - id: recording_disclosure
         description: Agent discloses call recording
-        weight: 25
+        weight: 20
+        type: phrase
         auto_fail: true
   - id: discovery
     name: Discovery
     criteria:
       - id: verification
         description: Agent verifies the caller's identity
-        weight: 25
+        weight: 20
+        type: order
   - id: closing
     name: Closing
     criteria:
       - id: closing
         description: Agent offers further help
-        weight: 25
+        weight: 20
+        type: phrase
+  - id: compliance
+    name: Compliance
+    criteria:
+      - id: no_blame
+        description: Agent never blames the customer
+        weight: 20
+        type: forbidden
 """
 SCRIPT_TAG = "<script>alert('pwned')</script>"
 DURATION_S = 20.0
@@ -104,6 +115,14 @@ CRITERIA = [
     ("verification", False, "'confirm your full name'", "'confirm your name'", 5.5, 7.5),
     ("closing", False, "'anything else I can help you with'", "'anything else'", 15.0, 17.0),
 ]
+
+
+# the forbidden-phrase criterion, failed: only the "flags" call is scored on it
+BLAME = CriterionScore(
+    "no_blame", 0.0, 25.0, "fail", "'that is your own fault' (5.5-7.5 s)", 5.5, 7.5,
+    stage="", auto_fail=False, confidence=0.9,
+)  # fmt: skip
+UNSURE = Event("low_confidence", 17.5, 19.0, "customer", "3 words, mean probability 0.41")
 
 
 def criteria_failing(*failing: str) -> list[CriterionScore]:
@@ -192,7 +211,7 @@ def _record(call_id: str, label: str, directory: Path, audio: bool, priority: in
         features=Features(**{f.name: 0.0 for f in fields(Features)}),
         events=[
             Event("dead_air", 9.5, 10.0, "", "0.5 s"), Event("hold", 2.5, 3.0, "agent", ""),
-            Event("talkover", 14.4, 15.1, "agent", ""),
+            Event("talkover", 14.4, 15.1, "agent", ""), UNSURE,
         ],
         score=score, queue=QueueDecision(priority, reasons) if priority else None,
     )  # fmt: skip
@@ -216,12 +235,14 @@ def build_review_db(directory: Path, extra_pending: int = 0) -> ReviewFixture:
         "other_team": ("96ccad287ef0c988", 2, ("score 75 below pass mark 80 (greeting)",), SCRIPT_TAG, ("greeting",)),
         "unassigned": ("7efe84656ff07a84", 3, ("low confidence: role confidence 0.40",), "", ()),
         "not_queued": ("c134435fd6eaab88", None, (), "", ()),
+        # every kind of flag (team "quality": only QA leads and admins see it), never queued
+        "flags": ("f1a65e5b0c4d2e31", None, (), "", ("greeting", "recording_disclosure")),
     }  # fmt: skip
     fixture = ReviewFixture(db, {})
     with Store(db) as store:
         store.register_rubric(RUBRIC_ID, RUBRIC_VERSION, 80.0, "rubric.yaml", RUBRIC_YAML)
         for label, (call_id, priority, reasons, text, failing) in labels.items():
-            scores = criteria_failing(*failing)
+            scores = criteria_failing(*failing) + ([BLAME] if label == "flags" else [])
             record = _record(call_id, label, directory, True, priority, reasons, text, scores)
             store.write_call(record)
             fixture.calls[label] = call_id
@@ -251,6 +272,9 @@ def build_review_db(directory: Path, extra_pending: int = 0) -> ReviewFixture:
                 TEAM_A,
                 "billing_inbound",
                 _at("2026-11-04T08:00:00"),
+            ),
+            CallMetadata(
+                "flags.original.wav", "a301", TEAM_QA, "audit", _at("2026-11-04T09:00:00")
             ),
         ]
         for i in range(extra_pending):

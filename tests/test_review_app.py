@@ -515,10 +515,18 @@ def test_grade_then_amend_keeps_both_and_logs_both(app, fx):
     # amend: a new row pointing at the old one; the old one stays as it was
     amend_page = sue.get(f"/calls/{call_id}?amend={review_id}").text
     assert f'name="amends_review_id" value="{review_id}"' in amend_page
-    amended = sue.post(
+    no_reason = sue.post(
         f"/calls/{call_id}/review",
         data=_grade_form(csrf, "closing")
         | {"amends_review_id": review_id, "overall_comment": "Amended."},
+        headers={"accept": "text/html"},
+    )
+    assert no_reason.status_code == 400 and "Reason for the amendment" in no_reason.text
+    assert 'id="grade-form"' in no_reason.text and "Amended." in no_reason.text  # kept, not lost
+    amended = sue.post(
+        f"/calls/{call_id}/review",
+        data=_grade_form(csrf, "closing")
+        | {"amends_review_id": review_id, "overall_comment": "Amended.", "amend_reason": "x"},
     )
     assert amended.status_code == 303
     rows = fx.query(
@@ -529,12 +537,14 @@ def test_grade_then_amend_keeps_both_and_logs_both(app, fx):
         "Amended.",
     )
     again = sue.post(
-        f"/calls/{call_id}/review", data=_grade_form(csrf) | {"amends_review_id": review_id}
+        f"/calls/{call_id}/review",
+        data=_grade_form(csrf) | {"amends_review_id": review_id, "amend_reason": "again"},
     )
     assert again.status_code == 409  # only the latest version can be amended
     assert client_for(app, "bob").post(
         f"/calls/{call_id}/review",
-        data=_grade_form(page_csrf(client_for(app, "bob"))) | {"amends_review_id": rows[1][0]},
+        data=_grade_form(page_csrf(client_for(app, "bob")))
+        | {"amends_review_id": rows[1][0], "amend_reason": "not mine"},
     ).status_code in (403, 409)  # someone else's review
     actions = [
         r[0]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -32,6 +33,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, MutableHeaders
 
@@ -190,6 +192,19 @@ def clock(seconds: float | None) -> str:
     return f"{int(minutes)}:{rest:04.1f}"
 
 
+def highlight(text: str, query: str) -> Markup:
+    """``text`` escaped, with every case-insensitive occurrence of ``query`` in ``<mark>``."""
+    if not query:
+        return escape(text)
+    parts, position = [], 0
+    for match in re.finditer(re.escape(query), text, flags=re.IGNORECASE):
+        parts += [escape(text[position : match.start()]), Markup("<mark>"), escape(match.group())]
+        parts.append(Markup("</mark>"))
+        position = match.end()
+    parts.append(escape(text[position:]))
+    return Markup("").join(parts)
+
+
 def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else ""
 
@@ -206,6 +221,15 @@ def _file_sha256(path: str, mtime_ns: int, size: int) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def audio_candidates(stored_path: str, db_path: str) -> list[Path]:
+    """Where a stored redacted-audio path may point, most likely first."""
+    path = Path(stored_path)
+    if path.is_absolute():
+        return [path]
+    db = Path(db_path).resolve()
+    return [db.parent / path, db.with_name(db.name + ".redacted") / path.name, Path.cwd() / path]
 
 
 def safe_next(target: str | None) -> str:
@@ -240,7 +264,7 @@ class ReviewApp:
             autoescape=select_autoescape(default=True),
             auto_reload=False,
         )
-        env.filters.update(clock=clock, when=_when, num=_num)
+        env.filters.update(clock=clock, when=_when, num=_num, highlight=highlight)
         self.templates = Jinja2Templates(env=env)
 
     # --- plumbing ------------------------------------------------------------------------------
@@ -300,15 +324,25 @@ class ReviewApp:
         if user.role not in roles:
             raise Forbidden(f"this page needs the role {' or '.join(roles)}")
 
-    def redacted_audio_ok(self, path: str, expected_sha256: str | None) -> bool:
-        """The file on disk is the redacted copy the pipeline wrote (its hash matches)."""
+    def redacted_audio(
+        self, stored_path: str, expected_sha256: str | None
+    ) -> tuple[Path | None, str]:
+        """The redacted copy the pipeline wrote, and its state: ``ok``, ``missing`` or ``changed``
+        (the file there is not that copy: its hash differs). A relative path (databases written
+        before paths were stored absolute) is looked for beside the database, in the default
+        ``<db>.redacted/`` folder, then in the working directory."""
         if not expected_sha256:
-            return False
-        try:
-            stat = Path(path).stat()
-        except OSError:
-            return False
-        return _file_sha256(path, stat.st_mtime_ns, stat.st_size) == expected_sha256
+            return None, "changed"
+        state = "missing"
+        for candidate in audio_candidates(stored_path, self.options.db_path):
+            try:
+                stat = candidate.stat()
+            except OSError:
+                continue
+            if _file_sha256(str(candidate), stat.st_mtime_ns, stat.st_size) == expected_sha256:
+                return candidate, "ok"
+            state = "changed"
+        return None, state
 
     # --- the app -------------------------------------------------------------------------------
 

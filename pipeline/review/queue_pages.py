@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from datetime import date
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
 
-from pipeline.review.app import NavLink, review_of
-from pipeline.store.review_store import QUEUE_STATUSES, REASON_KINDS, QueueFilters
+from pipeline.review.app import BadInput, NavLink, review_of
+from pipeline.store.review_store import QUEUE_SORTS, QUEUE_STATUSES, REASON_KINDS, QueueFilters
+
+# the query parameters a saved filter keeps (the page number is not one of them)
+FILTER_KEYS = (
+    "status", "reason", "agent", "team", "date_from", "date_to", "score_min", "score_max", "sort", "dir",
+)  # fmt: skip
+MAX_FILTER_NAME_CHARS = 60
 
 router = APIRouter()
 NAV = (NavLink("Queue", "/queue", order=10), NavLink("Search", "/search", order=20))
@@ -44,6 +52,7 @@ def parse_filters(query) -> tuple[QueueFilters, int, list[str]]:
 
     status = query.get("status") or "pending"
     reason = query.get("reason") or None
+    sort = query.get("sort") or "priority"
     try:
         page = max(1, min(int(query.get("page") or 1), 1_000_000))
     except ValueError:
@@ -57,8 +66,15 @@ def parse_filters(query) -> tuple[QueueFilters, int, list[str]]:
         date_to=as_date("date_to"),
         score_min=as_score("score_min"),
         score_max=as_score("score_max"),
+        sort=sort if sort in QUEUE_SORTS else "priority",
+        descending=query.get("dir") == "desc",
     )
     return filters, page, problems
+
+
+def filters_query(query) -> str:
+    """The filter part of a queue query string, in a fixed order (what a saved filter keeps)."""
+    return urlencode([(k, query.get(k)) for k in FILTER_KEYS if query.get(k)])
 
 
 @router.get("/queue")
@@ -69,17 +85,64 @@ def queue(request: Request):
         user, _ = review.authenticate(request, db)
         result = db.queue_page(user, filters, page, review.options.page_size)
         choices = db.filter_choices(user)
+        saved = db.saved_filters(user)
     args = {k: v for k, v in request.query_params.items() if k != "page" and v}
+
+    def sort_link(column: str) -> str:
+        descending = filters.sort == column and not filters.descending
+        return "/queue?" + urlencode(
+            args | {"sort": column, "dir": "desc" if descending else "asc"}
+        )
+
     return review.render(
         request,
         "queue.html",
         {
             "result": result, "filters": filters, "problems": problems, "choices": choices,
-            "reasons": list(REASON_KINDS), "statuses": QUEUE_STATUSES,
+            "reasons": list(REASON_KINDS), "statuses": QUEUE_STATUSES, "saved": saved,
+            "current_query": filters_query(request.query_params),
+            "max_filter_name_chars": MAX_FILTER_NAME_CHARS,
             "page_link": lambda n: "/queue?" + urlencode(args | {"page": n}),
             "status_link": lambda s: "/queue?" + urlencode({k: v for k, v in args.items() if k != "status"} | {"status": s}),
+            "sort_link": sort_link,
         },
     )  # fmt: skip
+
+
+@router.post("/queue/filters")
+async def save_filter(request: Request):
+    """Save the queue's current filters under a name (one's own list; a name used again is replaced)."""
+    review = review_of(request)
+    user, _, form = await review.form_post(request)
+    name = str(form.get("name") or "").strip()
+    query = filters_query(parse_qs_form(str(form.get("query") or "")))
+    if not name or len(name) > MAX_FILTER_NAME_CHARS:
+        raise BadInput(f"a saved filter needs a name of 1 to {MAX_FILTER_NAME_CHARS} characters")
+
+    def work():
+        with review.store.open() as db:
+            db.save_filter(user, name, query)
+        return RedirectResponse("/queue?" + query, status_code=303)
+
+    return await run_in_threadpool(work)
+
+
+@router.post("/queue/filters/delete")
+async def delete_filter(request: Request):
+    review = review_of(request)
+    user, _, form = await review.form_post(request)
+    name = str(form.get("name") or "").strip()[:MAX_FILTER_NAME_CHARS]
+
+    def work():
+        with review.store.open() as db:
+            db.delete_filter(user, name)
+        return RedirectResponse("/queue", status_code=303)
+
+    return await run_in_threadpool(work)
+
+
+def parse_qs_form(text: str) -> dict[str, str]:
+    return {k: v[-1] for k, v in parse_qs(text[:2000]).items()}
 
 
 @router.get("/api/queue")
