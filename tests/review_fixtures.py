@@ -349,14 +349,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def server_process(db: Path, cwd: Path | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
-    """``callqa serve`` as its own process (as in production), started from ``cwd``; yields the
-    base URL and the process. This checkout's code is imported whatever the working directory."""
+def server_process(
+    db: Path, cwd: Path | None = None, app_root: Path = PROJECT, secret_key: str = SECRET_KEY
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``callqa serve`` as its own process (as in production), started from ``cwd``, running the
+    code of ``app_root`` (this checkout by default, whatever the working directory); yields the
+    base URL and the process."""
     port = free_port()
-    env = os.environ | {"CALLQA_SECRET_KEY": SECRET_KEY, "PYTHONPATH": str(PROJECT)}
+    env = os.environ | {"CALLQA_SECRET_KEY": secret_key, "PYTHONPATH": str(app_root)}
     server = subprocess.Popen(
         [sys.executable, "-m", "pipeline.cli", "serve", "--db", str(db), "--port", str(port)],
-        cwd=cwd or PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        cwd=cwd or app_root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
@@ -368,7 +371,8 @@ def server_process(db: Path, cwd: Path | None = None) -> Iterator[tuple[str, sub
             except httpx.TransportError:
                 if server.poll() is not None:
                     raise RuntimeError("callqa serve exited: " + server.stderr.read()) from None
-                assert time.monotonic() < deadline, "callqa serve did not start in 60 s"
+                if time.monotonic() > deadline:
+                    raise RuntimeError("callqa serve did not start in 60 s") from None
                 time.sleep(0.1)
         yield base, server
     finally:
