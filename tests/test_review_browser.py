@@ -427,6 +427,7 @@ def test_every_kind_of_flag_is_a_mark_that_seeks_the_player(page, server, fx, sh
     page.evaluate("window.scrollTo(0, 0)")
     page.locator("#timeline .flag[data-kind='forbidden']").click()
     page.evaluate("document.getElementById('player').pause()")
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(shots / "call-flags.png"))
 
 
