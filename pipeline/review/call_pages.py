@@ -69,10 +69,9 @@ def call_page(
     with review.store.open() as db:
         user, _ = review.authenticate(request, db)
         view = db.call_view(user, checked_call_id(call_id))
-        stored_audio = db.audio_file(user, call_id) if view["call"]["has_audio"] else None
     context = call_context(user, view, amend=amend, submitted=submitted)
     context |= {
-        "audio_state": review.redacted_audio(*stored_audio)[1] if stored_audio else "none",
+        "audio_state": review.redacted_audio(*view["audio"])[1] if view["audio"] else "none",
         "start_at": _seconds(t),
         "query": q.strip()[:200],
     }
@@ -86,6 +85,7 @@ def api_call(request: Request, call_id: str):
         user, _ = review.authenticate(request, db)
         view = db.call_view(user, checked_call_id(call_id))
     view["call"].pop("has_audio", None)
+    view.pop("audio")  # file paths stay on the server
     view["flags"] = call_flags(view["criteria"], view["events"], view["redactions"])
     return view
 
@@ -203,10 +203,9 @@ def _submit_review(review: ReviewApp, request: Request, user: User, call_id: str
                 view["draft"] = db.draft(user, call_id)
             else:
                 return RedirectResponse(f"/calls/{call_id}?submitted={review_id}", status_code=303)
-        stored_audio = db.audio_file(user, call_id) if view["call"]["has_audio"] else None
     context = call_context(user, view, amend=amends or "", posted=posted, problem=problem)
     context |= {
-        "audio_state": review.redacted_audio(*stored_audio)[1] if stored_audio else "none",
+        "audio_state": review.redacted_audio(*view["audio"])[1] if view["audio"] else "none",
         "start_at": None,
         "query": "",
     }

@@ -1,10 +1,11 @@
 """SQL for the review app: users, sessions, the queue, call pages, claims, grades and the audit log.
 
-Every request opens the database, runs its queries and closes it again (``ReviewStore.open``), so
-the nightly run, which also opens the file only briefly per call, can write in between: DuckDB
-lets one process write at a time and ``connect_with_retry`` makes each side wait its turn. While
-another process waits (it touches a marker file beside the database), the app lets its open
-connections drain before opening new ones, so a busy app cannot starve the batch.
+Every request works on the database only while it runs (``ReviewStore.open``): overlapping
+requests share one open database (a cursor each) and the last one to finish closes it, so the
+nightly run, which also opens the file only briefly per call, can write in between: DuckDB lets one
+process write at a time and ``connect_with_retry`` makes each side wait its turn. While another
+process waits (it touches a marker file beside the database), the app lets its open requests
+drain before starting new ones, so a busy app cannot starve the batch.
 
 Team scope is applied here, in SQL: a supervisor's queries only ever see calls of their teams.
 """
@@ -153,7 +154,7 @@ def _step_aside_for_waiting_process(marker: str) -> None:
 
 
 class ReviewStore:
-    """The review app's view of one database file; thread-safe, holds no connection between calls."""
+    """The review app's view of one database file; thread-safe, holds the file only while requests run."""
 
     def __init__(self, path: str, lock_timeout_s: float = LOCK_RETRY_S):
         self.path = str(path)
@@ -162,11 +163,15 @@ class ReviewStore:
         # Check-then-write steps (claim, submit) run one at a time in this process; other processes
         # cannot write at the same moment at all (DuckDB's file lock).
         self._write_lock = threading.Lock()
-        # DuckDB shares one database instance among a process's connections to a file; opening
-        # while another thread closes the last one can fail ("Unique file handle conflict"), so
-        # this process opens and closes its connections one at a time (each takes a moment).
-        self._open_close_lock = threading.Lock()
-        self._rubric_cache: dict[tuple[str, int], dict[str, dict]] = {}
+        # One database instance while requests overlap: each request gets its own cursor (its own
+        # connection and transactions) on it, and the last request to finish closes it, so the
+        # file is free whenever the app is idle. Opening an instance costs far more than a query,
+        # and opening one while another thread closed the last one fails in DuckDB ("Unique file
+        # handle conflict"), so instances are opened and closed under this lock.
+        self._instance_lock = threading.Lock()
+        self._instance: duckdb.DuckDBPyConnection | None = None
+        self._requests = 0
+        self._rubric_cache: dict[tuple[str, int], tuple[dict[str, dict], float | None]] = {}
 
     def ensure_schema(self) -> None:
         """Create or update the tables (once, at start-up; requests do not re-run the schema)."""
@@ -187,13 +192,22 @@ class ReviewStore:
     @contextmanager
     def open(self) -> Iterator[ReviewDB]:
         _step_aside_for_waiting_process(self._waiting_marker)
-        with self._open_close_lock:
-            con = connect_with_retry(self.path, read_only=False, timeout_s=self.lock_timeout_s)
+        with self._instance_lock:
+            if self._instance is None:
+                self._instance = connect_with_retry(
+                    self.path, read_only=False, timeout_s=self.lock_timeout_s
+                )
+            self._requests += 1
+            cursor = self._instance.cursor()
         try:
-            yield ReviewDB(con, self)
+            yield ReviewDB(cursor, self)
         finally:
-            with self._open_close_lock:
-                con.close()
+            cursor.close()
+            with self._instance_lock:
+                self._requests -= 1
+                if self._requests == 0:
+                    self._instance.close()
+                    self._instance = None
 
 
 def current_review(reviews: list[dict]) -> dict | None:
@@ -321,15 +335,19 @@ class ReviewDB:
         """The failure counts that apply to a try by ``username`` from ``address``: scope ->
         (failures, seconds since the last one). Only the (name, address) pair counts where the
         name has logged in from this address before; elsewhere the name's and the address's too."""
-        keys = {"pair": f"{username} {address}"}
-        if not self.is_usual_address(username, address):
-            keys |= {"name": username, "address": address}
+        keys = self._throttle_keys(username, address)
         rows = self.con.execute(
             'SELECT scope, failures, epoch(? - last_failed_at) FROM login_failures WHERE (scope, "key") IN'
             " (SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]))",
             [utc_now(), list(keys), list(keys.values())],
         ).fetchall()
         return {scope: (int(failures), float(since_s)) for scope, failures, since_s in rows}
+
+    def _throttle_keys(self, username: str, address: str) -> dict[str, str]:
+        keys = {"pair": f"{username} {address}"}
+        if not self.is_usual_address(username, address):
+            keys |= {"name": username, "address": address}
+        return keys
 
     def is_usual_address(self, username: str, address: str) -> bool:
         return bool(
@@ -341,9 +359,7 @@ class ReviewDB:
 
     def record_login_failure(self, username: str, address: str, forget_after_s: float) -> None:
         """Count a failed login (and the audit row); counts quiet for ``forget_after_s`` restart."""
-        keys = {"pair": f"{username} {address}"}
-        if not self.is_usual_address(username, address):
-            keys |= {"name": username, "address": address}
+        keys = self._throttle_keys(username, address)
         now = utc_now()
         with self.store._write_lock:
             self.con.execute("BEGIN TRANSACTION")
@@ -600,7 +616,8 @@ class ReviewDB:
             self.con.execute(
                 f"""SELECT call_id, status, duration_s, channels, diarizer, agent_id, team, queue_name, started_at,
                            processed_at, redacted_audio_path IS NOT NULL AS has_audio, asr_model,
-                           mean_word_probability, diarization_confidence, role_confidence
+                           mean_word_probability, diarization_confidence, role_confidence,
+                           redacted_audio_path, redacted_sha256
                       FROM calls c WHERE call_id = ? AND {scope}""",
                 [call_id, *params],
             )
@@ -610,8 +627,11 @@ class ReviewDB:
         return rows[0]
 
     def call_view(self, user: User, call_id: str) -> dict:
-        """Everything the call page shows; ``NotFound`` for a call outside the user's teams."""
+        """Everything the call page shows; ``NotFound`` for a call outside the user's teams.
+        ``audio`` is the redacted copy's stored path and hash (None without one): for the app to
+        check and serve, never to show."""
         call = self._visible_call(user, call_id)
+        stored = (call.pop("redacted_audio_path"), call.pop("redacted_sha256"))
         queue = _dicts(
             self.con.execute(
                 "SELECT priority, reasons, status, assigned_to, rubric_id, rubric_version, created_at FROM review_queue"
@@ -625,10 +645,11 @@ class ReviewDB:
         criteria, pass_mark = [], None
         if score:
             criteria = self._criteria(call_id, score["rubric_id"], score["rubric_version"])
-            pass_mark = self._pass_mark(score["rubric_id"], score["rubric_version"])
+            pass_mark = self._rubric(score["rubric_id"], score["rubric_version"])[1]
         reviews = self._reviews(call_id)
         return {
             "call": call,
+            "audio": stored if stored[0] else None,
             "queue": active,
             "queue_history": queue,
             "score": score,
@@ -656,13 +677,6 @@ class ReviewDB:
                 )
             ),
         }
-
-    def _pass_mark(self, rubric_id: str, rubric_version: int) -> float | None:
-        row = self.con.execute(
-            "SELECT pass_mark FROM rubrics WHERE rubric_id = ? AND rubric_version = ?",
-            [rubric_id, rubric_version],
-        ).fetchone()
-        return float(row[0]) if row else None
 
     def _score_for(self, call_id: str, queue: dict | None) -> dict | None:
         """The score the queue entry was made under, else the call's newest."""
@@ -696,7 +710,7 @@ class ReviewDB:
                 [rubric_id, rubric_version, call_id, rubric_id, rubric_version],
             )
         )
-        described = self._rubric_criteria(rubric_id, rubric_version)
+        described = self._rubric(rubric_id, rubric_version)[0]
         order = list(described)
         for row in rows:
             info = described.get(row["criterion_id"], {})
@@ -711,13 +725,14 @@ class ReviewDB:
         )
         return rows
 
-    def _rubric_criteria(self, rubric_id: str, rubric_version: int) -> dict[str, dict]:
-        """criterion id -> description and stage name, from the stored rubric source (cached: versions never change)."""
+    def _rubric(self, rubric_id: str, rubric_version: int) -> tuple[dict[str, dict], float | None]:
+        """criterion id -> description, type and stage name, from the stored rubric source, and
+        the pass mark (cached: a rubric version never changes)."""
         key = (rubric_id, rubric_version)
         cache = self.store._rubric_cache
         if key not in cache:
             row = self.con.execute(
-                "SELECT source_text FROM rubrics WHERE rubric_id = ? AND rubric_version = ?",
+                "SELECT source_text, pass_mark FROM rubrics WHERE rubric_id = ? AND rubric_version = ?",
                 [rubric_id, rubric_version],
             ).fetchone()
             described: dict[str, dict] = {}
@@ -732,7 +747,7 @@ class ReviewDB:
                         }
             except (yaml.YAMLError, AttributeError, TypeError):
                 described = {}
-            cache[key] = described
+            cache[key] = (described, float(row[1]) if row else None)
         return cache[key]
 
     def _reviews(self, call_id: str) -> list[dict]:
