@@ -232,6 +232,12 @@ def _load(
     return latencies
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _p95(values: list[float]) -> float:
     return float(np.percentile(values, 95))
 
@@ -330,12 +336,14 @@ def main() -> None:
             clients,
             [("warm-up", "sup", "/queue"), ("warm-up", "sup", f"/calls/{scope_ids[0]}")] * 5,
         )
+        cpu_before_s = _cpu_seconds(server.pid)
         if args.separate:
             results = {}
             for name in scenarios:
                 results |= _load(clients, [item for item in work if item[0] == name])
         else:
             results = _load(clients, work)
+        cpu_ms_per_request = 1000 * (_cpu_seconds(server.pid) - cpu_before_s) / len(work)
         with open(f"/proc/{server.pid}/status") as handle:
             peak_kib = next(int(line.split()[1]) for line in handle if line.startswith("VmHWM"))
 
@@ -364,6 +372,9 @@ def main() -> None:
             f"{statistics.median(latencies) / baseline:11.1f} {verdict:>11}"
         )
     print(f"server peak memory (VmHWM): {peak_kib / 1024:.0f} MiB")
+    # CPU the server spent per request, all kinds together: barely moved by other load on the
+    # machine, so it compares two builds more steadily than latencies on a shared machine
+    print(f"server CPU per request: {cpu_ms_per_request:.1f} ms")
     if failed:
         sys.exit(1)
 
