@@ -2,13 +2,17 @@
 
 Builds (once, then reuses) a database of synthetic calls with bulk SQL — calls with owners, turns,
 events, redactions, scores, ten criteria each, a review queue of about a third of the calls, an
-audit history — starts ``callqa serve`` on a free 127.0.0.1 port (one uvicorn process, as in
+audit history, a human review (and some amendments) for every done queue item, a low-confidence
+stretch on a fifth of the calls — starts ``callqa serve`` on a free 127.0.0.1 port (one uvicorn process, as in
 production), logs in, and has a few concurrent clients request each kind of page. Call ids are
 hashes, as in real runs, so a call's rows are not where its id would sort. The ``words`` table is
 left empty: no page reads it. The baseline is a static file from the same server (the framework's
 floor), measured in the same run.
 
     .venv/bin/python benchmarks/review_app.py [--calls 100000] [--clients 4] [--requests 200] [--separate] [--rebuild]
+
+``--app-root DIR`` serves another checkout's code (e.g. ``git archive main``) on the same database,
+for a before/after comparison measured back to back.
 """
 
 from __future__ import annotations
@@ -17,9 +21,7 @@ import argparse
 import os
 import random
 import re
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -31,11 +33,14 @@ import httpx
 import numpy as np
 import soundfile as sf
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's pipeline
+
 from pipeline.audio import file_sha256
 from pipeline.review.auth import hash_password
 from pipeline.rubric import DEFAULT_RUBRIC_PATH, load_rubric
 from pipeline.store.review_store import ReviewStore
 from pipeline.store.store import Store
+from tests.review_fixtures import server_process
 
 TEAMS = [f"team{i:02d}" for i in range(10)]
 SUPERVISOR_TEAMS = TEAMS[:2]
@@ -44,8 +49,11 @@ TARGET_P95_MS = {
     "queue": 300.0,
     "queue, filtered": 300.0,
     "queue, QA lead deep pages": 300.0,
+    "queue, sorted": 300.0,
+    "queue, done tab": 300.0,
     "call page": 500.0,
 }
+SORTS = ["score", "call", "agent", "team", "date", "length", "status", "priority"]
 CRITERIA = [
     ("greeting", "opening"), ("recording_disclosure", "opening"), ("verification", "discovery"),
     ("empathy", "discovery"), ("hold_etiquette", "hold"), ("no_dead_air_over_10s", "conversation"),
@@ -106,6 +114,12 @@ def build_database(db: Path, calls: int, audio: Path) -> None:
             [calls],
         )
         con.execute(
+            """INSERT INTO events (call_id, event_idx, kind, start_s, end_s, speaker, detail)
+               SELECT substr(md5(i::VARCHAR), 1, 16), 4, 'low_confidence', 50.0, 53.0, 'customer', '5 words, mean probability 0.38'
+                 FROM range(?) t(i) WHERE i % 5 = 0""",
+            [calls],
+        )
+        con.execute(
             "INSERT INTO redactions (call_id, redaction_idx, kind, start_s, end_s) SELECT substr(md5(i::VARCHAR), 1, 16), 0, 'card', 30.0, 36.0 FROM range(?) t(i) WHERE i % 3 = 0",
             [calls],
         )
@@ -137,6 +151,22 @@ def build_database(db: Path, calls: int, audio: Path) -> None:
                  FROM range(?) t(i) WHERE i % 11 = 0 OR (i * 37) % 101 < 80 AND i % 3 = 0""",
             [calls],
         )
+        # every done queue item has a human review; every seventh one was amended once
+        con.execute(
+            """INSERT INTO reviews (review_id, call_id, reviewer, rubric_id, rubric_version, human_score, overall_comment,
+                                    coaching_notes, source, started_at, submitted_at)
+               SELECT md5('review' || q.call_id), q.call_id, 'lead', q.rubric_id, q.rubric_version,
+                      (hash(q.call_id) % 101)::DOUBLE, 'Benchmark review.', NULL, 'app',
+                      q.created_at + INTERVAL 1 DAY, q.created_at + INTERVAL 1 DAY + INTERVAL 5 MINUTE
+                 FROM review_queue q WHERE q.status = 'done'"""
+        )
+        con.execute(
+            """INSERT INTO reviews (review_id, call_id, reviewer, rubric_id, rubric_version, human_score, overall_comment,
+                                    coaching_notes, source, amends_review_id, started_at, submitted_at)
+               SELECT md5('amend' || r.call_id), r.call_id, 'lead', r.rubric_id, r.rubric_version, 90.0, 'Amended.',
+                      NULL, 'app', r.review_id, r.submitted_at + INTERVAL 1 HOUR, r.submitted_at + INTERVAL 1 HOUR
+                 FROM reviews r WHERE hash(r.call_id) % 7 = 0"""
+        )
         con.execute(
             """INSERT INTO audit_log ("at", username, action, object, "before", "after") SELECT TIMESTAMP '2026-08-01' + INTERVAL (i * 20) SECOND, 'lead',
                       ['claim', 'grade', 'login'][1 + i % 3], substr(md5(i::VARCHAR), 1, 16), NULL, NULL
@@ -153,12 +183,6 @@ def build_database(db: Path, calls: int, audio: Path) -> None:
             "sup", hash_password(PASSWORD), "supervisor", SUPERVISOR_TEAMS, by="benchmark"
         )
         review_db.add_user("lead", hash_password(PASSWORD), "qa_lead", [], by="benchmark")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _login(base: str, username: str) -> httpx.Client:
@@ -204,6 +228,12 @@ def _load(
     return latencies
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _p95(values: list[float]) -> float:
     return float(np.percentile(values, 95))
 
@@ -219,6 +249,12 @@ def main() -> None:
         "--db", type=Path, default=Path(tempfile.gettempdir()) / "callqa-review-bench.duckdb"
     )
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument(
+        "--app-root",
+        type=Path,
+        default=Path(__file__).resolve().parent.parent,
+        help="checkout whose `callqa serve` is measured (default: this one)",
+    )
     parser.add_argument(
         "--separate",
         action="store_true",
@@ -237,7 +273,7 @@ def main() -> None:
     with duckdb.connect(str(args.db), read_only=True) as con:
         counts = {
             t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-            for t in ("calls", "turns", "criterion_scores", "review_queue", "audit_log")
+            for t in ("calls", "turns", "criterion_scores", "review_queue", "reviews", "audit_log")
         }
         scope_ids = [
             r[0]
@@ -255,26 +291,9 @@ def main() -> None:
         ]
     print("rows: " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
 
-    port = _free_port()
-    env = os.environ | {"CALLQA_SECRET_KEY": "benchmark-secret-" + "k" * 40}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "serve", "--db", str(args.db), "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(base + "/login", timeout=2)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    sys.exit(
-                        "the review app did not start: "
-                        + (server.stderr.read() if server.poll() is not None else "")
-                    )
-                time.sleep(0.2)
+    with server_process(
+        args.db, app_root=args.app_root.resolve(), secret_key="benchmark-secret-" + "k" * 40
+    ) as (base, server):
         clients = [
             {"sup": _login(base, "sup"), "lead": _login(base, "lead")} for _ in range(args.clients)
         ]
@@ -293,6 +312,18 @@ def main() -> None:
                 ),
             ),
             "queue, QA lead deep pages": ("lead", lambda: f"/queue?page={rng.randint(1, 400)}"),
+            "queue, sorted": (
+                "sup",
+                lambda: (
+                    f"/queue?sort={rng.choice(SORTS)}&dir={rng.choice(['asc', 'desc'])}&page={rng.randint(1, 20)}"
+                ),
+            ),
+            "queue, done tab": (
+                "sup",
+                lambda: (
+                    f"/queue?status=done&sort={rng.choice(['human', 'date'])}&dir=desc&page={rng.randint(1, 10)}"
+                ),
+            ),
             "call page": ("sup", lambda: f"/calls/{rng.choice(scope_ids)}"),
         }
         work = [(name, user, make()) for name, (user, make) in scenarios.items() for _ in range(n)]
@@ -301,23 +332,22 @@ def main() -> None:
             clients,
             [("warm-up", "sup", "/queue"), ("warm-up", "sup", f"/calls/{scope_ids[0]}")] * 5,
         )
+        cpu_before_s = _cpu_seconds(server.pid)
         if args.separate:
             results = {}
             for name in scenarios:
                 results |= _load(clients, [item for item in work if item[0] == name])
         else:
             results = _load(clients, work)
+        cpu_ms_per_request = 1000 * (_cpu_seconds(server.pid) - cpu_before_s) / len(work)
         with open(f"/proc/{server.pid}/status") as handle:
             peak_kib = next(int(line.split()[1]) for line in handle if line.startswith("VmHWM"))
-    finally:
-        server.terminate()
-        server.wait(10)
 
     baseline = statistics.median(results["baseline: static file"])
     print(
         f"\n{args.calls:,} calls, {args.clients} concurrent clients "
         f"({'one kind of page at a time' if args.separate else 'kinds interleaved'}), "
-        f"{args.requests} requests per row, {os.cpu_count()} CPUs"
+        f"{args.requests} requests per row, {os.cpu_count()} CPUs; app: {args.app_root.resolve()}"
     )
     print(
         f"{'what':28} {'median ms':>10} {'p95 ms':>8} {'max ms':>8} {'x baseline':>11} {'p95 target':>11}"
@@ -338,6 +368,9 @@ def main() -> None:
             f"{statistics.median(latencies) / baseline:11.1f} {verdict:>11}"
         )
     print(f"server peak memory (VmHWM): {peak_kib / 1024:.0f} MiB")
+    # CPU the server spent per request, all kinds together: barely moved by other load on the
+    # machine, so it compares two builds more steadily than latencies on a shared machine
+    print(f"server CPU per request: {cpu_ms_per_request:.1f} ms")
     if failed:
         sys.exit(1)
 

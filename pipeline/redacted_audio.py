@@ -52,7 +52,7 @@ def write_redacted_audio(
     source = Path(audio.path)
     if options.replace_original and target != source:
         source.unlink()
-    return RedactedAudio(str(target), file_sha256(target))
+    return RedactedAudio(str(target.resolve()), file_sha256(target))  # the review app may start elsewhere
 
 
 def redacted_target(audio: Audio, call_id: str, options: RedactedAudioOptions, directory: Path | None) -> Path | None:

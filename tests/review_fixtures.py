@@ -4,11 +4,19 @@ criterion calibration does not trust, and one user per role. Shared by the revie
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+import httpx
 import numpy as np
 import soundfile as sf
 from argon2 import PasswordHasher
@@ -26,9 +34,10 @@ from pipeline.store.review_store import ReviewStore
 from pipeline.store.store import Store, connect_with_retry
 from pipeline.types import Event, Features, Turn, Word
 
+PROJECT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
 SECRET_KEY = "test-secret-key-" + "x" * 40
-TEAM_A, TEAM_B = "billing", "support"
+TEAM_A, TEAM_B, TEAM_QA = "billing", "support", "quality"
 USERS = {  # name -> (role, teams)
     "sue": ("supervisor", [TEAM_A]),
     "bob": ("supervisor", [TEAM_A]),
@@ -46,31 +55,40 @@ stages:
     criteria:
       - id: greeting
         description: Agent greets with the company name
-        weight: 25
+        weight: 20
         type: phrase
         phrases: [[thank you for calling]]
       - id: recording_disclosure
         description: Agent discloses call recording
-        weight: 25
-        auto_fail: true
+        weight: 20
         type: phrase
+        auto_fail: true
         phrases: [[this call may be recorded]]
   - id: discovery
     name: Discovery
     criteria:
       - id: verification
         description: Agent verifies the caller's identity
-        weight: 25
-        type: phrase
-        phrases: [[date of birth]]
+        weight: 20
+        type: order
+        first_phrases: [date of birth]
+        then_phrases: [card number]
   - id: closing
     name: Closing
     criteria:
       - id: closing
         description: Agent offers further help
-        weight: 25
+        weight: 20
         type: phrase
         phrases: [[anything else]]
+  - id: compliance
+    name: Compliance
+    criteria:
+      - id: no_blame
+        description: Agent never blames the customer
+        weight: 20
+        type: forbidden
+        phrases: [your fault]
 """
 SCRIPT_TAG = "<script>alert('pwned')</script>"
 DURATION_S = 20.0
@@ -107,6 +125,14 @@ CRITERIA = [
     ("verification", False, "'confirm your full name'", "'confirm your name'", 5.5, 7.5),
     ("closing", False, "'anything else I can help you with'", "'anything else'", 15.0, 17.0),
 ]
+
+
+# the forbidden-phrase criterion, failed: only the "flags" call is scored on it
+BLAME = CriterionScore(
+    "no_blame", 0.0, 25.0, "fail", "'that is your own fault' (5.5-7.5 s)", 5.5, 7.5,
+    stage="", auto_fail=False, confidence=0.9,
+)  # fmt: skip
+UNSURE = Event("low_confidence", 17.5, 19.0, "customer", "3 words, mean probability 0.41")
 
 
 def criteria_failing(*failing: str) -> list[CriterionScore]:
@@ -198,7 +224,7 @@ def _record(call_id: str, label: str, directory: Path, audio: bool, priority: in
         features=Features(**{f.name: 0.0 for f in fields(Features)}),
         events=(
             Event("dead_air", 9.5, 10.0, "", "0.5 s"), Event("hold", 2.5, 3.0, "agent", ""),
-            Event("talkover", 14.4, 15.1, "agent", ""),
+            Event("talkover", 14.4, 15.1, "agent", ""), UNSURE,
         ),
         score=score,
         queue=QueueDecision(priority, reasons) if priority else None,
@@ -222,12 +248,14 @@ def build_review_db(directory: Path, extra_pending: int = 0) -> ReviewFixture:
         "other_team": ("96ccad287ef0c988", 2, (QueueReason("below_pass_mark", "score 75 below pass mark 80 (greeting)"),), SCRIPT_TAG, ("greeting",)),
         "unassigned": ("7efe84656ff07a84", 3, (QueueReason("low_confidence", "low confidence: role confidence 0.40"),), "", ()),
         "not_queued": ("c134435fd6eaab88", None, (), "", ()),
+        # every kind of flag (team "quality": only QA leads and admins see it), never queued
+        "flags": ("f1a65e5b0c4d2e31", None, (), "", ("greeting", "recording_disclosure")),
     }  # fmt: skip
     fixture = ReviewFixture(db, {})
     with Store(db) as store:
         store.register_rubric(parse_rubric(RUBRIC_YAML, "rubric.yaml"), "rubric.yaml", RUBRIC_YAML)
         for label, (call_id, priority, reasons, text, failing) in labels.items():
-            scores = criteria_failing(*failing)
+            scores = criteria_failing(*failing) + ([BLAME] if label == "flags" else [])
             record = _record(call_id, label, directory, True, priority, reasons, text, scores)
             store.write_call(record)
             fixture.calls[label] = call_id
@@ -257,6 +285,9 @@ def build_review_db(directory: Path, extra_pending: int = 0) -> ReviewFixture:
                 TEAM_A,
                 "billing_inbound",
                 _at("2026-11-04T08:00:00"),
+            ),
+            CallMetadata(
+                "flags.original.wav", "a301", TEAM_QA, "audit", _at("2026-11-04T09:00:00")
             ),
         ]
         for i in range(extra_pending):
@@ -316,9 +347,51 @@ def csrf_from(html: str) -> str:
 
 
 def login(client, username: str, password: str = PASSWORD):
-    """Log a TestClient in; returns the response of the login post (303 on success)."""
+    """Log a TestClient or an ``httpx.Client`` in; returns the login post's response (303 on success)."""
     page = client.get("/login")
     return client.post(
         "/login", data={"username": username, "password": password, "csrf_token": csrf_from(page.text)},
         follow_redirects=False,
     )  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def server_process(
+    db: Path, cwd: Path | None = None, app_root: Path = PROJECT, secret_key: str = SECRET_KEY
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``callqa serve`` as its own process (as in production), started from ``cwd``, running the
+    code of ``app_root`` (this checkout by default, whatever the working directory); yields the
+    base URL and the process."""
+    port = free_port()
+    env = os.environ | {"CALLQA_SECRET_KEY": secret_key, "PYTHONPATH": str(app_root)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", "serve", "--db", str(db), "--port", str(port)],
+        cwd=cwd or app_root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(base + "/login", timeout=2)
+                break
+            except httpx.TransportError:
+                if server.poll() is not None:
+                    raise RuntimeError("callqa serve exited: " + server.stderr.read()) from None
+                if time.monotonic() > deadline:
+                    raise RuntimeError("callqa serve did not start in 60 s") from None
+                time.sleep(0.1)
+        yield base, server
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(10)

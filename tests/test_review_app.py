@@ -7,14 +7,20 @@ import re
 import subprocess
 import sys
 import threading
+import time
 
 import duckdb
 import pytest
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from pipeline.review.app import AppOptions, create_app
-from pipeline.review.auth import LOGIN_COOKIE, SESSION_COOKIE, LoginPolicy
+from pipeline.review.auth import (
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    LoginPolicy,
+    login_delay_s,
+    login_wait_s,
+)
 from tests.review_fixtures import (
     PASSWORD,
     SCRIPT_TAG,
@@ -44,7 +50,6 @@ def app(fx):
         db_path=str(fx.db),
         secret_key=SECRET_KEY,
         page_size=PAGE_SIZE,
-        login=LoginPolicy(max_failures=5),
     )
     return create_app(options)
 
@@ -70,8 +75,8 @@ def queue_ids(html: str) -> set[str]:
 def test_no_route_answers_without_a_session(app, fx):
     call_id = fx.calls["flagged"]
     checked = 0
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or route.path == "/login":
+    for route in app.state.review.page_routes():
+        if route.path == "/login":
             continue
         path = (
             route.path.replace("{call_id}", call_id)
@@ -121,18 +126,74 @@ def test_wrong_password_is_refused_and_logged(app, fx):
     assert actions == [("login_failed", "sue"), ("login_failed", "nobody"), ("login", "sue")]
 
 
-def test_failed_logins_are_rate_limited(app, fx):
-    client = client_for(app)
-    for _ in range(5):
-        assert login(client, "bob", "wrong password!").status_code == 401
-    throttled = login(client, "bob")  # even the right password waits out the window
-    assert throttled.status_code == 429 and "Too many failed logins" in throttled.text
-    assert fx.query("SELECT count(*) FROM audit_log WHERE action = 'login_throttled'")[0][0] == 1
-    assert login(client, "sue").status_code == 303  # another name from the same address still works
-    # password spraying: many names from one address
-    for i in range(15):  # 5 + 15 = 20 failures from this address
-        assert login(client, f"user{i}", "guess guess").status_code == 401
-    assert login(client, "lena").status_code == 429
+def client_at(app, address: str) -> TestClient:
+    """A browser at another network address."""
+    return TestClient(app, follow_redirects=False, client=(address, 50000))
+
+
+def test_failed_logins_make_the_next_try_wait_longer_each_time(fx):
+    policy = LoginPolicy(free_failures=3, first_delay_s=1.0)
+    app = create_app(AppOptions(db_path=str(fx.db), secret_key=SECRET_KEY, login=policy))
+    bob = client_at(app, "10.0.0.7")
+    for _ in range(4):  # three free, the fourth sets a 1 s wait
+        assert login(bob, "bob", "wrong password!").status_code == 401
+    throttled = login(bob, "bob")  # even the right password waits
+    assert throttled.status_code == 429 and throttled.headers["retry-after"] == "1"
+    assert "Too many failed logins for this name: wait 1 seconds" in throttled.text
+    time.sleep(1.05)
+    assert login(bob, "bob", "wrong again!!").status_code == 401  # fifth: 2 s
+    throttled = login(bob, "bob")
+    assert throttled.status_code == 429 and throttled.headers["retry-after"] == "2"
+    assert login(client_at(app, "10.0.0.7"), "sue").status_code == 303  # another name: not slowed
+    time.sleep(2.05)
+    assert login(bob, "bob").status_code == 303
+    actions = [r[0] for r in fx.query("SELECT action FROM audit_log WHERE username = 'bob'")]
+    assert actions.count("login_failed") == 5 and actions.count("login_throttled") == 2
+    assert actions.count("login") == 1
+    # the login cleared the pair's count: a typo later starts from scratch
+    assert login(bob, "bob", "typo typo typo").status_code == 401
+    assert login(bob, "bob").status_code == 303
+
+
+def test_attackers_cannot_lock_a_user_out_of_their_usual_address(fx):
+    app = create_app(
+        AppOptions(db_path=str(fx.db), secret_key=SECRET_KEY, login=LoginPolicy(first_delay_s=60))
+    )
+    office = "10.0.0.5"
+    assert login(client_at(app, office), "sue").status_code == 303  # sue's usual address
+    assert login(client_at(app, "10.0.0.6"), "lena").status_code == 303  # and lena's
+    # one address guessing sue's password: slowed after its free failures
+    attacker = client_at(app, "203.0.113.7")
+    answers = [login(attacker, "sue", f"guess {i:04d} xx").status_code for i in range(30)]
+    assert answers[:4] == [401] * 4 and set(answers[4:]) == {429}
+    # many addresses guessing sue's password: the name is slowed for every unfamiliar address ...
+    for host in range(10, 16):
+        for i in range(5):
+            login(client_at(app, f"198.51.100.{host}"), "sue", f"guess {i:04d} yy")
+    assert login(client_at(app, "192.0.2.1"), "sue").status_code == 429
+    # ... but sue still gets in from her usual address at once
+    assert login(client_at(app, office), "sue").status_code == 303
+    # password spraying: one address trying many names is slowed for every name it tries ...
+    sprayer = client_at(app, "203.0.113.9")
+    sprayed = [login(sprayer, f"user{i}", "guess guess").status_code for i in range(25)]
+    assert sprayed[:21] == [401] * 21 and set(sprayed[21:]) == {429}
+    assert login(sprayer, "lena").status_code == 429
+    # ... and lena's own address is not
+    assert login(client_at(app, "10.0.0.6"), "lena").status_code == 303
+    # every refused try is in the audit log: 30 + 6 * 5 + 1 + 25 + 1
+    refused = fx.query(
+        "SELECT count(*) FROM audit_log WHERE action IN ('login_failed', 'login_throttled')"
+    )
+    assert refused == [(87,)]
+
+
+def test_login_delay_doubles_past_the_free_failures_up_to_the_cap():
+    policy = LoginPolicy(first_delay_s=2.0, max_delay_s=60.0)
+    assert [login_delay_s(n, 3, policy) for n in range(9)] == [0, 0, 0, 0, 2, 4, 8, 16, 32]
+    assert login_delay_s(40, 3, policy) == 60.0
+    # the longest wait of the counts that apply, less the time since their last failure
+    assert login_wait_s({"pair": (5, 1.0), "name": (2, 0.0)}, policy) == 3.0
+    assert login_wait_s({"pair": (40, policy.forget_after_s)}, policy) == 0.0
 
 
 def test_passwords_are_stored_as_argon2_hashes(fx):
@@ -454,10 +515,18 @@ def test_grade_then_amend_keeps_both_and_logs_both(app, fx):
     # amend: a new row pointing at the old one; the old one stays as it was
     amend_page = sue.get(f"/calls/{call_id}?amend={review_id}").text
     assert f'name="amends_review_id" value="{review_id}"' in amend_page
-    amended = sue.post(
+    no_reason = sue.post(
         f"/calls/{call_id}/review",
         data=_grade_form(csrf, "closing")
         | {"amends_review_id": review_id, "overall_comment": "Amended."},
+        headers={"accept": "text/html"},
+    )
+    assert no_reason.status_code == 400 and "Reason for the amendment" in no_reason.text
+    assert 'id="grade-form"' in no_reason.text and "Amended." in no_reason.text  # kept, not lost
+    amended = sue.post(
+        f"/calls/{call_id}/review",
+        data=_grade_form(csrf, "closing")
+        | {"amends_review_id": review_id, "overall_comment": "Amended.", "amend_reason": "x"},
     )
     assert amended.status_code == 303
     rows = fx.query(
@@ -468,12 +537,14 @@ def test_grade_then_amend_keeps_both_and_logs_both(app, fx):
         "Amended.",
     )
     again = sue.post(
-        f"/calls/{call_id}/review", data=_grade_form(csrf) | {"amends_review_id": review_id}
+        f"/calls/{call_id}/review",
+        data=_grade_form(csrf) | {"amends_review_id": review_id, "amend_reason": "again"},
     )
     assert again.status_code == 409  # only the latest version can be amended
     assert client_for(app, "bob").post(
         f"/calls/{call_id}/review",
-        data=_grade_form(page_csrf(client_for(app, "bob"))) | {"amends_review_id": rows[1][0]},
+        data=_grade_form(page_csrf(client_for(app, "bob")))
+        | {"amends_review_id": rows[1][0], "amend_reason": "not mine"},
     ).status_code in (403, 409)  # someone else's review
     actions = [
         r[0]

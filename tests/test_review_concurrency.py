@@ -32,7 +32,7 @@ def _grades(csrf: str, amends: str | None = None) -> dict:
     form = {"csrf_token": csrf, "overall_comment": "ok", "coaching_notes": "keep going"}
     form |= {f"mode__{c}": "agree" for c in CRITERIA}
     form |= {"mode__closing": "override", "status__closing": "fail", "points__closing": "0"}
-    return form | ({"amends_review_id": amends} if amends else {})
+    return form | ({"amends_review_id": amends, "amend_reason": "re-graded"} if amends else {})
 
 
 def test_grades_and_batch_rows_all_survive_running_at_once(tmp_path):

@@ -5,7 +5,8 @@
 
 Event kinds: ``dead_air``, ``hold``, ``talkover``, ``interruption`` (speaker = who cut in) and
 ``backchannel`` (speaker = who said it). Every cut-in is one ``talkover`` plus either one
-``interruption`` or one ``backchannel``.
+``interruption`` or one ``backchannel``. ``low_confidence``: a run of words the transcription is
+unsure of (speaker = who said them), for the reviewer to listen to.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.features.confidence import find_low_confidence
 from pipeline.features.hold import find_holds
 from pipeline.features.overlap import find_talkovers
 from pipeline.features.silence import find_silences, summarize_silence
@@ -26,7 +28,7 @@ from pipeline.features.talk import (
 )
 from pipeline.types import AGENT, CUSTOMER, Event, Features, Segment, Turn, Word
 
-EVENT_KINDS = ("dead_air", "hold", "talkover", "interruption", "backchannel")
+EVENT_KINDS = ("dead_air", "hold", "talkover", "interruption", "backchannel", "low_confidence")
 
 DEFAULT_HOLD_PHRASES = (
     "place you on hold",
@@ -99,6 +101,15 @@ class FeatureOptions(BaseModel):
     monologue_merge_gap_s: float = Field(
         1.0, ge=0, description="agent turns closer than this join one monologue"
     )
+    low_confidence_probability: float = Field(
+        0.5, ge=0, le=1, description="a word Whisper gives less than this probability is unsure"
+    )
+    low_confidence_min_words: int = Field(
+        3, ge=1, description="this many unsure words in a row make a low_confidence event"
+    )
+    low_confidence_max_gap_s: float = Field(
+        1.0, ge=0, description="unsure words further apart than this start a new run"
+    )
 
 
 def extract_features(
@@ -156,8 +167,15 @@ def extract_features(
         longest_agent_monologue_s=longest_monologue_s(turns, AGENT, options.monologue_merge_gap_s),
         mean_response_latency_s=mean_response_latency_s(turns, exclude=hold_spans),
     )
+    unsure = find_low_confidence(
+        words,
+        max_probability=options.low_confidence_probability,
+        min_words=options.low_confidence_min_words,
+        max_gap_s=options.low_confidence_max_gap_s,
+    )
     events = sorted(
-        [*silence.dead_air, *holds, *overlap_events], key=lambda e: (e.start_s, e.end_s, e.kind)
+        [*silence.dead_air, *holds, *overlap_events, *unsure],
+        key=lambda e: (e.start_s, e.end_s, e.kind),
     )
     return features, events
 

@@ -5,65 +5,56 @@ Every route but the login page and the static files needs a session; every form 
 session's CSRF token; supervisors only ever see calls of their teams (a call of another team is
 a 404, exactly like a call that does not exist). The database is opened per request and closed
 again (see ``pipeline/store/review_store.py``), so the nightly run can write in between.
+
+This module is the plumbing every page shares (options, sessions, CSRF, templates, errors, the
+navigation bar); the pages live in their own modules (``PAGE_MODULES``), each an ``APIRouter``
+named ``router`` plus an optional ``NAV`` of links for the bar. A new page module is added to
+``PAGE_MODULES`` (or passed to ``create_app``) without touching the others; its templates extend
+``base.html``.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import urlencode
+from types import ModuleType
+from urllib.parse import urlencode, urlsplit
 
 import duckdb
-from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import FormData, MutableHeaders
 
 from pipeline.digest import file_sha256
-from pipeline.review.auth import (
-    LOGIN_COOKIE,
-    SESSION_COOKIE,
-    LoginPolicy,
-    Signer,
-    check_password_rules,
-    hash_password,
-    new_token,
-    verify_password,
-)
+from pipeline.review.auth import SESSION_COOKIE, LoginPolicy, Signer
 from pipeline.store.review_store import (
-    QUEUE_STATUSES,
-    REASON_FILTERS,
-    ROLES,
-    CriterionGrade,
     Forbidden,
     NotFound,
-    QueueFilters,
     ReviewConflict,
     ReviewStore,
-    ReviewSubmission,
     User,
 )
 from pipeline.store.store import LOCK_RETRY_S
 
 HERE = Path(__file__).parent
-CALL_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
-USERNAME = re.compile(r"[A-Za-z0-9._@-]{1,64}")
-GRADE_STATUSES = ("pass", "fail", "na")
-MAX_COMMENT_CHARS = 5000
-AUDIO_TYPES = {
-    ".flac": "audio/flac",
-    ".wav": "audio/wav",
-    ".mp3": "audio/mpeg",
-    ".ogg": "audio/ogg",
-    ".opus": "audio/ogg",
-}
+# The pages, in the order their routes are matched; each module has ``router`` and maybe ``NAV``.
+PAGE_MODULES = (
+    "pipeline.review.login_pages",
+    "pipeline.review.queue_pages",
+    "pipeline.review.call_pages",
+    "pipeline.review.admin_pages",
+)
 SECURITY_HEADERS = {
     "content-security-policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
@@ -85,6 +76,22 @@ class AppOptions:
     login: LoginPolicy = field(default_factory=LoginPolicy)
     page_size: int = 50
     lock_timeout_s: float = LOCK_RETRY_S  # how long a request waits while the nightly run writes
+    # Request bodies: a grading form with every comment at its limit is far below this.
+    max_body_bytes: int = 2 * 1024 * 1024
+    max_login_body_bytes: int = 16 * 1024
+
+
+@dataclass(frozen=True)
+class NavLink:
+    """One entry of the navigation bar; ``roles`` empty means every logged-in user."""
+
+    label: str
+    path: str
+    roles: tuple[str, ...] = ()
+    order: int = 50  # left to right
+
+    def shown_to(self, user: User) -> bool:
+        return not self.roles or user.role in self.roles
 
 
 class LoginRequired(Exception):
@@ -97,6 +104,17 @@ class CsrfFailed(Exception):
 
 class BadInput(Exception):
     pass
+
+
+class BodyTooLarge(Exception):
+    def __init__(self, limit_bytes: int):
+        super().__init__(limit_bytes)
+        self.limit_bytes = limit_bytes
+
+
+# Requests that may carry a body without a session (the login form itself).
+ANONYMOUS_POSTS = frozenset({"/login"})
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class _SecurityHeaders:
@@ -122,11 +140,69 @@ class _SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def _clock(seconds: float | None) -> str:
+class _BodyGuard:
+    """No byte of a request body is read before the session is known, and never more than a cap.
+
+    A request with a body but without a validly signed session cookie is answered at once, body
+    unread (the login form excepted); a declared ``Content-Length`` over the cap is answered 413
+    unread; a body sent without a length is cut at the cap (``BodyTooLarge``). The routes then
+    check the session in the database before they read the body (``ReviewApp.form_post``).
+    """
+
+    def __init__(self, app, review: ReviewApp):
+        self.app = app
+        self.review = review
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        options = self.review.options
+        anonymous = scope["path"] in ANONYMOUS_POSTS
+        limit = options.max_login_body_bytes if anonymous else options.max_body_bytes
+        if not anonymous and not self.review.signed_session_id(request):
+            await self.review.login_required_response(request)(scope, receive, send)
+            return
+        try:
+            declared = int(request.headers.get("content-length", "0"))
+        except ValueError:
+            declared = 0
+        if declared > limit:
+            await self.review.too_large_response(request, limit)(scope, receive, send)
+            return
+        received = 0
+
+        async def capped_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        await self.app(scope, capped_receive, send)
+
+
+def clock(seconds: float | None) -> str:
     if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
         return ""
     minutes, rest = divmod(max(0.0, float(seconds)), 60)
     return f"{int(minutes)}:{rest:04.1f}"
+
+
+def highlight(text: str, query: str) -> Markup:
+    """``text`` escaped, with every case-insensitive occurrence of ``query`` in ``<mark>``."""
+    if not query:
+        return escape(text)
+    parts, position = [], 0
+    for match in re.finditer(re.escape(query), text, flags=re.IGNORECASE):
+        parts += [escape(text[position : match.start()]), Markup("<mark>"), escape(match.group())]
+        parts.append(Markup("</mark>"))
+        position = match.end()
+    parts.append(escape(text[position:]))
+    return Markup("").join(parts)
 
 
 def _when(value: datetime | None) -> str:
@@ -140,10 +216,19 @@ def _num(value: float | None, digits: int = 0) -> str:
 @lru_cache(maxsize=4096)
 def _file_sha256(path: str, mtime_ns: int, size: int) -> str:
     """Hash once per version of a file (the modification time and size are part of the key)."""
-    return file_sha256(path)
+    return file_sha256(Path(path))
 
 
-def _safe_next(target: str | None) -> str:
+def audio_candidates(stored_path: str, db_path: str) -> list[Path]:
+    """Where a stored redacted-audio path may point, most likely first."""
+    path = Path(stored_path)
+    if path.is_absolute():
+        return [path]
+    db = Path(db_path).resolve()
+    return [db.parent / path, db.with_name(db.name + ".redacted") / path.name, Path.cwd() / path]
+
+
+def safe_next(target: str | None) -> str:
     """Only a path on this site (never //host or a scheme), for the post-login redirect."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
@@ -155,33 +240,62 @@ def _wants_html(request: Request) -> bool:
     return request.method == "GET" and not path.startswith("/api/") and not path.endswith("/audio")
 
 
+def review_of(request: Request) -> ReviewApp:
+    """The ``ReviewApp`` behind a request (page modules reach the store and templates through it)."""
+    return request.app.state.review
+
+
 class ReviewApp:
     """Holds the options, the store and the templates; ``build()`` returns the FastAPI app."""
 
-    def __init__(self, options: AppOptions):
+    def __init__(self, options: AppOptions, pages: tuple[str | ModuleType, ...] = PAGE_MODULES):
         self.options = options
+        self.pages = pages
         self.store = ReviewStore(options.db_path, options.lock_timeout_s)
         self.signer = Signer(options.secret_key)
+        self.nav: list[NavLink] = []
+        self.routers: list[APIRouter] = []
         env = Environment(
             loader=FileSystemLoader(HERE / "templates"),
             autoescape=select_autoescape(default=True),
             auto_reload=False,
         )
-        env.filters.update(clock=_clock, when=_when, num=_num)
+        env.filters.update(clock=clock, when=_when, num=_num, highlight=highlight)
         self.templates = Jinja2Templates(env=env)
 
     # --- plumbing ------------------------------------------------------------------------------
 
-    def authenticate(self, request: Request, db) -> tuple[User, str]:
-        session_id = self.signer.session_id(
+    def signed_session_id(self, request: Request) -> str | None:
+        """The session id in the cookie when its signature holds (not yet checked in the database)."""
+        return self.signer.session_id(
             request.cookies.get(SESSION_COOKIE), self.options.login.session_ttl_s
         )
+
+    def authenticate(self, request: Request, db) -> tuple[User, str]:
+        session_id = self.signed_session_id(request)
         user = db.session_user(session_id) if session_id else None
         if user is None:
             raise LoginRequired()
         request.state.user = user
         request.state.csrf = self.signer.csrf_token(session_id)
         return user, session_id
+
+    def session(self, request: Request) -> tuple[User, str]:
+        """The logged-in user and session id (the database opened just for this)."""
+        with self.store.open() as db:
+            return self.authenticate(request, db)
+
+    async def form_post(self, request: Request, *roles: str) -> tuple[User, str, FormData]:
+        """A form post in the safe order: the session (in the database) and the role, then the
+        body, capped by ``_BodyGuard``, then the CSRF token. ``LoginRequired`` (or ``Forbidden``)
+        before any byte of the body is read."""
+        user, session_id = await run_in_threadpool(self.session, request)
+        if roles:
+            self.require_role(user, *roles)
+        # one field may be as large as the whole body: _BodyGuard's cap answers first, with a page
+        form = await request.form(max_part_size=self.options.max_body_bytes)
+        self.check_csrf(request, session_id, form)
+        return user, session_id, form
 
     def check_csrf(self, request: Request, session_id: str, form) -> None:
         token = form.get("csrf_token") or request.headers.get("x-csrf-token")
@@ -192,7 +306,12 @@ class ReviewApp:
         self, request: Request, template: str, context: dict, status_code: int = 200
     ) -> HTMLResponse:
         user = getattr(request.state, "user", None)
-        base = {"user": user, "csrf": getattr(request.state, "csrf", ""), "path": request.url.path}
+        base = {
+            "user": user,
+            "csrf": getattr(request.state, "csrf", ""),
+            "path": request.url.path,
+            "nav": [link for link in self.nav if user and link.shown_to(user)],
+        }
         return self.templates.TemplateResponse(
             request, template, base | context, status_code=status_code
         )
@@ -201,31 +320,48 @@ class ReviewApp:
         if user.role not in roles:
             raise Forbidden(f"this page needs the role {' or '.join(roles)}")
 
-    def redacted_audio_ok(self, path: str, expected_sha256: str | None) -> bool:
-        """The file on disk is the redacted copy the pipeline wrote (its hash matches)."""
+    def redacted_audio(
+        self, stored_path: str, expected_sha256: str | None
+    ) -> tuple[Path | None, str]:
+        """The redacted copy the pipeline wrote, and its state: ``ok``, ``missing`` or ``changed``
+        (the file there is not that copy: its hash differs). A relative path (databases written
+        before paths were stored absolute) is looked for beside the database, in the default
+        ``<db>.redacted/`` folder, then in the working directory."""
         if not expected_sha256:
-            return False
-        try:
-            stat = Path(path).stat()
-        except OSError:
-            return False
-        return _file_sha256(path, stat.st_mtime_ns, stat.st_size) == expected_sha256
+            return None, "changed"
+        state = "missing"
+        for candidate in audio_candidates(stored_path, self.options.db_path):
+            try:
+                stat = candidate.stat()
+            except OSError:
+                continue
+            if _file_sha256(str(candidate), stat.st_mtime_ns, stat.st_size) == expected_sha256:
+                return candidate, "ok"
+            state = "changed"
+        return None, state
 
     # --- the app -------------------------------------------------------------------------------
 
     def build(self) -> FastAPI:
         app = FastAPI(title="callqa review", docs_url=None, redoc_url=None, openapi_url=None)
+        app.state.review = self
+        app.add_middleware(_BodyGuard, review=self)
         app.add_middleware(_SecurityHeaders)
         app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
         self._error_handlers(app)
-        self._login_routes(app)
-        self._queue_routes(app)
-        self._call_routes(app)
-        self._admin_routes(app)
-        self._delete_route(app)
+        for page in self.pages:
+            module = importlib.import_module(page) if isinstance(page, str) else page
+            app.include_router(module.router)
+            self.routers.append(module.router)
+            self.nav.extend(getattr(module, "NAV", ()))
+        self.nav.sort(key=lambda link: link.order)
         return app
 
-    def _error_page(self, request: Request, status: int, message: str) -> Response:
+    def page_routes(self) -> list[APIRoute]:
+        """Every route of every page module (for checks that walk them all)."""
+        return [r for router in self.routers for r in router.routes if isinstance(r, APIRoute)]
+
+    def error_page(self, request: Request, status: int, message: str) -> Response:
         path = request.url.path
         if (
             path.startswith("/api/")
@@ -237,25 +373,55 @@ class ReviewApp:
             request, "error.html", {"status": status, "message": message}, status_code=status
         )
 
+    def login_required_response(self, request: Request) -> Response:
+        """To the login page and back: a page asks for itself, a form post from the browser for the
+        page it was sent from (so an expired session on Submit leads back to the filled form); an
+        API call or audio request gets 401."""
+        if _wants_html(request):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
+        if request.method == "POST" and "text/html" in request.headers.get("accept", ""):
+            referer = urlsplit(request.headers.get("referer", ""))
+            same_site = referer.netloc == request.headers.get("host")
+            target = referer.path + (f"?{referer.query}" if referer.query else "")
+            return RedirectResponse(
+                "/login?" + urlencode({"next": safe_next(target if same_site else None)}),
+                status_code=303,
+            )
+        return JSONResponse({"detail": "login required"}, status_code=401)
+
+    def too_large_response(self, request: Request, limit_bytes: int) -> Response:
+        megabytes = limit_bytes / (1024 * 1024)
+        size = f"{megabytes:g} MB" if megabytes >= 1 else f"{limit_bytes // 1024} KB"
+        return self.error_page(
+            request,
+            413,
+            f"The form was larger than {size}, the most this app accepts: nothing was saved. "
+            "Shorten the comments and send it again.",
+        )
+
     def _error_handlers(self, app: FastAPI) -> None:
         @app.exception_handler(LoginRequired)
         async def login_required(request: Request, exc: LoginRequired):
-            if _wants_html(request):
-                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-                return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
-            return JSONResponse({"detail": "login required"}, status_code=401)
+            return self.login_required_response(request)
+
+        @app.exception_handler(BodyTooLarge)
+        async def body_too_large(request: Request, exc: BodyTooLarge):
+            response = self.too_large_response(request, exc.limit_bytes)
+            response.headers["connection"] = "close"  # the rest of the body is not read
+            return response
 
         @app.exception_handler(NotFound)
         async def not_found(request: Request, exc: NotFound):
-            return self._error_page(request, 404, "No such call (or not one of your teams' calls).")
+            return self.error_page(request, 404, "No such call (or not one of your teams' calls).")
 
         @app.exception_handler(Forbidden)
         async def forbidden(request: Request, exc: Forbidden):
-            return self._error_page(request, 403, str(exc) or "Not allowed.")
+            return self.error_page(request, 403, str(exc) or "Not allowed.")
 
         @app.exception_handler(CsrfFailed)
         async def csrf_failed(request: Request, exc: CsrfFailed):
-            return self._error_page(
+            return self.error_page(
                 request,
                 403,
                 "The form was stale or not sent by this site: reload the page and try again.",
@@ -263,13 +429,13 @@ class ReviewApp:
 
         @app.exception_handler(ReviewConflict)
         async def conflict(request: Request, exc: ReviewConflict):
-            return self._error_page(request, 409, str(exc))
+            return self.error_page(request, 409, str(exc))
 
         @app.exception_handler(duckdb.IOException)
         async def database_busy(request: Request, exc: duckdb.IOException):
             if "lock" not in str(exc).lower():
-                return self._error_page(request, 500, "The database could not be read.")
-            response = self._error_page(
+                return self.error_page(request, 500, "The database could not be read.")
+            response = self.error_page(
                 request,
                 503,
                 "The database is busy (the nightly run is writing): try again in a moment.",
@@ -279,470 +445,12 @@ class ReviewApp:
 
         @app.exception_handler(BadInput)
         async def bad_input(request: Request, exc: BadInput):
-            return self._error_page(request, 400, str(exc))
-
-    # --- login ---------------------------------------------------------------------------------
-
-    def _login_form(
-        self, request: Request, error: str = "", status_code: int = 200, next_path: str = "/queue"
-    ):
-        nonce = new_token()
-        response = self.render(
-            request,
-            "login.html",
-            {
-                "error": error,
-                "login_csrf": self.signer.csrf_token(nonce),
-                "next": _safe_next(next_path),
-            },
-            status_code=status_code,
-        )
-        response.set_cookie(
-            LOGIN_COOKIE, self.signer.login_cookie(nonce), max_age=int(self.options.login.login_form_ttl_s),
-            httponly=True, samesite="strict", secure=self.options.cookie_secure, path="/login",
-        )  # fmt: skip
-        return response
-
-    def _login_routes(self, app: FastAPI) -> None:
-        @app.get("/login")
-        def login_page(request: Request, next: str = "/queue"):
-            return self._login_form(request, next_path=next)
-
-        @app.post("/login")
-        async def login(request: Request):
-            form = await request.form()
-            return await run_in_threadpool(self._login, request, form)
-
-        @app.post("/logout")
-        async def logout(request: Request):
-            form = await request.form()
-
-            def work():
-                with self.store.open() as db:
-                    user, session_id = self.authenticate(request, db)
-                    self.check_csrf(request, session_id, form)
-                    db.revoke_session(session_id)
-                    db.audit(user.username, "logout", None)
-                response = RedirectResponse("/login", status_code=303)
-                response.delete_cookie(SESSION_COOKIE, path="/")
-                return response
-
-            return await run_in_threadpool(work)
-
-        @app.get("/")
-        def home(request: Request):
-            with self.store.open() as db:
-                self.authenticate(request, db)
-            return RedirectResponse("/queue", status_code=303)
-
-    def _login(self, request: Request, form) -> Response:
-        policy = self.options.login
-        username = str(form.get("username") or "").strip()[:64]
-        password = str(form.get("password") or "")
-        next_path = _safe_next(str(form.get("next") or ""))
-        nonce = self.signer.login_nonce(request.cookies.get(LOGIN_COOKIE), policy.login_form_ttl_s)
-        if not nonce or not self.signer.csrf_ok(nonce, str(form.get("csrf_token") or "")):
-            return self._login_form(
-                request, "The login form expired: please try again.", 403, next_path
-            )
-        client = request.client.host if request.client else "unknown"
-        with self.store.open() as db:
-            by_name, by_client = db.recent_failed_logins(username, client, policy.window_s)
-            if by_name >= policy.max_failures or by_client >= policy.max_failures_per_client:
-                db.audit(username, "login_throttled", client)
-                minutes = math.ceil(policy.window_s / 60)
-                return self._login_form(
-                    request,
-                    f"Too many failed logins: wait {minutes} minutes and try again.",
-                    429,
-                    next_path,
-                )
-            found = db.user(username) if USERNAME.fullmatch(username) else None
-            user, password_hash = found if found else (None, None)
-        # argon2 takes a moment: verify with the database closed, so the nightly run can write.
-        ok = verify_password(password_hash, password) and user is not None and not user.disabled
-        with self.store.open() as db:
-            if not ok:
-                db.audit(username, "login_failed", client)
-                return self._login_form(request, "Wrong user name or password.", 401, next_path)
-            session_id = new_token()
-            db.create_session(user.username, session_id, policy.session_ttl_s)
-            db.audit(user.username, "login", client)
-        response = RedirectResponse(next_path, status_code=303)
-        response.set_cookie(
-            SESSION_COOKIE, self.signer.session_cookie(session_id), max_age=int(policy.session_ttl_s),
-            httponly=True, samesite="strict", secure=self.options.cookie_secure, path="/",
-        )  # fmt: skip
-        response.delete_cookie(LOGIN_COOKIE, path="/login")
-        return response
-
-    # --- queue and search ----------------------------------------------------------------------
-
-    def _filters(self, request: Request) -> tuple[QueueFilters, int, list[str]]:
-        query = request.query_params
-        problems: list[str] = []
-
-        def as_date(name: str) -> date | None:
-            text = (query.get(name) or "").strip()
-            if not text:
-                return None
-            try:
-                return date.fromisoformat(text)
-            except ValueError:
-                problems.append(f"{name}: {text!r} is not a date (YYYY-MM-DD)")
-                return None
-
-        def as_score(name: str) -> float | None:
-            text = (query.get(name) or "").strip()
-            if not text:
-                return None
-            try:
-                value = float(text)
-            except ValueError:
-                problems.append(f"{name}: {text!r} is not a number")
-                return None
-            if not 0 <= value <= 100:
-                problems.append(f"{name}: scores run from 0 to 100")
-                return None
-            return value
-
-        status = query.get("status") or "pending"
-        reason = query.get("reason") or None
-        try:
-            page = max(1, min(int(query.get("page") or 1), 1_000_000))
-        except ValueError:
-            page = 1
-        filters = QueueFilters(
-            status=status if status in QUEUE_STATUSES else "pending",
-            reason=reason if reason in REASON_FILTERS else None,
-            agent=(query.get("agent") or "").strip()[:100] or None,
-            team=(query.get("team") or "").strip()[:100] or None,
-            date_from=as_date("date_from"),
-            date_to=as_date("date_to"),
-            score_min=as_score("score_min"),
-            score_max=as_score("score_max"),
-        )
-        return filters, page, problems
-
-    def _queue_routes(self, app: FastAPI) -> None:
-        @app.get("/queue")
-        def queue(request: Request):
-            filters, page, problems = self._filters(request)
-            with self.store.open() as db:
-                user, _ = self.authenticate(request, db)
-                result = db.queue_page(user, filters, page, self.options.page_size)
-                choices = db.filter_choices(user)
-            args = {k: v for k, v in request.query_params.items() if k != "page" and v}
-            return self.render(
-                request,
-                "queue.html",
-                {
-                    "result": result, "filters": filters, "problems": problems, "choices": choices,
-                    "reasons": list(REASON_FILTERS), "statuses": QUEUE_STATUSES,
-                    "page_link": lambda n: "/queue?" + urlencode(args | {"page": n}),
-                    "status_link": lambda s: "/queue?" + urlencode({k: v for k, v in args.items() if k != "status"} | {"status": s}),
-                },
-            )  # fmt: skip
-
-        @app.get("/api/queue")
-        def api_queue(request: Request):
-            filters, page, problems = self._filters(request)
-            with self.store.open() as db:
-                user, _ = self.authenticate(request, db)
-                result = db.queue_page(user, filters, page, self.options.page_size)
-            return {
-                "total": result.total,
-                "page": result.page,
-                "pages": result.pages,
-                "rows": result.rows,
-                "problems": problems,
-            }
-
-        @app.get("/search")
-        def search(request: Request, q: str = ""):
-            text = q.strip()[:200]
-            with self.store.open() as db:
-                user, _ = self.authenticate(request, db)
-                hits = db.search(user, text) if len(text) >= 2 else []
-            return self.render(request, "search.html", {"q": text, "hits": hits})
-
-    # --- calls ---------------------------------------------------------------------------------
-
-    def _call_id(self, call_id: str) -> str:
-        if not CALL_ID.fullmatch(call_id):
-            raise NotFound(call_id)
-        return call_id
-
-    def _call_routes(self, app: FastAPI) -> None:
-        @app.get("/calls/{call_id}")
-        def call_page(request: Request, call_id: str, amend: str = "", submitted: str = ""):
-            with self.store.open() as db:
-                user, _ = self.authenticate(request, db)
-                view = db.call_view(user, self._call_id(call_id))
-            return self.render(
-                request, "call.html", self._call_context(user, view, amend, submitted)
-            )
-
-        @app.get("/api/calls/{call_id}")
-        def api_call(request: Request, call_id: str):
-            with self.store.open() as db:
-                user, _ = self.authenticate(request, db)
-                view = db.call_view(user, self._call_id(call_id))
-            view["call"].pop("has_audio", None)
-            return view
-
-        @app.get("/calls/{call_id}/audio")
-        def audio(request: Request, call_id: str):
-            with self.store.open() as db:
-                user, _ = self.authenticate(request, db)
-                path, sha256 = db.audio_file(user, self._call_id(call_id))
-            if not self.redacted_audio_ok(path, sha256):
-                raise NotFound(call_id)
-            media_type = AUDIO_TYPES.get(Path(path).suffix.lower(), "application/octet-stream")
-            # FileResponse answers Range requests (206 + Content-Range), so the player can seek.
-            return FileResponse(
-                path,
-                media_type=media_type,
-                content_disposition_type="inline",
-                filename=f"{call_id}{Path(path).suffix}",
-            )
-
-        async def claim_action(request: Request, call_id: str, release: bool):
-            """Claim a call (then open it) or release it (then back to the queue)."""
-            form = await request.form()
-
-            def work():
-                with self.store.open() as db:
-                    user, session_id = self.authenticate(request, db)
-                    self.check_csrf(request, session_id, form)
-                    cid = self._call_id(call_id)
-                    (db.release if release else db.claim)(user, cid)
-                return RedirectResponse("/queue" if release else f"/calls/{cid}", status_code=303)
-
-            return await run_in_threadpool(work)
-
-        @app.post("/calls/{call_id}/claim")
-        async def claim(request: Request, call_id: str):
-            return await claim_action(request, call_id, release=False)
-
-        @app.post("/calls/{call_id}/release")
-        async def release(request: Request, call_id: str):
-            return await claim_action(request, call_id, release=True)
-
-        @app.post("/calls/{call_id}/review")
-        async def review(request: Request, call_id: str):
-            form = await request.form()
-            return await run_in_threadpool(self._submit_review, request, call_id, form)
-
-    def _call_context(self, user: User, view: dict, amend: str, submitted: str) -> dict:
-        queue = view["queue"]
-        reviews = view["reviews"]
-        form_mode, prefill, amends = None, {}, None
-        if amend:
-            original = next((r for r in reviews if r["review_id"] == amend), None)
-            if (
-                original
-                and not original["amended"]
-                and (original["reviewer"] == user.username or user.sees_all_teams)
-            ):
-                form_mode, amends = "amend", original
-                prefill = original["grades"]
-        elif queue and queue["status"] == "in_review" and queue["assigned_to"] == user.username:
-            form_mode = "grade"
-        duration = view["call"]["duration_s"] or max([t["end_s"] for t in view["turns"]] or [1.0])
-        return view | {
-            "form_mode": form_mode,
-            "prefill": prefill,
-            "amends": amends,
-            "submitted": submitted,
-            "duration": duration,
-            "can_amend": lambda r: (
-                not r["amended"] and (r["reviewer"] == user.username or user.sees_all_teams)
-            ),
-            "grade_statuses": GRADE_STATUSES,
-        }
-
-    def _submit_review(self, request: Request, call_id: str, form) -> Response:
-        with self.store.open() as db:
-            user, session_id = self.authenticate(request, db)
-            self.check_csrf(request, session_id, form)
-            call_id = self._call_id(call_id)
-            view = db.call_view(user, call_id)
-            amends = str(form.get("amends_review_id") or "").strip() or None
-            submission = parse_review_form(call_id, form, view["criteria"], view["score"], amends)
-            review_id = db.submit_review(user, submission)
-        return RedirectResponse(f"/calls/{call_id}?submitted={review_id}", status_code=303)
-
-    # --- audit log and users -------------------------------------------------------------------
-
-    def _admin_routes(self, app: FastAPI) -> None:
-        @app.get("/audit")
-        def audit(request: Request, call: str = "", action: str = ""):
-            with self.store.open() as db:
-                user, _ = self.authenticate(request, db)
-                self.require_role(user, "qa_lead", "admin")
-                rows = db.audit_rows(call.strip()[:64] or None, action.strip()[:40] or None)
-            return self.render(
-                request, "audit.html", {"rows": rows, "call": call, "action": action}
-            )
-
-        @app.get("/admin/users")
-        def users(request: Request):
-            with self.store.open() as db:
-                user, _ = self.authenticate(request, db)
-                self.require_role(user, "admin")
-                users = db.users()
-            return self.render(
-                request, "users.html", {"users": users, "roles": ROLES, "error": "", "created": ""}
-            )
-
-        @app.post("/admin/users")
-        async def add_user(request: Request):
-            form = await request.form()
-            return await run_in_threadpool(self._add_user, request, form)
-
-        @app.post("/admin/users/{username}/{action}")
-        async def change_user(request: Request, username: str, action: str):
-            form = await request.form()
-
-            def work():
-                with self.store.open() as db:
-                    user, session_id = self.authenticate(request, db)
-                    self.require_role(user, "admin")
-                    self.check_csrf(request, session_id, form)
-                    if action not in ("disable", "enable") or not USERNAME.fullmatch(username):
-                        raise NotFound(username)
-                    if username == user.username:
-                        raise BadInput("you cannot disable your own account")
-                    db.set_disabled(username, action == "disable", user.username)
-                return RedirectResponse("/admin/users", status_code=303)
-
-            return await run_in_threadpool(work)
-
-    # --- deleting a call (admin) ---------------------------------------------------------------
-
-    def _delete_route(self, app: FastAPI) -> None:
-        @app.api_route("/admin/delete", methods=["GET", "POST"])
-        async def delete_call(request: Request):
-            form = await request.form() if request.method == "POST" else None
-            return await run_in_threadpool(self._delete_call, request, form)
-
-    def _delete_call(self, request: Request, form) -> Response:
-        """The admin's page to delete a call everywhere (store/deletion.py), with a reason."""
-        from pipeline.store.deletion import DeletionError, delete_calls
-
-        with self.store.open() as db:
-            user, session_id = self.authenticate(request, db)
-            self.require_role(user, "admin")
-            if form is not None:
-                self.check_csrf(request, session_id, form)
-        context = {"deleted": None, "error": ""}
-        if form is not None:
-            call_id = str(form.get("call_id") or "").strip()
-            reason = str(form.get("reason") or "").strip()[:MAX_COMMENT_CHARS]
-            if not CALL_ID.fullmatch(call_id):
-                context["error"] = "give the call id as the queue shows it"
-            else:
-                try:
-                    result = delete_calls(
-                        self.options.db_path, [call_id], user.username, reason,
-                        original=form.get("original") == "on",
-                    )  # fmt: skip
-                    context["deleted"] = result
-                except DeletionError as exc:
-                    context["error"] = str(exc)
-        status = 400 if context["error"] else 200
-        return self.render(request, "delete_call.html", context, status_code=status)
-
-    def _add_user(self, request: Request, form) -> Response:
-        with self.store.open() as db:
-            user, session_id = self.authenticate(request, db)
-            self.require_role(user, "admin")
-            self.check_csrf(request, session_id, form)
-        username = str(form.get("username") or "").strip()
-        role = str(form.get("role") or "")
-        teams = [t.strip() for t in str(form.get("teams") or "").split(",") if t.strip()]
-        password = str(form.get("password") or "")
-        error = ""
-        if not USERNAME.fullmatch(username):
-            error = "user names are 1-64 letters, digits and . _ @ -"
-        elif role not in ROLES:
-            error = f"role must be one of {', '.join(ROLES)}"
-        elif role == "supervisor" and not teams:
-            error = "a supervisor needs at least one team"
-        else:
-            try:
-                check_password_rules(password)
-            except ValueError as exc:
-                error = str(exc)
-        if not error:
-            password_hash = hash_password(password)
-            with self.store.open() as db:
-                try:
-                    db.add_user(username, password_hash, role, teams, by=user.username)
-                except ReviewConflict as exc:
-                    error = str(exc)
-        with self.store.open() as db:
-            users = db.users()
-        return self.render(
-            request, "users.html", {"users": users, "roles": ROLES, "error": error, "created": "" if error else username},
-            status_code=400 if error else 200,
-        )  # fmt: skip
+            return self.error_page(request, 400, str(exc))
 
 
-def parse_review_form(
-    call_id: str, form, criteria: list[dict], score: dict | None, amends: str | None
-) -> ReviewSubmission:
-    """The grading form -> a ``ReviewSubmission``; ``BadInput`` names the first problem."""
-    grades: list[CriterionGrade] = []
-    for criterion in criteria:
-        cid = criterion["criterion_id"]
-        mode = form.get(f"mode__{cid}")
-        comment = str(form.get(f"comment__{cid}") or "").strip()[:MAX_COMMENT_CHARS] or None
-        if mode == "agree":
-            grades.append(
-                CriterionGrade(cid, criterion["status"], criterion["points"], comment, True)
-            )
-            continue
-        if mode != "override":
-            raise BadInput(f"{cid}: choose 'agree' or 'override'")
-        status = form.get(f"status__{cid}")
-        if status not in GRADE_STATUSES:
-            raise BadInput(f"{cid}: the override needs a result: pass, fail or N/A")
-        points_text = str(form.get(f"points__{cid}") or "").strip()
-        maximum = float(criterion["max_points"])
-        if status == "na":
-            points = None
-        elif points_text:
-            try:
-                points = float(points_text)
-            except ValueError:
-                raise BadInput(f"{cid}: points {points_text!r} is not a number") from None
-            if not (0 <= points <= maximum) or math.isnan(points):
-                raise BadInput(f"{cid}: points must be between 0 and {maximum:g}")
-        else:
-            points = maximum if status == "pass" else 0.0
-        grades.append(CriterionGrade(cid, status, points, comment, False))
-    applied = [(g, c) for g, c in zip(grades, criteria) if g.status != "na"]
-    possible = sum(float(c["max_points"]) for _, c in applied)
-    human_score = (
-        round(100.0 * sum(g.points or 0.0 for g, _ in applied) / possible, 1) if possible else 100.0
-    )
-    return ReviewSubmission(
-        call_id=call_id,
-        grades=grades,
-        overall_comment=str(form.get("overall_comment") or "").strip()[:MAX_COMMENT_CHARS] or None,
-        coaching_notes=str(form.get("coaching_notes") or "").strip()[:MAX_COMMENT_CHARS] or None,
-        amends_review_id=amends,
-        rubric_id=score["rubric_id"] if score else None,
-        rubric_version=score["rubric_version"] if score else None,
-        human_score=human_score,
-    )
-
-
-def create_app(options: AppOptions) -> FastAPI:
+def create_app(options: AppOptions, pages: tuple[str | ModuleType, ...] = PAGE_MODULES) -> FastAPI:
     """The review app for one database (the schema is created or updated first)."""
-    review_app = ReviewApp(options)
+    review_app = ReviewApp(options, pages)
     review_app.store.ensure_schema()
     return review_app.build()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,17 +27,54 @@ SESSION_COOKIE = "callqa_session"
 LOGIN_COOKIE = "callqa_login"
 SECRET_ENV = "CALLQA_SECRET_KEY"
 PASSWORD_ENV = "CALLQA_PASSWORD"
+USERNAME = re.compile(r"[A-Za-z0-9._@-]{1,64}")  # what a user name may be
 
 
 @dataclass(frozen=True)
 class LoginPolicy:
-    """How long a login lasts and how many failed logins a name or client gets before a pause."""
+    """How long a login lasts, and how failed logins slow further tries (never a lockout).
+
+    Failures are counted per (name, address); from an address the name has never logged in from,
+    also per name (many addresses guessing one name) and per address (one address guessing many
+    names). Past its free failures each count doubles the wait before the next try, from
+    ``first_delay_s`` up to ``max_delay_s``; a count is forgotten after ``forget_after_s`` quiet.
+    Failures from elsewhere never slow a name at an address it has logged in from before.
+    """
 
     session_ttl_s: float = 12 * 3600.0
-    max_failures: int = 5  # per user name
-    max_failures_per_client: int = 20  # per address: password spraying, but room for a shared NAT
-    window_s: float = 15 * 60.0
     login_form_ttl_s: float = 3600.0
+    free_failures: int = 3  # per name at one address: typos
+    free_failures_per_name: int = 10  # per name over unfamiliar addresses
+    free_failures_per_address: int = 20  # per address over names: room for a shared NAT
+    first_delay_s: float = 2.0
+    max_delay_s: float = 15 * 60.0
+    forget_after_s: float = 3600.0  # longer than max_delay_s, so waiting it out forgets nothing
+
+    def free_for(self, scope: str) -> int:
+        return {
+            "pair": self.free_failures,
+            "name": self.free_failures_per_name,
+            "address": self.free_failures_per_address,
+        }[scope]
+
+
+def login_delay_s(failures: int, free: int, policy: LoginPolicy) -> float:
+    """How long after the last failure the next try must wait: 0 up to ``free`` failures, then
+    ``first_delay_s`` doubling with each further failure, at most ``max_delay_s``."""
+    if failures <= free:
+        return 0.0
+    return min(policy.max_delay_s, policy.first_delay_s * 2.0 ** (failures - free - 1))
+
+
+def login_wait_s(counts: dict[str, tuple[int, float]], policy: LoginPolicy) -> float:
+    """Seconds still to wait, from the counts that apply: scope -> (failures, seconds since the
+    last failure). Counts older than ``forget_after_s`` are forgotten."""
+    wait = 0.0
+    for scope, (failures, since_s) in counts.items():
+        if since_s >= policy.forget_after_s:
+            continue
+        wait = max(wait, login_delay_s(failures, policy.free_for(scope), policy) - since_s)
+    return wait
 
 
 @lru_cache(maxsize=1)

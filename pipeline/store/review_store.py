@@ -1,10 +1,11 @@
 """SQL for the review app: users, sessions, the queue, call pages, claims, grades and the audit log.
 
-Every request opens the database, runs its queries and closes it again (``ReviewStore.open``), so
-the nightly run, which also opens the file only briefly per call, can write in between: DuckDB
-lets one process write at a time and ``connect_with_retry`` makes each side wait its turn. While
-another process waits (it touches a marker file beside the database), the app lets its open
-connections drain before opening new ones, so a busy app cannot starve the batch.
+Every request works on the database only while it runs (``ReviewStore.open``): overlapping
+requests share one open database (a cursor each) and the last one to finish closes it, so the
+nightly run, which also opens the file only briefly per call, can write in between: DuckDB lets one
+process write at a time and ``connect_with_retry`` makes each side wait its turn. While another
+process waits (it touches a marker file beside the database), the app lets its open requests
+drain before starting new ones, so a busy app cannot starve the batch.
 
 Team scope is applied here, in SQL: a supervisor's queries only ever see calls of their teams.
 """
@@ -38,6 +39,20 @@ ROLES = ("supervisor", "qa_lead", "admin")
 QUEUE_STATUSES = ("pending", "mine", "in_review", "done")
 # The queue page's reason filter: label -> the reason kind the queue policy (pipeline/queue.py) stores.
 REASON_FILTERS = {label: kind for kind, label in REASON_KINDS.items()}
+# Queue columns one can sort by -> the column of the queue query. Ties keep the default order.
+QUEUE_SORTS = {
+    "priority": "priority",
+    "score": "score",
+    "human": "human_score",
+    "call": "call_id",
+    "agent": "agent_id",
+    "team": "team",
+    "date": "call_at",
+    "length": "duration_s",
+    "status": "status",
+}
+DEFAULT_QUEUE_ORDER = "priority, score NULLS FIRST, call_at DESC, call_id"
+MAX_SAVED_FILTERS = 50
 # A waiting process touches its marker at least every 0.2 s (connect_with_retry's longest pause).
 MARKER_FRESH_S = 0.5
 MAX_STEP_ASIDE_S = 3.0
@@ -67,6 +82,8 @@ class QueueFilters:
     date_to: date | None = None  # inclusive
     score_min: float | None = None
     score_max: float | None = None
+    sort: str = "priority"  # a key of QUEUE_SORTS
+    descending: bool = False
 
 
 @dataclass
@@ -102,6 +119,8 @@ class ReviewSubmission:
     rubric_id: str | None = None
     rubric_version: int | None = None
     human_score: float | None = None
+    human_passed: bool | None = None
+    amend_reason: str | None = None  # required for an amendment
 
 
 class ReviewConflict(Exception):
@@ -130,7 +149,7 @@ def _step_aside_for_waiting_process(marker: str) -> None:
 
 
 class ReviewStore:
-    """The review app's view of one database file; thread-safe, holds no connection between calls."""
+    """The review app's view of one database file; thread-safe, holds the file only while requests run."""
 
     def __init__(self, path: str, lock_timeout_s: float = LOCK_RETRY_S):
         self.path = str(path)
@@ -139,21 +158,57 @@ class ReviewStore:
         # Check-then-write steps (claim, submit) run one at a time in this process; other processes
         # cannot write at the same moment at all (DuckDB's file lock).
         self._write_lock = threading.Lock()
-        self._rubric_cache: dict[tuple[str, int], dict[str, dict]] = {}
+        # One database instance while requests overlap: each request gets its own cursor (its own
+        # connection and transactions) on it, and the last request to finish closes it, so the
+        # file is free whenever the app is idle. Opening an instance costs far more than a query,
+        # and opening one while another thread closed the last one fails in DuckDB ("Unique file
+        # handle conflict"), so instances are opened and closed under this lock.
+        self._instance_lock = threading.Lock()
+        self._instance: duckdb.DuckDBPyConnection | None = None
+        self._requests = 0
+        self._rubric_cache: dict[tuple[str, int], tuple[dict[str, dict], float | None]] = {}
 
     def ensure_schema(self) -> None:
         """Create or update the tables (once, at start-up; requests do not re-run the schema)."""
-        with Store(self.path, lock_timeout_s=self.lock_timeout_s):
-            pass
+        with Store(self.path, lock_timeout_s=self.lock_timeout_s) as store:
+            # the human verdict of reviews saved before it was stored: the same rule as on submit
+            store.con.execute(
+                """UPDATE reviews r SET human_passed =
+                       r.human_score >= b.pass_mark
+                       AND NOT EXISTS (SELECT 1 FROM human_grades g JOIN criterion_scores cs
+                                         ON cs.call_id = r.call_id AND cs.rubric_id = r.rubric_id
+                                        AND cs.rubric_version = r.rubric_version AND cs.criterion_id = g.criterion_id
+                                      WHERE g.review_id = r.review_id AND g.status = 'fail' AND cs.auto_fail)
+                     FROM rubrics b
+                    WHERE b.rubric_id = r.rubric_id AND b.rubric_version = r.rubric_version
+                      AND r.human_passed IS NULL AND r.human_score IS NOT NULL"""
+            )
 
     @contextmanager
     def open(self) -> Iterator[ReviewDB]:
         _step_aside_for_waiting_process(self._waiting_marker)
-        con = connect_with_retry(self.path, read_only=False, timeout_s=self.lock_timeout_s)
+        with self._instance_lock:
+            if self._instance is None:
+                self._instance = connect_with_retry(
+                    self.path, read_only=False, timeout_s=self.lock_timeout_s
+                )
+            self._requests += 1
+            cursor = self._instance.cursor()
         try:
-            yield ReviewDB(con, self)
+            yield ReviewDB(cursor, self)
         finally:
-            con.close()
+            cursor.close()
+            with self._instance_lock:
+                self._requests -= 1
+                if self._requests == 0:
+                    self._instance.close()
+                    self._instance = None
+
+
+def current_review(reviews: list[dict]) -> dict | None:
+    """The review in force: the newest one no other review amends (a call has at most one)."""
+    standing = [r for r in reviews if not r["amended"]]
+    return max(standing, key=lambda r: r["submitted_at"] or datetime.min) if standing else None
 
 
 def _scope_sql(user: User, alias: str = "c") -> tuple[str, list]:
@@ -259,19 +314,86 @@ class ReviewDB:
             [utc_now(), _session_hash(token)],
         )
 
-    def recent_failed_logins(self, username: str, client: str, window_s: float) -> tuple[int, int]:
-        """Failed logins inside the window: for this name (since its last login), and from this client."""
-        since = utc_now() - timedelta(seconds=window_s)
-        last_ok = self.con.execute(
-            "SELECT max(\"at\") FROM audit_log WHERE action = 'login' AND username = ?", [username]
-        ).fetchone()[0]
-        by_name_since = max(since, last_ok) if last_ok else since
-        row = self.con.execute(
-            'SELECT count(*) FILTER (WHERE username = ? AND "at" > ?), count(*) FILTER (WHERE object = ?)'
-            " FROM audit_log WHERE action = 'login_failed' AND \"at\" > ?",
-            [username, by_name_since, client, since],
-        ).fetchone()
-        return int(row[0]), int(row[1])
+    # --- login throttling (the policy itself is pure: pipeline/review/auth.py) ------------------
+
+    def login_failure_counts(self, username: str, address: str) -> dict[str, tuple[int, float]]:
+        """The failure counts that apply to a try by ``username`` from ``address``: scope ->
+        (failures, seconds since the last one). Only the (name, address) pair counts where the
+        name has logged in from this address before; elsewhere the name's and the address's too."""
+        keys = self._throttle_keys(username, address)
+        rows = self.con.execute(
+            'SELECT scope, failures, epoch(? - last_failed_at) FROM login_failures WHERE (scope, "key") IN'
+            " (SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]))",
+            [utc_now(), list(keys), list(keys.values())],
+        ).fetchall()
+        return {scope: (int(failures), float(since_s)) for scope, failures, since_s in rows}
+
+    def _throttle_keys(self, username: str, address: str) -> dict[str, str]:
+        keys = {"pair": f"{username} {address}"}
+        if not self.is_usual_address(username, address):
+            keys |= {"name": username, "address": address}
+        return keys
+
+    def is_usual_address(self, username: str, address: str) -> bool:
+        return bool(
+            self.con.execute(
+                "SELECT count(*) FROM login_addresses WHERE username = ? AND address = ?",
+                [username, address],
+            ).fetchone()[0]
+        )
+
+    def record_login_failure(self, username: str, address: str, forget_after_s: float) -> None:
+        """Count a failed login (and the audit row); counts quiet for ``forget_after_s`` restart."""
+        keys = self._throttle_keys(username, address)
+        now = utc_now()
+        with self.store._write_lock:
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                # forgotten counts go, so the table holds only what is still in force
+                self.con.execute(
+                    "DELETE FROM login_failures WHERE last_failed_at < ?",
+                    [now - timedelta(seconds=forget_after_s)],
+                )
+                for scope, key in keys.items():
+                    updated = self.con.execute(
+                        'UPDATE login_failures SET failures = failures + 1, last_failed_at = ? WHERE scope = ? AND "key" = ?'
+                        " RETURNING failures",
+                        [now, scope, key],
+                    ).fetchall()
+                    if not updated:
+                        self.con.execute(
+                            'INSERT INTO login_failures (scope, "key", failures, last_failed_at) VALUES (?, ?, 1, ?)',
+                            [scope, key, now],
+                        )
+                self._audit(username, "login_failed", address)
+                self.con.execute("COMMIT")
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+
+    def record_login(self, username: str, address: str) -> None:
+        """A successful login: the pair's count is cleared and the address becomes one of the name's."""
+        now = utc_now()
+        with self.store._write_lock:
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                self.con.execute(
+                    "DELETE FROM login_failures WHERE scope = 'pair' AND \"key\" = ?",
+                    [f"{username} {address}"],
+                )
+                self.con.execute(
+                    "DELETE FROM login_addresses WHERE username = ? AND address = ?",
+                    [username, address],
+                )
+                self.con.execute(
+                    "INSERT INTO login_addresses (username, address, last_login_at) VALUES (?, ?, ?)",
+                    [username, address, now],
+                )
+                self._audit(username, "login", address)
+                self.con.execute("COMMIT")
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
 
     def audit(
         self, username: str | None, action: str, obj: str | None, before=None, after=None
@@ -345,21 +467,38 @@ class ReviewDB:
             where.append("s.score <= ?")
             params.append(filters.score_max)
         page = max(1, page)
+        column = QUEUE_SORTS.get(filters.sort, "priority")
+        order = (
+            f"{column} {'DESC' if filters.descending else 'ASC'} NULLS LAST, {DEFAULT_QUEUE_ORDER}"
+        )
+        # Done calls show the human verdict beside the automatic one (the review in force).
+        human_columns = (
+            "NULL::DOUBLE AS human_score, NULL::BOOLEAN AS human_passed, NULL::VARCHAR AS reviewer"
+        )
+        human_join = ""
+        if filters.status == "done":
+            human_columns = "h.human_score, h.human_passed, h.reviewer"
+            human_join = """LEFT JOIN (SELECT call_id, human_score, human_passed, reviewer FROM reviews r
+                                WHERE NOT EXISTS (SELECT 1 FROM reviews a WHERE a.amends_review_id = r.review_id)
+                              QUALIFY row_number() OVER (PARTITION BY call_id ORDER BY submitted_at DESC) = 1) h
+                           ON h.call_id = q.call_id"""
         # One pass: the matching rows are materialised once, counted, and the page cut from them.
         rows = _dicts(
             self.con.execute(
                 f"""WITH matching AS MATERIALIZED (
                         SELECT q.call_id, q.priority, q.reasons, q.status, q.assigned_to, s.score, s.auto_fail,
                                c.agent_id, c.team, c.queue_name, coalesce(c.started_at, c.processed_at) AS call_at,
-                               c.started_at IS NULL AS date_is_processing_time, c.duration_s
+                               c.started_at IS NULL AS date_is_processing_time, c.duration_s,
+                               {human_columns}
                           FROM review_queue q
                           JOIN calls c ON c.call_id = q.call_id
                           LEFT JOIN call_scores s
                             ON s.call_id = q.call_id AND s.rubric_id = q.rubric_id AND s.rubric_version = q.rubric_version
+                          {human_join}
                          WHERE {" AND ".join(where)}
                     )
                     SELECT *, (SELECT count(*) FROM matching) AS total_rows FROM matching
-                     ORDER BY priority, score NULLS FIRST, call_at DESC, call_id
+                     ORDER BY {order}
                      LIMIT ? OFFSET ?""",
                 [*params, page_size, (page - 1) * page_size],
             )
@@ -395,6 +534,44 @@ class ReviewDB:
             team_names = sorted(user.teams)
         return {"agents": [a[0] for a in agents], "teams": team_names}
 
+    def saved_filters(self, user: User) -> list[dict]:
+        return _dicts(
+            self.con.execute(
+                "SELECT name, query FROM saved_filters WHERE username = ? ORDER BY lower(name)",
+                [user.username],
+            )
+        )
+
+    def save_filter(self, user: User, name: str, query: str) -> None:
+        """Keep the queue's query string under a name of the user's (replacing one of that name)."""
+        with self.store._write_lock:
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                self.con.execute(
+                    "DELETE FROM saved_filters WHERE username = ? AND name = ?",
+                    [user.username, name],
+                )
+                count = self.con.execute(
+                    "SELECT count(*) FROM saved_filters WHERE username = ?", [user.username]
+                ).fetchone()[0]
+                if count >= MAX_SAVED_FILTERS:
+                    raise ReviewConflict(
+                        f"you have {count} saved filters, the most kept: delete one first"
+                    )
+                self.con.execute(
+                    "INSERT INTO saved_filters (username, name, query, created_at) VALUES (?, ?, ?, ?)",
+                    [user.username, name, query, utc_now()],
+                )
+                self.con.execute("COMMIT")
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+
+    def delete_filter(self, user: User, name: str) -> None:
+        self.con.execute(
+            "DELETE FROM saved_filters WHERE username = ? AND name = ?", [user.username, name]
+        )
+
     def search(self, user: User, text: str, limit: int = 50) -> list[dict]:
         """Calls in scope whose id starts with ``text`` or whose transcript contains it."""
         scope, params = _scope_sql(user)
@@ -424,7 +601,8 @@ class ReviewDB:
             self.con.execute(
                 f"""SELECT call_id, status, duration_s, channels, diarizer, agent_id, team, queue_name, started_at,
                            processed_at, redacted_audio_path IS NOT NULL AS has_audio, asr_model,
-                           mean_word_probability, diarization_confidence, role_confidence
+                           mean_word_probability, diarization_confidence, role_confidence,
+                           redacted_audio_path, redacted_sha256
                       FROM calls c WHERE call_id = ? AND {scope}""",
                 [call_id, *params],
             )
@@ -434,8 +612,11 @@ class ReviewDB:
         return rows[0]
 
     def call_view(self, user: User, call_id: str) -> dict:
-        """Everything the call page shows; ``NotFound`` for a call outside the user's teams."""
+        """Everything the call page shows; ``NotFound`` for a call outside the user's teams.
+        ``audio`` is the redacted copy's stored path and hash (None without one): for the app to
+        check and serve, never to show."""
         call = self._visible_call(user, call_id)
+        stored = (call.pop("redacted_audio_path"), call.pop("redacted_sha256"))
         queue = _dicts(
             self.con.execute(
                 "SELECT priority, reasons, status, assigned_to, rubric_id, rubric_version, created_at FROM review_queue"
@@ -446,14 +627,21 @@ class ReviewDB:
         )
         active = next((q for q in queue if q["status"] in ("pending", "in_review")), None)
         score = self._score_for(call_id, active)
-        criteria = []
+        criteria, pass_mark = [], None
         if score:
             criteria = self._criteria(call_id, score["rubric_id"], score["rubric_version"])
+            pass_mark = self._rubric(score["rubric_id"], score["rubric_version"])[1]
+        reviews = self._reviews(call_id)
         return {
             "call": call,
+            "audio": stored if stored[0] else None,
             "queue": active,
             "queue_history": queue,
             "score": score,
+            "pass_mark": pass_mark,
+            "reviews": reviews,
+            "current_review": current_review(reviews),
+            "draft": self.draft(user, call_id),
             "criteria": criteria,
             "turns": _dicts(
                 self.con.execute(
@@ -473,7 +661,6 @@ class ReviewDB:
                     [call_id],
                 )
             ),
-            "reviews": self._reviews(call_id),
         }
 
     def _score_for(self, call_id: str, queue: dict | None) -> dict | None:
@@ -508,12 +695,13 @@ class ReviewDB:
                 [rubric_id, rubric_version, call_id, rubric_id, rubric_version],
             )
         )
-        described = self._rubric_criteria(rubric_id, rubric_version)
+        described = self._rubric(rubric_id, rubric_version)[0]
         order = list(described)
         for row in rows:
             info = described.get(row["criterion_id"], {})
             row["description"] = info.get("description", "")
             row["stage_name"] = info.get("stage_name", row["stage"] or "")
+            row["type"] = info.get("type", "")
             row["needs_human"] = row["trusted"] is False
         rows.sort(
             key=lambda r: (
@@ -522,17 +710,22 @@ class ReviewDB:
         )
         return rows
 
-    def _rubric_criteria(self, rubric_id: str, rubric_version: int) -> dict[str, dict]:
-        """criterion id -> description and stage name, from the stored rubric criteria (cached: versions never change)."""
+    def _rubric(self, rubric_id: str, rubric_version: int) -> tuple[dict[str, dict], float | None]:
+        """criterion id -> description, type and stage name, from the stored rubric criteria, and
+        the pass mark (cached: a rubric version never changes)."""
         key = (rubric_id, rubric_version)
         cache = self.store._rubric_cache
         if key not in cache:
             rows = self.con.execute(
-                "SELECT criterion_id, description, stage_name FROM rubric_criteria"
+                "SELECT criterion_id, description, type, stage_name FROM rubric_criteria"
                 " WHERE rubric_id = ? AND rubric_version = ? ORDER BY position",
                 [rubric_id, rubric_version],
             ).fetchall()
-            cache[key] = {cid: {"description": text, "stage_name": stage} for cid, text, stage in rows}
+            described = {cid: {"description": text, "type": kind, "stage_name": stage} for cid, text, kind, stage in rows}
+            mark = self.con.execute(
+                "SELECT pass_mark FROM rubrics WHERE rubric_id = ? AND rubric_version = ?", [rubric_id, rubric_version]
+            ).fetchone()
+            cache[key] = (described, float(mark[0]) if mark else None)
         return cache[key]
 
     def _reviews(self, call_id: str) -> list[dict]:
@@ -556,6 +749,47 @@ class ReviewDB:
                 }
         return reviews
 
+    # --- drafts ----------------------------------------------------------------------------------
+
+    def draft(self, user: User, call_id: str) -> dict | None:
+        """This user's unsubmitted grading of the call: fields (form field -> value), what it amends
+        and when it was saved; None when there is none."""
+        row = self.con.execute(
+            "SELECT fields, amends_review_id, saved_at FROM review_drafts WHERE username = ? AND call_id = ?",
+            [user.username, call_id],
+        ).fetchone()
+        if row is None:
+            return None
+        return {"fields": json.loads(row[0]), "amends_review_id": row[1], "saved_at": row[2]}
+
+    def save_draft(
+        self, user: User, call_id: str, fields: dict[str, str], amends_review_id: str | None
+    ) -> datetime:
+        """Keep what the user has typed so far for this call (replacing their previous draft)."""
+        self._visible_call(user, call_id)
+        now = utc_now()
+        with self.store._write_lock:
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                self._delete_draft(user.username, call_id)
+                self.con.execute(
+                    "INSERT INTO review_drafts (username, call_id, amends_review_id, fields, saved_at) VALUES (?, ?, ?, ?, ?)",
+                    [user.username, call_id, amends_review_id, json.dumps(fields), now],
+                )
+                self.con.execute("COMMIT")
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+        return now
+
+    def discard_draft(self, user: User, call_id: str) -> None:
+        self._delete_draft(user.username, call_id)
+
+    def _delete_draft(self, username: str, call_id: str) -> None:
+        self.con.execute(
+            "DELETE FROM review_drafts WHERE username = ? AND call_id = ?", [username, call_id]
+        )
+
     def audio_file(self, user: User, call_id: str) -> tuple[str, str | None]:
         """The redacted copy's path and hash: the only audio the app serves. ``NotFound`` otherwise."""
         scope, params = _scope_sql(user)
@@ -577,12 +811,17 @@ class ReviewDB:
         self._visible_call(user, call_id)
         with self.store._write_lock:
             with transaction(self.con, on_conflict=ReviewConflict(f"call {call_id} was claimed by someone else just now")):
+                reviewed = self._current_review_row(call_id)
+                if reviewed:
+                    raise ReviewConflict(
+                        f"call {call_id} already has a review (by {reviewed['reviewer']}): amend that review instead"
+                    )
                 claimed = self.con.execute(
                     "UPDATE review_queue SET status = 'in_review', assigned_to = ?"
                     " WHERE call_id = ? AND status = 'pending' RETURNING priority",
                     [user.username, call_id],
                 ).fetchall()
-                outcome = "claimed"
+                outcome, before = "claimed", {"queue": "pending"}
                 if not claimed:
                     holder = self.con.execute(
                         "SELECT assigned_to FROM review_queue WHERE call_id = ? AND status = 'in_review'",
@@ -604,11 +843,21 @@ class ReviewDB:
                             score["rubric_version"] if score else None, user.username, utc_now(),
                         ],
                     )  # fmt: skip
-                    outcome = "claimed (manual review)"
-                self._audit(
-                    user.username, "claim", call_id, "pending", f"in_review by {user.username}"
-                )
+                    outcome, before = "claimed (manual review)", {"queue": None}
+                after = {"queue": "in_review", "assigned_to": user.username}
+                self._audit(user.username, "claim", call_id, before, after)
         return outcome
+
+    def _current_review_row(self, call_id: str) -> dict | None:
+        rows = _dicts(
+            self.con.execute(
+                "SELECT review_id, reviewer, submitted_at FROM reviews r WHERE call_id = ?"
+                " AND NOT EXISTS (SELECT 1 FROM reviews a WHERE a.amends_review_id = r.review_id)"
+                " ORDER BY submitted_at DESC LIMIT 1",
+                [call_id],
+            )
+        )
+        return rows[0] if rows else None
 
     def release(self, user: User, call_id: str) -> None:
         """Give a claimed call back to the queue (its holder, or a QA lead / admin)."""
@@ -628,45 +877,34 @@ class ReviewDB:
                     [call_id],
                 )
                 self._audit(
-                    user.username, "release", call_id, f"in_review by {holder[0]}", "pending"
-                )
+                    user.username, "release", call_id,
+                    {"queue": "in_review", "assigned_to": holder[0]}, {"queue": "pending"},
+                )  # fmt: skip
 
     def submit_review(
         self, user: User, submission: ReviewSubmission, started_at: datetime | None = None
     ) -> str:
-        """Store a review and its grades, close the queue item, log it: one transaction. Returns the review id.
+        """Store a review and its grades, close the queue item, drop the draft, log it: one
+        transaction. Returns the review id.
 
-        A new review needs the call claimed by this user; an amendment needs the latest version of a
-        review of this call, by this user (or a QA lead / admin), and adds a row, never overwrites.
+        A call has at most one current review. A first review needs the call claimed by this user
+        and no review standing; any later one is an amendment of the current review, by its
+        reviewer (or a QA lead / admin), with a reason, added as a new row, never overwriting.
         """
         call_id = submission.call_id
         self._visible_call(user, call_id)
         with self.store._write_lock:
             with transaction(self.con, on_conflict=ReviewConflict(f"call {call_id} changed while saving: reload and try again")):
-                before = None
+                current = self._current_review_row(call_id)
                 if submission.amends_review_id:
-                    original = _dicts(
-                        self.con.execute(
-                            "SELECT review_id, reviewer, human_score, overall_comment, coaching_notes,"
-                            " EXISTS (SELECT 1 FROM reviews a WHERE a.amends_review_id = r.review_id) AS amended"
-                            " FROM reviews r WHERE review_id = ? AND call_id = ?",
-                            [submission.amends_review_id, call_id],
-                        )
-                    )
-                    if not original:
-                        raise NotFound(submission.amends_review_id)
-                    if original[0]["amended"]:
-                        raise ReviewConflict(
-                            "that review has already been amended: amend the latest version"
-                        )
-                    if original[0]["reviewer"] != user.username and not user.sees_all_teams:
-                        raise Forbidden("only the reviewer or a QA lead can amend a review")
-                    before = original[0] | {
-                        "grades": self._grades_summary(submission.amends_review_id)
-                    }
-                    before.pop("amended")
+                    before = self._check_amendment(user, submission, current)
                     action = "amend"
                 else:
+                    if current:
+                        raise ReviewConflict(
+                            f"call {call_id} already has a review (by {current['reviewer']}):"
+                            " amend that review instead"
+                        )
                     holder = self.con.execute(
                         "SELECT assigned_to FROM review_queue WHERE call_id = ? AND status = 'in_review'",
                         [call_id],
@@ -676,6 +914,7 @@ class ReviewDB:
                             f"claim call {call_id} before grading it"
                             + (f" (it is being reviewed by {holder[0]})" if holder else "")
                         )
+                    before = {"queue": "in_review", "assigned_to": user.username, "review": None}
                     action = "grade"
                 review_id = uuid.uuid4().hex
                 now = utc_now()
@@ -686,12 +925,13 @@ class ReviewDB:
                     ).fetchone()[0]
                 self.con.execute(
                     "INSERT INTO reviews (review_id, call_id, reviewer, rubric_id, rubric_version, human_score,"
-                    " overall_comment, coaching_notes, source, amends_review_id, started_at, submitted_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'app', ?, ?, ?)",
+                    " human_passed, overall_comment, coaching_notes, source, amends_review_id, amend_reason,"
+                    " started_at, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'app', ?, ?, ?, ?)",
                     [
                         review_id, call_id, user.username, submission.rubric_id, submission.rubric_version,
-                        submission.human_score, submission.overall_comment, submission.coaching_notes,
-                        submission.amends_review_id, started_at, now,
+                        submission.human_score, submission.human_passed, submission.overall_comment,
+                        submission.coaching_notes, submission.amends_review_id, submission.amend_reason,
+                        started_at, now,
                     ],
                 )  # fmt: skip
                 if submission.grades:
@@ -702,24 +942,47 @@ class ReviewDB:
                             for g in submission.grades
                         ],
                     )
+                after = {"review": self._review_summary(review_id)}
                 if action == "grade":
                     self.con.execute(
                         "UPDATE review_queue SET status = 'done' WHERE call_id = ? AND status = 'in_review' AND assigned_to = ?",
                         [call_id, user.username],
                     )
-                after = {
-                    "review_id": review_id,
-                    "human_score": submission.human_score,
-                    "overall_comment": submission.overall_comment,
-                    "coaching_notes": submission.coaching_notes,
-                    "amends_review_id": submission.amends_review_id,
-                    "overrides": [g.criterion_id for g in submission.grades if not g.agreed],
-                    "grades": {
-                        g.criterion_id: [g.status, g.points, g.comment] for g in submission.grades
-                    },
-                }
+                    after |= {"queue": "done", "assigned_to": user.username}
+                self._delete_draft(user.username, call_id)
                 self._audit(user.username, action, call_id, before, after)
         return review_id
+
+    def _check_amendment(
+        self, user: User, submission: ReviewSubmission, current: dict | None
+    ) -> dict:
+        """Refuse an amendment that may not be made; return the amended review as it stands."""
+        amended = _dicts(
+            self.con.execute(
+                "SELECT review_id, reviewer FROM reviews WHERE review_id = ? AND call_id = ?",
+                [submission.amends_review_id, submission.call_id],
+            )
+        )
+        if not amended:
+            raise NotFound(submission.amends_review_id)
+        if current is None or current["review_id"] != submission.amends_review_id:
+            raise ReviewConflict("that review has already been amended: amend the latest version")
+        if amended[0]["reviewer"] != user.username and not user.sees_all_teams:
+            raise Forbidden("only the reviewer or a QA lead can amend a review")
+        if not (submission.amend_reason or "").strip():
+            raise ReviewConflict("an amendment needs a reason")
+        return {"review": self._review_summary(submission.amends_review_id)}
+
+    def _review_summary(self, review_id: str) -> dict:
+        """A review as the audit log records it: its fields and its grades."""
+        review = _dicts(
+            self.con.execute(
+                "SELECT review_id, reviewer, human_score, human_passed, overall_comment, coaching_notes,"
+                " amends_review_id, amend_reason FROM reviews WHERE review_id = ?",
+                [review_id],
+            )
+        )[0]
+        return review | {"grades": self._grades_summary(review_id)}
 
     def _grades_summary(self, review_id: str) -> dict:
         rows = self.con.execute(

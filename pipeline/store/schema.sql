@@ -277,3 +277,41 @@ CREATE TABLE IF NOT EXISTS deleted_calls (
     sha256     VARCHAR,              -- the recording's hash, to know the file if it comes again
     deleted_at TIMESTAMP NOT NULL
 );
+
+-- Review app, second pass. An amendment says why it was made; the human verdict is kept beside
+-- the human score (score >= the rubric's pass mark and no auto-fail criterion failed by the human).
+ALTER TABLE reviews ADD COLUMN IF NOT EXISTS amend_reason VARCHAR;
+ALTER TABLE reviews ADD COLUMN IF NOT EXISTS human_passed BOOLEAN;
+
+-- What a reviewer has typed and not yet submitted, saved as they type: one per reviewer and call,
+-- restored when they come back (after a logout, an expired session, a restart); gone on submit.
+CREATE TABLE IF NOT EXISTS review_drafts (
+    username         VARCHAR NOT NULL,
+    call_id          VARCHAR NOT NULL,
+    amends_review_id VARCHAR,            -- set when the draft amends a submitted review
+    fields           VARCHAR NOT NULL,   -- JSON object: grading form field -> value
+    saved_at         TIMESTAMP NOT NULL
+);
+
+-- Queue filters a user saved under a name of their own.
+CREATE TABLE IF NOT EXISTS saved_filters (
+    username   VARCHAR NOT NULL,
+    name       VARCHAR NOT NULL,
+    query      VARCHAR NOT NULL,          -- the queue page's query string
+    created_at TIMESTAMP NOT NULL
+);
+
+-- Login throttling. Failed logins are counted per (name, address), and, from addresses the name
+-- has never logged in from, per name and per address; each count past its free failures makes the
+-- next try wait longer. A name's own addresses are never slowed by failures from elsewhere.
+CREATE TABLE IF NOT EXISTS login_failures (
+    scope          VARCHAR NOT NULL CHECK (scope IN ('pair', 'name', 'address')),
+    "key"          VARCHAR NOT NULL,      -- 'name address' / name / address
+    failures       INTEGER NOT NULL,
+    last_failed_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS login_addresses (
+    username      VARCHAR NOT NULL,
+    address       VARCHAR NOT NULL,
+    last_login_at TIMESTAMP NOT NULL
+);
