@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
+from pipeline.store.connection import transaction, utc_now
 from pipeline.store.store import Store
 
 # Rows that belong to a call without a call_id column of their own.
@@ -36,10 +37,6 @@ class Deleted:
     files: list[str] = field(default_factory=list)
     missing_files: list[str] = field(default_factory=list)  # already gone
     failed_files: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def resolve_call_ids(store: Store, call_ids: list[str]) -> list[str]:
@@ -129,9 +126,8 @@ def delete_calls(
         for call_id in result.call_ids:
             files += _files_of(store, call_id, redacted_dir, original)
         tables = [t for t in _tables_with(store, "call_id") if t != _DELETION_RECORD]
-        now = _now()
-        store.con.execute("BEGIN TRANSACTION")
-        try:
+        now = utc_now()
+        with transaction(store.con):
             for call_id in result.call_ids:
                 result.rows += _delete_rows(store, call_id, tables)
                 sha256 = store.con.execute(
@@ -153,10 +149,6 @@ def delete_calls(
                         json.dumps({"reason": stored_reason, "recording_deleted": original}),
                     ],
                 )
-            store.con.execute("COMMIT")
-        except BaseException:
-            store.con.execute("ROLLBACK")
-            raise
     for path in files:  # after the commit: a file that cannot go is reported, the rows are gone
         try:
             path.unlink()

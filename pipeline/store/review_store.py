@@ -347,8 +347,7 @@ class ReviewDB:
         keys = self._throttle_keys(username, address)
         now = utc_now()
         with self.store._write_lock:
-            self.con.execute("BEGIN TRANSACTION")
-            try:
+            with transaction(self.con):
                 # forgotten counts go, so the table holds only what is still in force
                 self.con.execute(
                     "DELETE FROM login_failures WHERE last_failed_at < ?",
@@ -366,17 +365,12 @@ class ReviewDB:
                             [scope, key, now],
                         )
                 self._audit(username, "login_failed", address)
-                self.con.execute("COMMIT")
-            except BaseException:
-                self.con.execute("ROLLBACK")
-                raise
 
     def record_login(self, username: str, address: str) -> None:
         """A successful login: the pair's count is cleared and the address becomes one of the name's."""
         now = utc_now()
         with self.store._write_lock:
-            self.con.execute("BEGIN TRANSACTION")
-            try:
+            with transaction(self.con):
                 self.con.execute(
                     "DELETE FROM login_failures WHERE scope = 'pair' AND \"key\" = ?",
                     [f"{username} {address}"],
@@ -390,10 +384,6 @@ class ReviewDB:
                     [username, address, now],
                 )
                 self._audit(username, "login", address)
-                self.con.execute("COMMIT")
-            except BaseException:
-                self.con.execute("ROLLBACK")
-                raise
 
     def audit(
         self, username: str | None, action: str, obj: str | None, before=None, after=None
@@ -545,8 +535,7 @@ class ReviewDB:
     def save_filter(self, user: User, name: str, query: str) -> None:
         """Keep the queue's query string under a name of the user's (replacing one of that name)."""
         with self.store._write_lock:
-            self.con.execute("BEGIN TRANSACTION")
-            try:
+            with transaction(self.con):
                 self.con.execute(
                     "DELETE FROM saved_filters WHERE username = ? AND name = ?",
                     [user.username, name],
@@ -562,10 +551,6 @@ class ReviewDB:
                     "INSERT INTO saved_filters (username, name, query, created_at) VALUES (?, ?, ?, ?)",
                     [user.username, name, query, utc_now()],
                 )
-                self.con.execute("COMMIT")
-            except BaseException:
-                self.con.execute("ROLLBACK")
-                raise
 
     def delete_filter(self, user: User, name: str) -> None:
         self.con.execute(
@@ -769,17 +754,12 @@ class ReviewDB:
         self._visible_call(user, call_id)
         now = utc_now()
         with self.store._write_lock:
-            self.con.execute("BEGIN TRANSACTION")
-            try:
+            with transaction(self.con):
                 self._delete_draft(user.username, call_id)
                 self.con.execute(
                     "INSERT INTO review_drafts (username, call_id, amends_review_id, fields, saved_at) VALUES (?, ?, ?, ?, ?)",
                     [user.username, call_id, amends_review_id, json.dumps(fields), now],
                 )
-                self.con.execute("COMMIT")
-            except BaseException:
-                self.con.execute("ROLLBACK")
-                raise
         return now
 
     def discard_draft(self, user: User, call_id: str) -> None:
