@@ -243,6 +243,24 @@ def parse_rubric(
     text: str, source: str = "<rubric>", variables: Mapping[str, str] | None = None
 ) -> Rubric:
     """Like :func:`load_rubric` for YAML text; ``source`` names it in errors."""
+    data, root = read_yaml(text, source, "the rubric is empty")
+    if isinstance(data, dict) and variables:
+        data = {**data, "variables": {**(data.get("variables") or {}), **variables}}
+    try:
+        rubric = Rubric.model_validate(data)
+    except ValidationError as exc:
+        raise RubricError(source, [_describe(error, root, data) for error in exc.errors()]) from exc
+    problems = _check_whole(rubric, root)
+    if problems:
+        raise RubricError(source, problems)
+    return _expand_variables(rubric)
+
+
+def read_yaml(
+    text: str, source: str, empty_message: str, error: type[RubricError] = RubricError
+) -> tuple[Any, yaml.Node]:
+    """YAML text -> (data, node tree for line numbers); ``error`` (file, line, reason) for text
+    that is not YAML, is empty, or repeats a key (YAML silently keeps the last)."""
     try:
         loader = yaml.SafeLoader(text)
         try:
@@ -254,22 +272,18 @@ def parse_rubric(
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
         line = mark.line + 1 if mark is not None else None
-        raise RubricError(source, [(line, f"not valid YAML: {problem}")]) from exc
+        raise error(source, [(line, f"not valid YAML: {problem}")]) from exc
     if root is None:
-        raise RubricError(source, [(None, "the rubric is empty")])
+        raise error(source, [(None, empty_message)])
     problems = _duplicate_keys(root)
     if problems:
-        raise RubricError(source, problems)
-    if isinstance(data, dict) and variables:
-        data = {**data, "variables": {**(data.get("variables") or {}), **variables}}
-    try:
-        rubric = Rubric.model_validate(data)
-    except ValidationError as exc:
-        raise RubricError(source, [_describe(error, root, data) for error in exc.errors()]) from exc
-    problems = _check_whole(rubric, root)
-    if problems:
-        raise RubricError(source, problems)
-    return _expand_variables(rubric)
+        raise error(source, problems)
+    return data, root
+
+
+def line_at(root: yaml.Node, loc: tuple[str | int, ...]) -> int:
+    """The line of the deepest node along ``loc`` (a pydantic error location) in the YAML."""
+    return _line(_node_at(root, loc))
 
 
 def _line(node: yaml.Node) -> int:
