@@ -21,6 +21,7 @@ from pipeline.audio import (
     peak_dbfs,
     write_audio,
 )
+from pipeline.categories import load_categories
 from pipeline.config import Settings
 from pipeline.diarize.embedded import EmbeddedDiarizer, EmbeddedOptions
 from pipeline.diarize.roles import apply_roles, assign_roles
@@ -31,8 +32,10 @@ from pipeline.models import ModelError, Models
 from pipeline.queue import CallConfidence, review_decision
 from pipeline.rubric import load_rubric
 from pipeline.scoring import score_call
+from pipeline.signals import call_signals
 from pipeline.redact import audio_spans, redact_words
 from pipeline.store.calibration_sql import untrusted_criteria
+from pipeline.store.signals_sql import register_categories
 from pipeline.store.store import CallRecord, Store
 from pipeline.transcribe import attach_words, speaker_by_overlap, transcribe_regions
 from pipeline.types import Turn, Word
@@ -59,6 +62,7 @@ class CallProcessor:
         self.models = models or Models(settings)
         # the rubric is read once, up front: a broken rubric stops the run before any call is touched
         self.rubric = load_rubric(settings.rubric, settings.rubric_variables)
+        self.categories = load_categories(settings.categories)
         self.stereo_diarizer = ChannelMapDiarizer(settings.channel_map)
         self._mono_diarizer = None
         self.warnings: list[str] = []
@@ -108,8 +112,13 @@ class CallProcessor:
         record.redacted_sha256 = file_sha256(target)
 
     def score(self, record: CallRecord, turns: list[Turn], words: list[Word], duration_s: float) -> None:
-        """Features, the rubric score and the queue decision for one call (pure stages)."""
-        record.features, record.events = extract_features(turns, words, duration_s, self.settings.features)
+        """Features, customer signals and call reasons, the rubric score and the queue decision for one call (pure stages)."""
+        features, events = extract_features(turns, words, duration_s, self.settings.features)
+        signals = call_signals(
+            features, events, turns, words, self.models.nlp(), self.models.sentiment(), self.settings.customer, self.categories
+        )
+        record.features, record.events = features, list(signals.events)
+        record.customer, record.categories = signals.customer, signals.categories
         record.score = score_call(
             record.features, record.events, turns, words, self.rubric, self.models.nlp(), self.untrusted
         )
@@ -119,7 +128,9 @@ class CallProcessor:
             diarization_confidence=record.diarization_confidence,
             role_confidence=record.role_confidence,
         )
-        record.queue = review_decision(record.call_id, record.score, confidence, self.rubric.pass_mark, self.settings.queue)
+        record.queue = review_decision(
+            record.call_id, record.score, confidence, self.rubric.pass_mark, self.settings.queue, signals.customer
+        )
 
     def __call__(self, path: Path, sha256: str) -> CallRecord:
         started = time.perf_counter()
@@ -298,8 +309,10 @@ def run_batch(
     # read and save grades in between (DuckDB allows one writing process at a time).
     local = processor or (CallProcessor(settings) if settings.workers <= 1 else None)
     rubric = local.rubric if local else load_rubric(settings.rubric, settings.rubric_variables)
+    categories = local.categories if local else load_categories(settings.categories)
     with Store(db_path) as store:
         store.register_rubric(rubric.id, rubric.version, rubric.pass_mark, str(settings.rubric), Path(settings.rubric).read_text())
+        register_categories(store.con, categories, settings.categories)
         untrusted = untrusted_criteria(store.con, rubric.id, rubric.version)
         stored, redacted = store.call_statuses(), store.redacted_hashes()
     # hashing every file takes a while: do it with the database closed, so the review app can use it
@@ -391,19 +404,23 @@ def rescore_calls(db_path: str | Path, settings: Settings, call_ids: list[str] |
     a call, and send it to a human where they decide its pass/fail.
     """
     rubric = load_rubric(settings.rubric, settings.rubric_variables)
+    categories = load_categories(settings.categories)
     models = Models(settings)
     nlp = models.nlp()
     summary = RescoreSummary(rubric.id, rubric.version)
     with Store(db_path) as store:
         store.register_rubric(rubric.id, rubric.version, rubric.pass_mark, str(settings.rubric), Path(settings.rubric).read_text())
+        register_categories(store.con, categories, settings.categories)
         untrusted = untrusted_criteria(store.con, rubric.id, rubric.version)
         for call_id, duration_s, (probability, diarization, role), turns, words in list(store.calls_for_rescoring(call_ids)):
             features, events = extract_features(turns, words, duration_s, settings.features)
-            score = score_call(features, events, turns, words, rubric, nlp, untrusted)
+            signals = call_signals(features, events, turns, words, nlp, models.sentiment(), settings.customer, categories)
+            score = score_call(features, signals.events, turns, words, rubric, nlp, untrusted)
             decision = review_decision(
-                call_id, score, CallConfidence(probability, diarization, role), rubric.pass_mark, settings.queue
+                call_id, score, CallConfidence(probability, diarization, role), rubric.pass_mark, settings.queue,
+                signals.customer,
             )
-            store.write_score(call_id, score, decision, features, events)
+            store.write_score(call_id, score, decision, features, list(signals.events), signals.customer, signals.categories)
             summary.calls += 1
             summary.passed += int(score.passed)
             summary.queued += int(decision is not None)

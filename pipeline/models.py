@@ -230,6 +230,14 @@ class Models:
             self._loaded["nlp"] = Lemmatizer(load_nlp())
         return self._loaded["nlp"]
 
+    def sentiment(self):
+        """VADER's sentiment analyser (its lexicon ships inside the vaderSentiment package), loaded once."""
+        if "sentiment" not in self._loaded:
+            from pipeline.features.customer import load_sentiment_analyzer
+
+            self._loaded["sentiment"] = load_sentiment_analyzer()
+        return self._loaded["sentiment"]
+
     def verify_vad(self) -> None:
         """Check the bundled Silero weights once before the first call uses them."""
         if "silero-vad" not in self._loaded:

@@ -7,16 +7,21 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.features.customer import CustomerSignals
 from pipeline.scoring import CallScore
 
 AUTO_FAIL, BELOW_PASS_MARK, LOW_CONFIDENCE, RANDOM_SAMPLE = 1, 2, 3, 4
 # an untrusted criterion decides pass/fail: as urgent as a failed call
 NEEDS_HUMAN = BELOW_PASS_MARK
+# an escalated or unhappy customer: a supervisor should hear the call whatever it scored
+CUSTOMER_AT_RISK = BELOW_PASS_MARK
+ESCALATION_REASON, UNHAPPY_REASON = "customer escalation", "unhappy customer"
 
 
 class QueuePolicy(BaseModel):
-    """What puts a call in the review queue. Priorities: 1 auto-fail, 2 below the pass mark or
-    "needs human" (a criterion calibration does not trust decides pass/fail), 3 low confidence
+    """What puts a call in the review queue. Priorities: 1 auto-fail, 2 below the pass mark,
+    "needs human" (a criterion calibration does not trust decides pass/fail), a customer who
+    escalated or was unhappy (even on a call that scores well), 3 low confidence
     (ASR, diarization, roles or the score's own), 4 a random sample of passing calls, so the
     queue also measures the auto-scorer."""
 
@@ -27,6 +32,8 @@ class QueuePolicy(BaseModel):
     min_diarization_confidence: float = Field(0.5, ge=0, le=1)
     min_role_confidence: float = Field(0.5, ge=0, le=1)
     random_sample_rate: float = Field(0.05, ge=0, le=1)
+    queue_escalations: bool = Field(True, description="queue a call where the customer escalated (priority 2)")
+    queue_unhappy: bool = Field(True, description="queue a call where the customer was unhappy (priority 2)")
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,8 @@ def _at(start_s: float | None) -> str:
 
 
 def review_decision(
-    call_id: str, score: CallScore, confidence: CallConfidence, pass_mark: float, policy: QueuePolicy
+    call_id: str, score: CallScore, confidence: CallConfidence, pass_mark: float, policy: QueuePolicy,
+    customer: CustomerSignals | None = None,
 ) -> QueueDecision | None:
     """The queue entry for a scored call, or None when it need not be reviewed."""
     reasons: list[str] = []
@@ -71,6 +79,12 @@ def review_decision(
                 f"{_at(criterion.evidence_start_s)}"
             )
             priority = min(priority or NEEDS_HUMAN, NEEDS_HUMAN)
+    if customer is not None and customer.escalated and policy.queue_escalations:
+        reasons.append(f"{ESCALATION_REASON}: {customer.escalation}")
+        priority = min(priority or CUSTOMER_AT_RISK, CUSTOMER_AT_RISK)
+    if customer is not None and customer.unhappy_reasons and policy.queue_unhappy:
+        reasons.append(f"{UNHAPPY_REASON}: " + "; ".join(customer.unhappy_reasons))
+        priority = min(priority or CUSTOMER_AT_RISK, CUSTOMER_AT_RISK)
     low = []
     if score.confidence < policy.min_score_confidence:
         low.append(f"score confidence {score.confidence:.2f}")

@@ -332,17 +332,25 @@ def margins_from_transcripts(
     """``margins_for`` for ``tune``: score each call's stored transcript once (no audio, no ASR)."""
 
     def margins_for(call_ids: list[str]) -> dict[str, dict[str, float]]:
+        from pipeline.categories import load_categories
         from pipeline.features import extract_features
         from pipeline.models import Models
         from pipeline.scoring import similarity_margins
+        from pipeline.signals import call_signals
 
-        nlp = Models(settings).nlp()
+        models = Models(settings)
+        nlp = models.nlp()
+        categories = load_categories(settings.categories)
         margins: dict[str, dict[str, float]] = {}
         for call_id, duration_s, _, turns, words in store.calls_for_rescoring(call_ids):
             if not words:
                 continue
             features, events = extract_features(turns, words, duration_s, settings.features)
-            margins[call_id] = similarity_margins(features, events, turns, words, rubric, nlp)
+            # the customer's events too: a phrase_after_cue criterion may be cued by them
+            signals = call_signals(
+                features, events, turns, words, nlp, models.sentiment(), settings.customer, categories
+            )
+            margins[call_id] = similarity_margins(features, signals.events, turns, words, rubric, nlp)
         return margins
 
     return margins_for

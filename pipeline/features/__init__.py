@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.features.customer import CUSTOMER_EVENT_KINDS
 from pipeline.features.hold import find_holds
 from pipeline.features.overlap import find_talkovers
 from pipeline.features.silence import find_silences, summarize_silence
@@ -26,7 +27,8 @@ from pipeline.features.talk import (
 )
 from pipeline.types import AGENT, CUSTOMER, Event, Features, Segment, Turn, Word
 
-EVENT_KINDS = ("dead_air", "hold", "talkover", "interruption", "backchannel")
+# the customer's events (escalation, frustration, ...) come from ``customer.analyse_customer``
+EVENT_KINDS = ("dead_air", "hold", "talkover", "interruption", "backchannel", *CUSTOMER_EVENT_KINDS)
 
 DEFAULT_HOLD_PHRASES = (
     "place you on hold",

@@ -221,3 +221,51 @@ CREATE TABLE IF NOT EXISTS audit_log (
     "before" VARCHAR,
     "after"  VARCHAR
 );
+
+-- The customer's side of each call (pipeline/features/customer.py): one row per call, one per
+-- customer turn. Their escalation / frustration / unagreed_wait events are in `events`.
+CREATE TABLE IF NOT EXISTS call_customer (
+    call_id           VARCHAR NOT NULL,
+    customer_turns    INTEGER NOT NULL,
+    frustrated_turns  INTEGER NOT NULL,   -- frustrated or escalating turns
+    escalations       INTEGER NOT NULL,
+    mean_sentiment    DOUBLE,             -- VADER compound, -1..1
+    start_sentiment   DOUBLE,             -- mean of the first turns (cue-detected complaints count <= 0)
+    end_sentiment     DOUBLE,             -- mean of the last turns
+    unagreed_wait_s   DOUBLE,             -- dead air and holds the customer did not agree to
+    escalated         BOOLEAN NOT NULL,
+    unhappy           BOOLEAN NOT NULL,
+    escalation        VARCHAR,            -- the first escalation: quote, sentiment, time
+    unhappy_reasons   VARCHAR             -- '; '-separated
+);
+
+CREATE TABLE IF NOT EXISTS customer_turn_sentiment (
+    call_id   VARCHAR NOT NULL,
+    turn_idx  INTEGER NOT NULL,            -- order among the customer's turns
+    start_s   DOUBLE NOT NULL,
+    end_s     DOUBLE NOT NULL,
+    compound  DOUBLE NOT NULL,
+    label     VARCHAR NOT NULL,            -- escalation / frustrated / satisfied / neutral
+    cue       VARCHAR                      -- the phrase or sarcasm opener that decided it
+);
+
+-- Call reasons (pipeline/categories.py): every categories file version used, and the categories
+-- each call has (a rescore replaces a call's rows; set_version says which version made them).
+CREATE TABLE IF NOT EXISTS category_sets (
+    set_id        VARCHAR NOT NULL,
+    set_version   INTEGER NOT NULL,
+    source_path   VARCHAR,
+    source_text   VARCHAR NOT NULL,
+    first_used_at TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS call_categories (
+    call_id       VARCHAR NOT NULL,
+    set_id        VARCHAR NOT NULL,
+    set_version   INTEGER NOT NULL,
+    category_id   VARCHAR NOT NULL,
+    name          VARCHAR NOT NULL,
+    evidence_text VARCHAR,
+    start_s       DOUBLE,
+    end_s         DOUBLE
+);

@@ -11,16 +11,19 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from pipeline.store.signals_sql import SIGNAL_TABLES, write_signals
 from pipeline.types import Event, Features, Turn, Word
 
 if TYPE_CHECKING:  # read-only commands (callqa queue/show) should not pay for these imports
+    from pipeline.categories import CallCategories
+    from pipeline.features.customer import CustomerSignals
     from pipeline.metadata import CallMetadata
     from pipeline.queue import QueueDecision
     from pipeline.redact import Redaction
     from pipeline.scoring import CallScore
 
 SCHEMA_PATH = Path(__file__).with_name("schema.sql")
-CALL_TABLES = ("turns", "words", "redactions", "features", "events", "call_scores", "criterion_scores")
+CALL_TABLES = ("turns", "words", "redactions", "features", "events", "call_scores", "criterion_scores", *SIGNAL_TABLES)
 VIEWS_PATH = Path(__file__).with_name("views.sql")
 
 
@@ -51,6 +54,8 @@ class CallRecord:
     events: list[Event] = field(default_factory=list)
     score: CallScore | None = None
     queue: QueueDecision | None = None
+    customer: CustomerSignals | None = None
+    categories: CallCategories | None = None
     stage_s: dict[str, float] = field(default_factory=dict)  # wall time per stage, for benchmarks and logs
 
 
@@ -176,13 +181,14 @@ class Store:
 
     def write_score(
         self, call_id: str, score: CallScore, queue: QueueDecision | None, features: Features | None = None,
-        events: list[Event] = (),
+        events: list[Event] = (), customer: CustomerSignals | None = None, categories: CallCategories | None = None,
     ) -> None:
         """Store a (re)score for one call in one transaction; other rubric versions' rows stay."""
         self.con.execute("BEGIN TRANSACTION")
         try:
             if features is not None:
                 self.replace_features(call_id, features, list(events))
+            write_signals(self.con, call_id, customer, categories)
             self._write_score(call_id, score, queue)
             self.con.execute("COMMIT")
         except BaseException:
@@ -393,6 +399,7 @@ class Store:
             self._insert_items("redactions", record.call_id, "redaction_idx", record.redactions)
             if record.features is not None:
                 self.replace_features(record.call_id, record.features, record.events)
+            write_signals(self.con, record.call_id, record.customer, record.categories)
             if record.score is not None:
                 self._write_score(record.call_id, record.score, record.queue)
             self.con.execute("COMMIT")

@@ -1,0 +1,171 @@
+"""categories.py: call reasons from YAML rules (phrases, measures, events), errors with lines; and
+the queue policy for escalated and unhappy customers."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from pipeline.calibration.synthetic import transcript_from_lines
+from pipeline.categories import CategoriesError, load_categories, parse_categories
+from pipeline.features import extract_features
+from pipeline.features.customer import CustomerOptions, analyse_customer, load_sentiment_analyzer
+from pipeline.queue import CallConfidence, QueuePolicy, review_decision
+from pipeline.scoring import CallScore
+from pipeline.script import Lemmatizer, load_nlp
+from pipeline.signals import call_signals
+
+CALL = [
+    ("agent", 0.0, 5.0, "Thank you for calling Acme Telecom, my name is Sam."),
+    ("customer", 6.0, 11.0, "Hi, I was charged twice on my bill and I want to cancel my contract."),
+    ("agent", 12.0, 15.0, "I'm sorry to hear that. Can I put you on hold while I check?"),
+    ("customer", 15.5, 16.0, "Okay."),
+    ("agent", 90.0, 95.0, "Thanks for holding, I've refunded the second charge."),
+    ("customer", 96.0, 98.0, "Okay, thanks."),
+]
+DURATION_S = 100.0
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    return Lemmatizer(load_nlp())
+
+
+@pytest.fixture(scope="module")
+def vader():
+    return load_sentiment_analyzer()
+
+
+def reasons_of(lines, nlp, vader, categories=None):
+    turns, words = transcript_from_lines(lines)
+    features, events = extract_features(turns, words, DURATION_S)
+    signals = call_signals(
+        features,
+        events,
+        turns,
+        words,
+        nlp,
+        vader,
+        CustomerOptions(),
+        categories or load_categories(),
+    )
+    return signals
+
+
+def test_default_categories_on_a_call_with_a_dispute_a_cancellation_and_a_long_hold(nlp, vader):
+    signals = reasons_of(CALL, nlp, vader)
+    found = {m.category_id: m for m in signals.categories.matches}
+    assert set(found) == {
+        "billing_dispute",
+        "cancellation_intent",
+        "long_hold",
+        "escalation",
+        "unhappy_customer",
+    }
+    assert found["billing_dispute"].evidence_text.startswith("customer said 'charged twice'")
+    assert 6.0 < found["billing_dispute"].start_s < found["cancellation_intent"].start_s < 11.0
+    assert found["long_hold"].evidence_text == "hold_total_s = 74"  # 16.0 s to 90.0 s
+    assert found["escalation"].start_s == found["cancellation_intent"].start_s
+    assert (signals.categories.set_id, signals.categories.set_version) == (
+        "contact-center-reasons",
+        1,
+    )
+
+
+def test_all_rules_of_a_category_must_hold_and_negate_turns_a_rule_round(nlp, vader):
+    categories = parse_categories(
+        """
+id: test
+version: 3
+categories:
+  - id: unresolved_cancellation
+    name: Cancellation the agent did not try to save
+    rules:
+      - {type: phrases, speaker: customer, phrases: [cancel my contract]}
+      - {type: phrases, speaker: agent, phrases: [special offer, a discount], negate: true}
+  - id: early_cancellation
+    name: Cancellation in the first 5 s
+    rules:
+      - {type: phrases, speaker: customer, phrases: [cancel my contract], within_first_s: 5}
+  - id: short_call
+    name: Under a minute
+    rules:
+      - {type: measure, measure: handle_time_s, max: 60}
+  - id: agent_held
+    name: The agent put the customer on hold
+    rules:
+      - {type: event, event: hold, speaker: agent, min_duration_s: 60}
+"""
+    )
+    found = reasons_of(CALL, nlp, vader, categories).categories
+    assert found.ids == ("unresolved_cancellation", "agent_held")
+    assert found.matches[0].evidence_text.endswith("agent never said any of 2 phrases")
+    saved = [*CALL[:4], ("agent", 90.0, 95.0, "I can give you a discount of ten percent."), CALL[5]]
+    assert reasons_of(saved, nlp, vader, categories).categories.ids == ("agent_held",)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        (
+            "id: x\nversion: 1\ncategories:\n  - id: a\n    name: A\n    rules:\n      - {type: mood}\n",
+            7,
+            "unknown rule type",
+        ),
+        (
+            "id: x\nversion: 1\ncategories:\n  - id: a\n    name: A\n    rules:\n      - {type: event, event: yelling}\n",
+            7,
+            "unknown event kind 'yelling'",
+        ),
+        (
+            "id: x\nversion: 1\ncategories:\n  - id: a\n    name: A\n    rules:\n      - {type: measure, measure: hold_total_s}\n",
+            7,
+            "needs 'min', 'max'",
+        ),
+        (
+            "id: x\nversion: 1\ncategories:\n  - id: a\n    name: A\n    rules: []\n  - id: a\n    name: B\n    rules: [{type: measure, measure: hold_events, min: 1}]\n",
+            6,
+            "category 'a' (rules)",
+        ),
+        (
+            "id: x\nversion: 1\ncategories:\n  - id: a\n    name: A\n    rules: [{type: measure, measure: hold_events, min: 1}]\n  - id: a\n    name: B\n    rules: [{type: measure, measure: hold_events, min: 1}]\n",
+            7,
+            "duplicate category id 'a' (first on line 4)",
+        ),
+        ("id: x\nid: y\n", 2, "duplicate key 'id'"),
+    ],
+)
+def test_a_categories_file_with_mistakes_names_the_line(text, line, message):
+    with pytest.raises(CategoriesError) as caught:
+        parse_categories(text, "reasons.yaml")
+    assert f"reasons.yaml:{line}:" in str(caught.value) and message in str(caught.value)
+
+
+def test_the_default_file_loads():
+    categories = load_categories()
+    assert len({c.id for c in categories.categories}) == len(categories.categories) >= 5
+
+
+def passing_score() -> CallScore:
+    return CallScore("r", 1, 95.0, True, False, 0.95, ())
+
+
+def test_an_escalated_or_unhappy_customer_is_queued_even_when_the_call_scores_well(nlp, vader):
+    turns, words = transcript_from_lines(CALL)
+    _, events = extract_features(turns, words, DURATION_S)
+    customer = analyse_customer(turns, words, events, nlp, vader, CustomerOptions())
+    policy = QueuePolicy(random_sample_rate=0.0)
+    decision = review_decision("c1", passing_score(), CallConfidence(), 80.0, policy, customer)
+    assert decision is not None and decision.priority == 2
+    assert decision.reasons[0].startswith(
+        "customer escalation: 'cancel my contract.' (cancel my contract)"
+    )
+    assert review_decision("c1", passing_score(), CallConfidence(), 80.0, policy) is None
+    quiet = QueuePolicy(random_sample_rate=0.0, queue_escalations=False, queue_unhappy=False)
+    assert review_decision("c1", passing_score(), CallConfidence(), 80.0, quiet, customer) is None
+    unhappy_only = replace(
+        customer, escalations=0, escalation="", unhappy_reasons=("2 frustrated turns",)
+    )
+    decision = review_decision("c1", passing_score(), CallConfidence(), 80.0, policy, unhappy_only)
+    assert decision.reasons == ("unhappy customer: 2 frustrated turns",) and decision.priority == 2
