@@ -34,3 +34,12 @@ def tiny_settings(tmp_path_factory):
     from pipeline.config import load_settings
 
     return load_settings(asr={"model": "whisper-tiny.en"})
+
+
+@pytest.fixture(scope="session")
+def synthetic_month(tmp_path_factory):
+    """The synthetic month (tests/synthetic_month.py), built once per test session; copy ``db``
+    before writing to it."""
+    from tests.synthetic_month import write_month
+
+    return write_month(tmp_path_factory.mktemp("month"))

@@ -424,6 +424,7 @@ class ReviewApp:
             date_to=as_date("date_to"),
             score_min=as_score("score_min"),
             score_max=as_score("score_max"),
+            category=(query.get("category") or "").strip()[:100] or None,
         )
         return filters, page, problems
 

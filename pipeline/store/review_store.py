@@ -27,7 +27,7 @@ import yaml
 
 from pipeline.store.store import LOCK_RETRY_S, Store, connect_with_retry, waiting_marker
 
-ROLES = ("supervisor", "qa_lead", "admin")
+ROLES = ("supervisor", "qa_lead", "admin", "agent")
 QUEUE_STATUSES = ("pending", "mine", "in_review", "done")
 # Reason filter -> the text the queue policy (pipeline/queue.py) writes into review_queue.reasons.
 REASON_KINDS = {
@@ -37,6 +37,8 @@ REASON_KINDS = {
     "low confidence": "low confidence",
     "random sample": "random sample",
     "manual review": "manual review",
+    "customer escalation": "customer escalation",
+    "unhappy customer": "unhappy customer",
 }
 MANUAL_REVIEW_PRIORITY = 5
 # A waiting process touches its marker at least every 0.2 s (connect_with_retry's longest pause).
@@ -72,6 +74,7 @@ class QueueFilters:
     date_to: date | None = None  # inclusive
     score_min: float | None = None
     score_max: float | None = None
+    category: str | None = None  # a call reason id (call_categories)
 
 
 @dataclass
@@ -162,6 +165,8 @@ class ReviewStore:
 
 
 def _scope_sql(user: User, alias: str = "c") -> tuple[str, list]:
+    if user.role == "agent":
+        return "FALSE", []  # an agent reaches only their own reviewed calls (pipeline/store/coaching_store.py)
     if user.sees_all_teams:
         return "TRUE", []
     return f"{alias}.team IN (SELECT unnest(?::VARCHAR[]))", [list(user.teams)]
@@ -202,7 +207,8 @@ class ReviewDB:
         return [User(r[0], r[1], tuple(r[2] or ()), bool(r[3])) for r in rows]
 
     def add_user(
-        self, username: str, password_hash: str, role: str, teams: list[str], by: str
+        self, username: str, password_hash: str, role: str, teams: list[str], by: str,
+        agent_id: str | None = None,
     ) -> None:
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
@@ -214,13 +220,12 @@ class ReviewDB:
                 ).fetchone()[0]:
                     raise ReviewConflict(f"user {username!r} already exists")
                 self.con.execute(
-                    "INSERT INTO users (username, password_hash, role, teams, created_at, disabled)"
-                    " VALUES (?, ?, ?, ?, ?, false)",
-                    [username, password_hash, role, teams, utc_now()],
+                    "INSERT INTO users (username, password_hash, role, teams, created_at, disabled, agent_id)"
+                    " VALUES (?, ?, ?, ?, ?, false, ?)",
+                    [username, password_hash, role, teams, utc_now(), agent_id],
                 )
-                self._audit(
-                    by, "user_add", username, None, json.dumps({"role": role, "teams": teams})
-                )
+                added = {"role": role, "teams": teams} | ({"agent_id": agent_id} if agent_id else {})
+                self._audit(by, "user_add", username, None, json.dumps(added))
                 self.con.execute("COMMIT")
             except BaseException:
                 self.con.execute("ROLLBACK")
@@ -359,6 +364,9 @@ class ReviewDB:
         if filters.score_max is not None:
             where.append("s.score <= ?")
             params.append(filters.score_max)
+        if filters.category:
+            where.append("q.call_id IN (SELECT call_id FROM call_categories WHERE category_id = ?)")
+            params.append(filters.category)
         page = max(1, page)
         # One pass: the matching rows are materialised once, counted, and the page cut from them.
         rows = _dicts(
@@ -366,7 +374,9 @@ class ReviewDB:
                 f"""WITH matching AS MATERIALIZED (
                         SELECT q.call_id, q.priority, q.reasons, q.status, q.assigned_to, s.score, s.auto_fail,
                                c.agent_id, c.team, c.queue_name, coalesce(c.started_at, c.processed_at) AS call_at,
-                               c.started_at IS NULL AS date_is_processing_time, c.duration_s
+                               c.started_at IS NULL AS date_is_processing_time, c.duration_s,
+                               (SELECT string_agg(cc.name, ', ' ORDER BY cc.name) FROM call_categories cc
+                                 WHERE cc.call_id = q.call_id) AS categories
                           FROM review_queue q
                           JOIN calls c ON c.call_id = q.call_id
                           LEFT JOIN call_scores s
@@ -408,7 +418,10 @@ class ReviewDB:
             team_names = [t[0] for t in teams]
         else:
             team_names = sorted(user.teams)
-        return {"agents": [a[0] for a in agents], "teams": team_names}
+        categories = self.con.execute(
+            "SELECT category_id, any_value(name) FROM call_categories GROUP BY 1 ORDER BY 2"
+        ).fetchall()
+        return {"agents": [a[0] for a in agents], "teams": team_names, "categories": categories}
 
     def search(self, user: User, text: str, limit: int = 50) -> list[dict]:
         """Calls in scope whose id starts with ``text`` or whose transcript contains it."""

@@ -197,7 +197,7 @@ CREATE TABLE IF NOT EXISTS criterion_trust (
 CREATE TABLE IF NOT EXISTS users (
     username      VARCHAR NOT NULL,
     password_hash VARCHAR NOT NULL,   -- argon2
-    role          VARCHAR NOT NULL CHECK (role IN ('supervisor', 'qa_lead', 'admin')),
+    role          VARCHAR NOT NULL CHECK (role IN ('supervisor', 'qa_lead', 'admin', 'agent')),
     teams         VARCHAR[],          -- a supervisor sees only these teams' calls
     created_at    TIMESTAMP NOT NULL,
     disabled      BOOLEAN NOT NULL DEFAULT false
@@ -268,4 +268,53 @@ CREATE TABLE IF NOT EXISTS call_categories (
     evidence_text VARCHAR,
     start_s       DOUBLE,
     end_s         DOUBLE
+);
+
+-- An `agent` account sees only the reviewed calls of this agent id (calls.agent_id); NULL = the
+-- user name. (Databases made before the `agent` role get their users table rebuilt with the new
+-- role check on open: see pipeline/store/coaching_store.py.)
+ALTER TABLE users ADD COLUMN IF NOT EXISTS agent_id VARCHAR;
+
+-- Coaching: a supervisor's session with an agent, the focus (criteria or metrics), the agreed
+-- commitment and when to follow up; closing the follow-up records whether it was met.
+CREATE TABLE IF NOT EXISTS coaching_sessions (
+    session_id    VARCHAR NOT NULL,
+    agent_id      VARCHAR NOT NULL,
+    team          VARCHAR,
+    coach         VARCHAR NOT NULL,
+    held_on       DATE NOT NULL,
+    focus         VARCHAR[] NOT NULL,  -- metric ids (pipeline/store/reports_sql.py METRICS) or criterion:<id>
+    commitment    VARCHAR NOT NULL,
+    follow_up_on  DATE NOT NULL,
+    notes         VARCHAR,
+    created_at    TIMESTAMP NOT NULL,
+    closed_at     TIMESTAMP,
+    closed_by     VARCHAR,
+    outcome       VARCHAR CHECK (outcome IS NULL OR outcome IN ('met', 'not_met')),
+    outcome_note  VARCHAR
+);
+
+-- An agent acknowledging a review of their call.
+CREATE TABLE IF NOT EXISTS review_acknowledgements (
+    review_id       VARCHAR NOT NULL,
+    call_id         VARCHAR NOT NULL,
+    username        VARCHAR NOT NULL,
+    acknowledged_at TIMESTAMP NOT NULL
+);
+
+-- An agent disputing one criterion of a review; accepting it amends the review (a new review with
+-- source 'dispute' under the original reviewer, amends_review_id set), which calibration reads.
+CREATE TABLE IF NOT EXISTS disputes (
+    dispute_id        VARCHAR NOT NULL,
+    review_id         VARCHAR NOT NULL,   -- the review version disputed
+    call_id           VARCHAR NOT NULL,
+    criterion_id      VARCHAR NOT NULL,
+    raised_by         VARCHAR NOT NULL,
+    comment           VARCHAR NOT NULL,
+    raised_at         TIMESTAMP NOT NULL,
+    status            VARCHAR NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'accepted', 'rejected')),
+    resolved_by       VARCHAR,
+    resolved_at       TIMESTAMP,
+    resolution        VARCHAR,            -- the reason given
+    amended_review_id VARCHAR             -- the review an accepted dispute created
 );

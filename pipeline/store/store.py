@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from pipeline.store.migrations import add_agent_role
 from pipeline.store.signals_sql import SIGNAL_TABLES, write_signals
 from pipeline.types import Event, Features, Turn, Word
 
@@ -100,7 +101,9 @@ class Store:
         self.path = str(path)
         self.con = connect_with_retry(self.path, read_only, lock_timeout_s)
         if not read_only:
-            self.con.execute(SCHEMA_PATH.read_text())
+            schema = SCHEMA_PATH.read_text()
+            self.con.execute(schema)
+            add_agent_role(self.con, schema)
             self.con.execute(VIEWS_PATH.read_text())
 
     def close(self) -> None:
@@ -214,8 +217,9 @@ class Store:
         finally:
             self.con.unregister("incoming_rows")
 
-    def queue_rows(self, status: str = "pending", limit: int = 50) -> list[dict]:
-        """The review queue, most urgent first, with score and the failed criteria's times to listen to."""
+    def queue_rows(self, status: str = "pending", limit: int = 50, category: str | None = None) -> list[dict]:
+        """The review queue, most urgent first, with score and the failed criteria's times to listen to;
+        ``category``: only calls with that call reason."""
         sql = """
             SELECT q.priority, q.call_id, s.score, s.auto_fail, q.reasons, q.status, q.assigned_to, c.source_path,
                    c.duration_s,
@@ -225,13 +229,15 @@ class Store:
                      WHERE cs.call_id = q.call_id AND cs.rubric_id = q.rubric_id
                        AND cs.rubric_version = q.rubric_version AND cs.status = 'fail'
                        AND cs.evidence_start_s IS NOT NULL) AS listen_at
-              FROM (SELECT * FROM review_queue WHERE status = ? ORDER BY priority, created_at LIMIT ?) q
+              FROM (SELECT * FROM review_queue WHERE status = ? {reason} ORDER BY priority, created_at LIMIT ?) q
               JOIN calls c USING (call_id)
               LEFT JOIN call_scores s
                 ON s.call_id = q.call_id AND s.rubric_id = q.rubric_id AND s.rubric_version = q.rubric_version
              ORDER BY q.priority, s.score NULLS FIRST, q.call_id
         """
-        cursor = self.con.execute(sql, [status, limit])
+        reason = "AND call_id IN (SELECT call_id FROM call_categories WHERE category_id = ?)" if category else ""
+        params = [status, category, limit] if category else [status, limit]
+        cursor = self.con.execute(sql.replace("{reason}", reason), params)
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
@@ -267,6 +273,26 @@ class Store:
             "score": score[0] if score else None,
             "criteria": criteria,
             "queue": dicts("SELECT priority, reasons, status, assigned_to FROM review_queue WHERE call_id = ?", [key]),
+            **self._signals_report(key),
+        }
+
+    def _signals_report(self, call_id: str) -> dict:
+        """The customer summary and call reasons (absent from a database no newer version has opened)."""
+        tables = {row[0] for row in self.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if not {"call_customer", "call_categories"} <= tables:
+            return {"customer": None, "categories": []}
+        cursor = self.con.execute("SELECT * EXCLUDE (call_id) FROM call_customer WHERE call_id = ?", [call_id])
+        names = [d[0] for d in cursor.description]
+        row = cursor.fetchone()
+        cursor = self.con.execute(
+            "SELECT category_id, name, evidence_text, start_s, set_id, set_version FROM call_categories WHERE call_id = ?"
+            " ORDER BY start_s NULLS LAST, category_id",
+            [call_id],
+        )
+        columns = [d[0] for d in cursor.description]
+        return {
+            "customer": dict(zip(names, row)) if row else None,
+            "categories": [dict(zip(columns, r)) for r in cursor.fetchall()],
         }
 
     def calls_for_rescoring(self, call_ids: list[str] | None = None):
