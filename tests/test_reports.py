@@ -250,7 +250,10 @@ def test_coaching_windows_and_movement():
 
 def cli(*args: object) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", *map(str, args)], capture_output=True, text=True
+        [sys.executable, "-m", "pipeline.cli", *map(str, args)],
+        check=False,
+        capture_output=True,
+        text=True,
     )
 
 

@@ -27,6 +27,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 
+from pipeline.review.coaching import agent_may_open, coaching_router
 from pipeline.review.auth import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -183,6 +184,8 @@ class ReviewApp:
         user = db.session_user(session_id) if session_id else None
         if user is None:
             raise LoginRequired()
+        if user.role == "agent" and not agent_may_open(request.url.path):
+            raise NotFound(request.url.path)  # an agent sees only their own reviewed calls (/my)
         request.state.user = user
         request.state.csrf = self.signer.csrf_token(session_id)
         return user, session_id
@@ -226,6 +229,7 @@ class ReviewApp:
         self._queue_routes(app)
         self._call_routes(app)
         self._admin_routes(app)
+        app.include_router(coaching_router(self))
         return app
 
     def _error_page(self, request: Request, status: int, message: str) -> Response:
@@ -335,8 +339,8 @@ class ReviewApp:
         @app.get("/")
         def home(request: Request):
             with self.store.open() as db:
-                self.authenticate(request, db)
-            return RedirectResponse("/queue", status_code=303)
+                user, _ = self.authenticate(request, db)
+            return RedirectResponse("/my" if user.role == "agent" else "/queue", status_code=303)
 
     def _login(self, request: Request, form) -> Response:
         policy = self.options.login
@@ -371,6 +375,8 @@ class ReviewApp:
             session_id = new_token()
             db.create_session(user.username, session_id, policy.session_ttl_s)
             db.audit(user.username, "login", client)
+        if user.role == "agent" and not agent_may_open(next_path.split("?")[0]):
+            next_path = "/my"
         response = RedirectResponse(next_path, status_code=303)
         response.set_cookie(
             SESSION_COOKIE, self.signer.session_cookie(session_id), max_age=int(policy.session_ttl_s),
