@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -26,6 +27,7 @@ IMPROVED, WORSE, UNCHANGED, CHANGED, NO_CALLS = (
 )
 # charts show the groups with the most calls; the table below them has every group
 CHART_MAX_GROUPS = 8
+CHART_MAX_TICKS = 12
 PRODUCTION_CHARTS = (
     ("calls", "Calls"),
     ("aht_s", "Average handle time (s)"),
@@ -91,17 +93,23 @@ def _figure(width: float = 7.5, height: float = 3.0):
 def line_chart(
     title: str, x: Sequence, series: dict[str, Sequence[float | None]], y_label: str = ""
 ) -> str:
-    """One line per series over ``x`` (None = no value), as a data URI."""
+    """One line per series over the labels ``x`` (days or weeks, evenly spaced; None = no value),
+    as a data URI."""
     figure, axes = _figure()
+    drawn = 0
     for name, values in series.items():
-        points = [(xv, yv) for xv, yv in zip(x, values) if yv is not None]
+        points = [(i, y) for i, y in enumerate(values) if y is not None]
         if points:
             axes.plot(
                 [p[0] for p in points], [p[1] for p in points], marker="o", markersize=3, label=name
             )
+            drawn += 1
+    step = max(1, math.ceil(len(x) / CHART_MAX_TICKS))
+    axes.set_xticks(range(0, len(x), step), [str(label) for label in x][::step])
+    axes.set_xlim(-0.5, max(len(x) - 0.5, 0.5))
     axes.set_title(title, fontsize=11, loc="left")
     axes.set_ylabel(y_label)
-    if len(series) > 1:
+    if drawn > 1:
         axes.legend(fontsize=8, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
     figure.autofmt_xdate()
     return svg_data_uri(figure)

@@ -387,3 +387,20 @@ def test_date_defaults_cover_the_four_weeks_up_to_the_newest_call(app):
     page = html(sue, "/agents/a2").text
     newest = date(2026, 3, 27)  # the month's last weekday
     assert f'value="{newest}"' in page and f'value="{newest - timedelta(days=27)}"' in page
+
+
+def test_the_queue_filters_by_call_reason(app, db):
+    lead = client(app, "lena")
+    page = html(lead, "/queue?status=done&category=escalation").text
+    listed = set(re.findall(r'data-call-id="([0-9a-f]+)"', page))
+    escalated = {
+        r[0]
+        for r in query(db, "SELECT call_id FROM call_categories WHERE category_id = 'escalation'")
+    }
+    done = {r[0] for r in query(db, "SELECT call_id FROM review_queue WHERE status = 'done'")}
+    assert listed == escalated & done and listed
+    assert 'option value="escalation" selected' in page and "Escalation" in page
+    everything = set(
+        re.findall(r'data-call-id="([0-9a-f]+)"', html(lead, "/queue?status=done").text)
+    )
+    assert listed < everything
