@@ -14,8 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+if TYPE_CHECKING:  # `callqa report production` without --out html should not pay for these
+    from jinja2 import Environment
 
 TEMPLATES = Path(__file__).parent / "report_templates"
 IMPROVED, WORSE, UNCHANGED, CHANGED, NO_CALLS = (
@@ -131,6 +133,8 @@ def production_charts(rows: list[dict]) -> list[tuple[str, str]]:
 
 
 def _environment() -> Environment:
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
     env = Environment(
         loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True)
     )
@@ -147,6 +151,21 @@ def format_value(value, column: str = "") -> str:
     if isinstance(value, float):
         return f"{value:.3f}" if column == "audio_hours" else f"{value:.1f}"
     return str(value)
+
+
+def plain_table(
+    columns: Sequence[str], rows: Sequence[Sequence[str]], left: Sequence[str] = ()
+) -> str:
+    """Columns of text aligned with spaces (``left`` ones flush left, the rest right), a rule under the header."""
+    widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            cell.ljust(width) if column in left else cell.rjust(width)
+            for cell, width, column in zip(cells, widths, columns)
+        ).rstrip()
+
+    return "\n".join([line(columns), "  ".join("-" * w for w in widths), *(line(r) for r in rows)])
 
 
 def render_production_html(

@@ -31,3 +31,25 @@ def add_agent_role(con: duckdb.DuckDBPyConnection, schema_sql: str) -> None:
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+def fill_call_summary(con: duckdb.DuckDBPyConnection) -> None:
+    """Fill ``call_summary`` for a database whose calls were stored before it existed (once: only
+    while it is empty and scored calls exist)."""
+    if con.execute("SELECT count(*) FROM call_summary").fetchone()[0]:
+        return
+    if not con.execute("SELECT count(*) FROM call_scores").fetchone()[0]:
+        return
+    con.execute(
+        """INSERT INTO call_summary
+           SELECT f.call_id, f.hold_total_s, coalesce(d.dead_air_s, 0.0), s.score, s.rubric_id, s.rubric_version,
+                  EXISTS (SELECT 1 FROM review_queue q WHERE q.call_id = f.call_id AND q.reasons <> 'manual review'),
+                  cu.unhappy
+             FROM features f
+             LEFT JOIN (SELECT call_id, sum(end_s - start_s) AS dead_air_s FROM events WHERE kind = 'dead_air'
+                         GROUP BY call_id) d ON d.call_id = f.call_id
+             LEFT JOIN (SELECT * FROM call_scores
+                      QUALIFY row_number() OVER (PARTITION BY call_id ORDER BY scored_at DESC, rubric_version DESC) = 1) s
+                    ON s.call_id = f.call_id
+             LEFT JOIN call_customer cu ON cu.call_id = f.call_id"""
+    )

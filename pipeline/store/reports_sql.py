@@ -2,11 +2,12 @@
 every figure. Read-only: runs on a read-only connection (``callqa report``) or the app's.
 
 Which call counts where. A call's date is its ``started_at`` (metadata), else when it was
-processed; its auto score is its newest score (latest ``scored_at``, then rubric version); its
-human score is that of its current review (the newest version of the most recent submitted review:
-an amendment, e.g. an accepted dispute, replaces what it amends). Dead air is the total length of
-its ``dead_air`` events; unhappy is ``call_customer.unhappy``. Date ranges are whole days,
-``date_to`` included. ``scope`` is a SQL condition on ``calls c`` (team scope) with its parameters.
+processed; its handle time is its length; its auto score, hold and dead-air seconds, whether the
+queue policy queued it and whether the customer was unhappy come from ``call_summary`` (written
+with the call and by every rescore: the newest score); its human score is that of its current
+review (the newest version of the most recent submitted review: an amendment, e.g. an accepted
+dispute, replaces what it amends). Date ranges are whole days, ``date_to`` included. ``scope`` is a
+SQL condition on ``calls c`` (team scope) with its parameters.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ import duckdb
 
 PERIODS = ("day", "week")
 GROUPS = {
-    "team": "b.team",
-    "agent": "b.agent_id",
-    "queue": "b.queue_name",
+    "team": "c.team",
+    "agent": "c.agent_id",
+    "queue": "c.queue_name",
     "reason": "r.category_id",
 }
 NO_GROUP = "(none)"
@@ -73,27 +74,23 @@ def _execute(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> duckdb.D
     return con.execute(sql, {name: value for name, value in params.items() if name in used})
 
 
+_CURRENT_HUMAN_SCORES = """
+    SELECT call_id, arg_max(human_score, submitted_at) AS human_score FROM reviews r
+     WHERE submitted_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM reviews a WHERE a.amends_review_id = r.review_id)
+     GROUP BY call_id"""
+
 # One row per done call in range and scope, with everything the scorecard reads.
 _FACTS = """
     facts AS MATERIALIZED (
         SELECT c.call_id, c.agent_id, c.team, c.queue_name, coalesce(c.started_at, c.processed_at) AS call_at,
-               c.duration_s, coalesce(f.handle_time_s, c.duration_s) AS handle_time_s, f.agent_talk_ratio,
-               coalesce(f.hold_total_s, 0.0) AS hold_total_s, coalesce(d.dead_air_s, 0.0) AS dead_air_s,
-               f.agent_interruptions, s.score AS auto_score, s.rubric_id, s.rubric_version, h.human_score,
-               h.review_id, cu.unhappy::INTEGER AS unhappy
+               c.duration_s, c.duration_s AS handle_time_s, f.agent_talk_ratio,
+               coalesce(su.hold_total_s, 0.0) AS hold_total_s, coalesce(su.dead_air_s, 0.0) AS dead_air_s,
+               f.agent_interruptions, su.auto_score, su.rubric_id, su.rubric_version, h.human_score,
+               su.unhappy::INTEGER AS unhappy
           FROM calls c
+          LEFT JOIN call_summary su ON su.call_id = c.call_id
           LEFT JOIN features f ON f.call_id = c.call_id
-          LEFT JOIN (SELECT call_id, sum(end_s - start_s) AS dead_air_s FROM events WHERE kind = 'dead_air'
-                      GROUP BY call_id) d ON d.call_id = c.call_id
-          LEFT JOIN (SELECT * FROM call_scores
-                   QUALIFY row_number() OVER (PARTITION BY call_id ORDER BY scored_at DESC, rubric_version DESC) = 1) s
-                 ON s.call_id = c.call_id
-          LEFT JOIN (SELECT call_id, human_score, review_id FROM reviews r
-                      WHERE submitted_at IS NOT NULL
-                        AND NOT EXISTS (SELECT 1 FROM reviews a WHERE a.amends_review_id = r.review_id)
-                    QUALIFY row_number() OVER (PARTITION BY call_id ORDER BY submitted_at DESC, review_id) = 1) h
-                 ON h.call_id = c.call_id
-          LEFT JOIN call_customer cu ON cu.call_id = c.call_id
+          LEFT JOIN ({human}) h ON h.call_id = c.call_id
          WHERE c.status = 'done' AND coalesce(c.started_at, c.processed_at) >= $date_from
            AND coalesce(c.started_at, c.processed_at) < $date_end AND {scope}
     )"""
@@ -133,44 +130,26 @@ def production(
     if group not in GROUPS:
         raise ValueError(f"--group must be one of {', '.join(GROUPS)}")
     scope_params = scope_params or []
-    reasons = "LEFT JOIN call_categories r ON r.call_id = b.call_id" if group == "reason" else ""
+    reasons = "LEFT JOIN call_categories r ON r.call_id = c.call_id" if group == "reason" else ""
     sql = f"""
-        WITH base AS MATERIALIZED (
-            SELECT c.call_id, c.agent_id, c.team, c.queue_name, c.duration_s,
-                   date_trunc('{by}', coalesce(c.started_at, c.processed_at))::DATE AS period
-              FROM calls c
-             WHERE c.status = 'done' AND coalesce(c.started_at, c.processed_at) >= $date_from
-               AND coalesce(c.started_at, c.processed_at) < $date_end AND {_named_scope(scope, scope_params)}
-        ),
-        scores AS (
-            SELECT call_id, arg_max(score, scored_at) AS score FROM call_scores
-             WHERE call_id IN (SELECT call_id FROM base) GROUP BY call_id
-        ),
-        human AS (
-            SELECT call_id, arg_max(human_score, submitted_at) AS human_score FROM reviews r
-             WHERE submitted_at IS NOT NULL AND call_id IN (SELECT call_id FROM base)
-               AND NOT EXISTS (SELECT 1 FROM reviews a WHERE a.amends_review_id = r.review_id)
-             GROUP BY call_id
-        ),
-        queued AS (SELECT DISTINCT call_id FROM review_queue WHERE call_id IN (SELECT call_id FROM base))
-        SELECT b.period, coalesce({GROUPS[group]}, '{NO_GROUP}') AS "group", count(*) AS calls,
-               sum(b.duration_s) / 3600.0 AS audio_hours,
-               avg(coalesce(f.handle_time_s, b.duration_s)) AS aht_s,
-               avg(coalesce(f.hold_total_s, 0.0)) AS avg_hold_s,
-               avg((q.call_id IS NOT NULL)::INTEGER) AS queued_share,
+        SELECT date_trunc('{by}', coalesce(c.started_at, c.processed_at))::DATE AS period,
+               coalesce({GROUPS[group]}, '{NO_GROUP}') AS "group", count(*) AS calls,
+               sum(c.duration_s) / 3600.0 AS audio_hours,
+               avg(c.duration_s) AS aht_s,
+               avg(coalesce(su.hold_total_s, 0.0)) AS avg_hold_s,
+               avg(coalesce(su.queued, false)::INTEGER) AS queued_share,
                count(h.human_score) AS reviews_done,
-               avg(s.score) AS mean_auto_score,
+               avg(su.auto_score) AS mean_auto_score,
                avg(h.human_score) AS mean_human_score,
-               avg(cu.unhappy::INTEGER) AS unhappy_share
-          FROM base b
+               avg(su.unhappy::INTEGER) AS unhappy_share
+          FROM calls c
           {reasons}
-          LEFT JOIN features f ON f.call_id = b.call_id
-          LEFT JOIN scores s ON s.call_id = b.call_id
-          LEFT JOIN human h ON h.call_id = b.call_id
-          LEFT JOIN queued q ON q.call_id = b.call_id
-          LEFT JOIN call_customer cu ON cu.call_id = b.call_id
+          LEFT JOIN call_summary su ON su.call_id = c.call_id
+          LEFT JOIN ({_CURRENT_HUMAN_SCORES}) h ON h.call_id = c.call_id
+         WHERE c.status = 'done' AND coalesce(c.started_at, c.processed_at) >= $date_from
+           AND coalesce(c.started_at, c.processed_at) < $date_end AND {_named_scope(scope, scope_params)}
          GROUP BY ALL
-         ORDER BY b.period, "group"
+         ORDER BY period, "group"
     """
     return _rows(_execute(con, sql, _facts_params(date_from, date_to, scope_params)))
 
@@ -228,7 +207,8 @@ def scorecard_figures(
     scope_params = scope_params or []
     params = _facts_params(date_from, date_to, scope_params) | {"agent": agent_id, "team": team}
     facts = _FACTS.format(
-        scope=_named_scope(scope, scope_params) + " AND c.team IS NOT DISTINCT FROM $team"
+        human=_CURRENT_HUMAN_SCORES,
+        scope=_named_scope(scope, scope_params) + " AND c.team IS NOT DISTINCT FROM $team",
     )
     totals = f"count(*) AS calls, count(human_score) AS reviewed, sum(dead_air_s) AS dead_air_total_s, sum(hold_total_s) AS hold_sum_s, {_metric_aggregates()}"
     agent = _rows(
@@ -304,7 +284,7 @@ def metric_value(
     A ``criterion:<id>`` metric is the pass rate (N/A left out; calls = the calls it applied to).
     Coaching compares these before and after a session (no team scope: the session is in scope).
     """
-    facts = _FACTS.format(scope="c.agent_id = $agent")
+    facts = _FACTS.format(human=_CURRENT_HUMAN_SCORES, scope="c.agent_id = $agent")
     params = _facts_params(date_from, date_to, []) | {"agent": agent_id}
     if metric_id.startswith(CRITERION_PREFIX):
         row = _execute(
@@ -359,7 +339,7 @@ def calls_behind(
     if team is not None:
         conditions.append("c.team = $team")
         params["team"] = team
-    facts = _FACTS.format(scope=" AND ".join(conditions))
+    facts = _FACTS.format(human=_CURRENT_HUMAN_SCORES, scope=" AND ".join(conditions))
     where = ["TRUE"]
     if week is not None:
         where.append("date_trunc('week', call_at)::DATE = $week")

@@ -318,3 +318,18 @@ CREATE TABLE IF NOT EXISTS disputes (
     resolution        VARCHAR,            -- the reason given
     amended_review_id VARCHAR             -- the review an accepted dispute created
 );
+
+-- What the production report needs of each call besides `calls`, in one row, written with the call
+-- and by every rescore (reports over a million calls then join one table, not five): the newest
+-- score, hold and dead-air seconds, whether the queue policy queued it, whether the customer was
+-- unhappy. Databases from before this table get it filled once on open (store/migrations.py).
+CREATE TABLE IF NOT EXISTS call_summary (
+    call_id        VARCHAR NOT NULL,
+    hold_total_s   DOUBLE,
+    dead_air_s     DOUBLE,
+    auto_score     DOUBLE,
+    rubric_id      VARCHAR,
+    rubric_version INTEGER,
+    queued         BOOLEAN,           -- the queue policy queued it when it was last scored
+    unhappy        BOOLEAN            -- NULL: the customer was not analysed
+);

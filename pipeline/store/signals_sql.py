@@ -1,4 +1,5 @@
-"""SQL for the customer's signals and the call reasons of each call (written with the call)."""
+"""SQL for what is derived from each call when it is written or rescored: the customer's signals,
+its call reasons and its one-row summary for the reports."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ import duckdb
 if TYPE_CHECKING:
     from pipeline.categories import CallCategories, CategorySet
     from pipeline.features.customer import CustomerSignals
+    from pipeline.queue import QueueDecision
+    from pipeline.scoring import CallScore
+    from pipeline.types import Event, Features
 
-SIGNAL_TABLES = ("call_customer", "customer_turn_sentiment", "call_categories")
+SIGNAL_TABLES = ("call_customer", "customer_turn_sentiment", "call_categories", "call_summary")
 
 
 def register_categories(
@@ -91,3 +95,27 @@ def write_signals(
                     for m in categories.matches
                 ],
             )  # fmt: skip
+
+
+def write_summary(
+    con: duckdb.DuckDBPyConnection,
+    call_id: str,
+    features: Features | None,
+    events: list[Event],
+    score: CallScore | None,
+    queue: QueueDecision | None,
+    customer: CustomerSignals | None,
+) -> None:
+    """Replace the call's report summary (inside the caller's transaction)."""
+    con.execute("DELETE FROM call_summary WHERE call_id = ?", [call_id])
+    if features is None:
+        return
+    dead_air_s = sum(e.end_s - e.start_s for e in events if e.kind == "dead_air")
+    con.execute(
+        "INSERT INTO call_summary VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            call_id, features.hold_total_s, dead_air_s, round(score.score, 2) if score else None,
+            score.rubric_id if score else None, score.rubric_version if score else None, queue is not None,
+            customer.unhappy if customer is not None else None,
+        ],
+    )  # fmt: skip

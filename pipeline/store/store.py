@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from pipeline.store.migrations import add_agent_role
-from pipeline.store.signals_sql import SIGNAL_TABLES, write_signals
+from pipeline.store.migrations import add_agent_role, fill_call_summary
+from pipeline.store.signals_sql import SIGNAL_TABLES, write_signals, write_summary
 from pipeline.types import Event, Features, Turn, Word
 
 if TYPE_CHECKING:  # read-only commands (callqa queue/show) should not pay for these imports
@@ -104,6 +104,7 @@ class Store:
             schema = SCHEMA_PATH.read_text()
             self.con.execute(schema)
             add_agent_role(self.con, schema)
+            fill_call_summary(self.con)
             self.con.execute(VIEWS_PATH.read_text())
 
     def close(self) -> None:
@@ -192,6 +193,8 @@ class Store:
             if features is not None:
                 self.replace_features(call_id, features, list(events))
             write_signals(self.con, call_id, customer, categories)
+            if features is not None:
+                write_summary(self.con, call_id, features, list(events), score, queue, customer)
             self._write_score(call_id, score, queue)
             self.con.execute("COMMIT")
         except BaseException:
@@ -426,6 +429,9 @@ class Store:
             if record.features is not None:
                 self.replace_features(record.call_id, record.features, record.events)
             write_signals(self.con, record.call_id, record.customer, record.categories)
+            write_summary(
+                self.con, record.call_id, record.features, record.events, record.score, record.queue, record.customer
+            )
             if record.score is not None:
                 self._write_score(record.call_id, record.score, record.queue)
             self.con.execute("COMMIT")
