@@ -59,3 +59,19 @@ def synthetic_month(tmp_path_factory):
     from tests.synthetic_month import write_month
 
     return write_month(tmp_path_factory.mktemp("month"))
+
+
+@pytest.fixture(scope="session")
+def lemmatizer():
+    """The spaCy lemma matcher, built once per test session."""
+    from pipeline.script import Lemmatizer, load_nlp
+
+    return Lemmatizer(load_nlp())
+
+
+@pytest.fixture(scope="session")
+def vader():
+    """VADER's sentiment analyser (its lexicon ships in the package), built once per test session."""
+    from pipeline.features.customer import load_sentiment_analyzer
+
+    return load_sentiment_analyzer()

@@ -10,10 +10,9 @@ import pytest
 from pipeline.calibration.synthetic import transcript_from_lines
 from pipeline.categories import CategoriesError, load_categories, parse_categories
 from pipeline.features import extract_features
-from pipeline.features.customer import CustomerOptions, analyse_customer, load_sentiment_analyzer
+from pipeline.features.customer import CustomerOptions, analyse_customer
 from pipeline.queue import CallConfidence, QueuePolicy, review_decision
 from pipeline.scoring import CallScore
-from pipeline.script import Lemmatizer, load_nlp
 from pipeline.signals import call_signals
 
 CALL = [
@@ -28,13 +27,8 @@ DURATION_S = 100.0
 
 
 @pytest.fixture(scope="module")
-def nlp():
-    return Lemmatizer(load_nlp())
-
-
-@pytest.fixture(scope="module")
-def vader():
-    return load_sentiment_analyzer()
+def nlp(lemmatizer):
+    return lemmatizer
 
 
 def reasons_of(lines, nlp, vader, categories=None):

@@ -9,21 +9,17 @@ Set CALLQA_UPDATE_SCREENSHOTS=1 to refresh docs/screenshots/ (otherwise they go 
 
 from __future__ import annotations
 
-import os
-import threading
-import time
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
 
-from pipeline.review.app import AppOptions, create_app
 from pipeline.store.review_store import CriterionGrade, ReviewStore, ReviewSubmission, User
-from tests.review_fixtures import PASSWORD, SECRET_KEY, build_review_db, criteria_failing
-from tests.test_review_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, _free_port, log_in
+from tests.browser import CHROMIUM, chromium, log_in, screenshot_dir, served
+from tests.review_fixtures import PASSWORD, build_review_db, criteria_failing
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-uvicorn = pytest.importorskip("uvicorn")
+pytest.importorskip("playwright.sync_api")
+pytest.importorskip("uvicorn")
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed")
 SUE = User("sue", "supervisor", ("billing",))
@@ -54,28 +50,14 @@ def fx(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(fx):
-    port = _free_port()
-    app = create_app(AppOptions(db_path=str(fx.db), secret_key=SECRET_KEY))
-    instance = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not instance.started:
-        assert time.monotonic() < deadline, "the review app did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(10)
+    with served(fx.db) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
@@ -94,10 +76,7 @@ def new_page(browser):
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory) -> Path:
-    if os.environ.get("CALLQA_UPDATE_SCREENSHOTS"):
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        return SCREENSHOTS
-    return tmp_path_factory.mktemp("screenshots")
+    return screenshot_dir(tmp_path_factory)
 
 
 def charts_drawn(page) -> list[int]:

@@ -14,9 +14,7 @@ from pipeline.features.customer import (
     CustomerOptions,
     analyse_customer,
     label_turns,
-    load_sentiment_analyzer,
 )
-from pipeline.script import Lemmatizer, load_nlp
 from pipeline.types import Event
 from tests.conftest import PROJECT, SAMPLES
 
@@ -25,13 +23,8 @@ UNHAPPY = {"frustrated", "escalation"}
 
 
 @pytest.fixture(scope="module")
-def nlp():
-    return Lemmatizer(load_nlp())
-
-
-@pytest.fixture(scope="module")
-def vader():
-    return load_sentiment_analyzer()
+def nlp(lemmatizer):
+    return lemmatizer
 
 
 def analyse(lines, nlp, vader, events=(), options=None):
