@@ -163,3 +163,60 @@ def test_an_escalated_or_unhappy_customer_is_queued_even_when_the_call_scores_we
     )
     decision = review_decision("c1", passing_score(), CallConfidence(), 80.0, policy, unhappy_only)
     assert decision.reasons == ("unhappy customer: 2 frustrated turns",) and decision.priority == 2
+
+
+def test_rescore_applies_a_new_categories_version_and_queue_filters_by_it(tmp_path):
+    import subprocess
+    import sys
+
+    import duckdb
+
+    from pipeline.categories import DEFAULT_CATEGORIES_PATH
+    from tests.review_fixtures import build_review_db
+
+    fx = build_review_db(tmp_path / "fixture")
+    v2 = tmp_path / "reasons_v2.yaml"
+    v2.write_text(
+        DEFAULT_CATEGORIES_PATH.read_text().replace("version: 1", "version: 2")
+        + "\n  - id: card_read_out\n    name: Card read out\n    rules:\n"
+        "      - {type: phrases, speaker: agent, phrases: [read me the card number]}\n"
+    )
+
+    def cli(*args):
+        command = [sys.executable, "-m", "pipeline.cli", *map(str, args)]
+        return subprocess.run(command, capture_output=True, text=True, check=False)
+
+    result = cli("rescore", "--rubric", DEFAULT_CATEGORIES_PATH.with_name("default.yaml"), "--categories", v2,
+                 "--db", fx.db)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    with duckdb.connect(str(fx.db), read_only=True) as con:
+        rows = con.execute(
+            "SELECT call_id, set_version, category_id FROM call_categories"
+        ).fetchall()
+        versions = con.execute("SELECT set_id, set_version FROM category_sets").fetchall()
+    assert versions == [("contact-center-reasons", 2)]
+    assert {(call_id, version) for call_id, version, cid in rows if cid == "card_read_out"} == {
+        (call_id, 2) for call_id in [*fx.calls.values()]
+    }
+    # a changed file under a version already used is refused, like a rubric
+    v2.write_text(
+        v2.read_text()
+        + "\n  - {id: extra, name: Extra, rules: [{type: measure, measure: hold_events, min: 9}]}\n"
+    )
+    refused = cli("rescore", "--rubric", DEFAULT_CATEGORIES_PATH.with_name("default.yaml"), "--categories", v2,
+                  "--db", fx.db)  # fmt: skip
+    assert (
+        refused.returncode == 2 and "give the changed file a new version number" in refused.stderr
+    )
+    with duckdb.connect(str(fx.db), read_only=True) as con:
+        pending = con.execute(
+            "SELECT call_id FROM review_queue WHERE status = 'pending'"
+        ).fetchall()
+    labels = {call_id: label for label, call_id in fx.calls.items()}
+    queue = cli("queue", "--db", fx.db, "--category", "card_read_out")
+    assert queue.returncode == 0, queue.stderr
+    assert pending and all(
+        f"{labels[call_id]}.original.wav" in queue.stdout for (call_id,) in pending
+    )
+    nothing = cli("queue", "--db", fx.db, "--category", "no_such_reason")
+    assert not any(f"{label}.original.wav" in nothing.stdout for label in labels.values())
