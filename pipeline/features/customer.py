@@ -228,7 +228,10 @@ class CustomerOptions(BaseModel):
         DEFAULT_ANSWER_PARTICLES, description="dropped from a turn's start before VADER scores it"
     )
     phrase_min_similarity: float = Field(
-        88.0, ge=0, le=100, description="fuzzy lemma match a cue needs (the rubric's matcher)"
+        85.0,
+        ge=0,
+        le=100,
+        description="fuzzy lemma match a cue needs (the rubric's matcher; 85 as the rubric's empathy cues and the call reasons)",
     )
     negation_window_tokens: int = Field(
         2, ge=0, description="a negation this close before a cue cancels it"
