@@ -357,13 +357,27 @@ CUSTOMER_PHRASES = {
 }
 
 
+# On the mono talkover call the customer's "This is ridiculous" is spoken over the agent: the
+# embedded diarizer hears one voice at a time and Whisper transcribes the agent (see "Who spoke when").
+NOT_TRANSCRIBED_ON_MONO = {("talkover", "this is ridiculous")}
+
+
 def planted_customer_phrases():
     for name, truth in TRUTHS.items():
         for turn in truth["turns"]:
             for phrase, kind in CUSTOMER_PHRASES.items():
                 if turn["speaker"] == "customer" and phrase in turn["text"].lower():
                     for layout in truth["files"]:
-                        yield pytest.param(name, layout, turn, kind, id=f"{name}-{layout}-{phrase}")
+                        marks = []
+                        if layout == "mono" and (name, phrase) in NOT_TRANSCRIBED_ON_MONO:
+                            marks = [
+                                pytest.mark.xfail(
+                                    strict=True, reason="overlapped speech on a mono call"
+                                )
+                            ]
+                        yield pytest.param(
+                            name, layout, turn, kind, id=f"{name}-{layout}-{phrase}", marks=marks
+                        )
 
 
 @pytest.mark.parametrize(("name", "layout", "turn", "kind"), list(planted_customer_phrases()))
@@ -407,3 +421,8 @@ def test_escalated_and_unhappy_customers_are_queued_with_that_reason(scored_db):
         )
     )
     assert {Path(p).name.split(".")[0] for p, flag in unhappy.items() if flag} == {"talkover", RUDE}
+    shown = flat(cli("show", call_id_of(scored_db, "talkover"), "--db", scored_db).stdout)
+    assert (
+        flat("customer: UNHAPPY") in shown
+        and flat("call reason Cancellation intent at 13.") in shown
+    )

@@ -374,9 +374,7 @@ class ReviewDB:
                 f"""WITH matching AS MATERIALIZED (
                         SELECT q.call_id, q.priority, q.reasons, q.status, q.assigned_to, s.score, s.auto_fail,
                                c.agent_id, c.team, c.queue_name, coalesce(c.started_at, c.processed_at) AS call_at,
-                               c.started_at IS NULL AS date_is_processing_time, c.duration_s,
-                               (SELECT string_agg(cc.name, ', ' ORDER BY cc.name) FROM call_categories cc
-                                 WHERE cc.call_id = q.call_id) AS categories
+                               c.started_at IS NULL AS date_is_processing_time, c.duration_s
                           FROM review_queue q
                           JOIN calls c ON c.call_id = q.call_id
                           LEFT JOIN call_scores s
@@ -392,7 +390,20 @@ class ReviewDB:
         total = rows[0].pop("total_rows") if rows else self._count_matching(where, params)
         for row in rows[1:]:
             row.pop("total_rows")
+        self._add_call_reasons(rows)
         return QueuePage(rows, total, page, page_size)
+
+    def _add_call_reasons(self, rows: list[dict]) -> None:
+        """Each row's call reasons (names, comma-separated), looked up for this page's calls only."""
+        names = dict(
+            self.con.execute(
+                "SELECT call_id, string_agg(name, ', ' ORDER BY name) FROM call_categories"
+                " WHERE call_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY call_id",
+                [[row["call_id"] for row in rows]],
+            ).fetchall()
+        )
+        for row in rows:
+            row["categories"] = names.get(row["call_id"])
 
     def _count_matching(self, where: list[str], params: list) -> int:
         """For a page past the end (no row to carry the total)."""
