@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pipeline import timeline
 from pipeline.config import BleedOptions, VadOptions
 from pipeline.types import Segment
 
@@ -86,33 +87,17 @@ def mask_to_regions(
     duration_s: float,
 ) -> list[Segment]:
     """Runs of True frames -> regions: short pauses bridged, blips dropped, edges padded."""
-    runs: list[list[float]] = []
     padded = np.concatenate([[False], mask, [False]])
     edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
-    for start_frame, end_frame in zip(edges[::2], edges[1::2]):
-        start_s, end_s = start_frame * frame_s, end_frame * frame_s
-        if runs and start_s - runs[-1][1] < min_silence_s:
-            runs[-1][1] = end_s
-        else:
-            runs.append([start_s, end_s])
-    regions = []
-    for start_s, end_s in runs:
-        if end_s - start_s < min_speech_s:
-            continue
-        regions.append(
-            Segment(round(max(0.0, start_s - pad_s), 3), round(min(duration_s, end_s + pad_s), 3))
-        )
-    return _merge_touching(regions)
-
-
-def _merge_touching(regions: list[Segment]) -> list[Segment]:
-    merged: list[Segment] = []
-    for region in regions:
-        if merged and region.start_s <= merged[-1].end_s:
-            merged[-1] = Segment(merged[-1].start_s, max(merged[-1].end_s, region.end_s))
-        else:
-            merged.append(region)
-    return merged
+    runs = timeline.merge(
+        (Segment(start * frame_s, end * frame_s) for start, end in zip(edges[::2], edges[1::2])),
+        bridge_s=min_silence_s,
+    )
+    return timeline.merge(
+        Segment(round(max(0.0, run.start_s - pad_s), 3), round(min(duration_s, run.end_s + pad_s), 3))
+        for run in runs
+        if run.duration_s >= min_speech_s
+    )
 
 
 def detect_speech(
