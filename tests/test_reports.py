@@ -312,3 +312,20 @@ def test_cli_agent_scorecard(month):
 def test_cli_refuses_bad_report_options(month):
     result = cli("report", "production", "--by", "month", "--db", month.db)
     assert result.returncode == 2 and "--by" in result.stderr
+
+
+def test_a_database_from_before_call_summary_gets_it_filled_on_open(tmp_path):
+    from pipeline.store.store import Store
+    from tests.review_fixtures import build_review_db
+
+    fx = build_review_db(tmp_path)
+    columns = "call_id, hold_total_s, dead_air_s, auto_score, rubric_id, rubric_version, queued"
+    with duckdb.connect(str(fx.db)) as con:
+        written = con.execute(f"SELECT {columns} FROM call_summary ORDER BY call_id").fetchall()
+        con.execute("DELETE FROM call_summary")
+    with Store(fx.db):
+        pass
+    with duckdb.connect(str(fx.db)) as con:
+        filled = con.execute(f"SELECT {columns} FROM call_summary ORDER BY call_id").fetchall()
+    assert filled == written and len(filled) == len(fx.calls)
+    assert {row[0]: row[6] for row in filled}[fx.calls["not_queued"]] is False
