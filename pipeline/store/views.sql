@@ -9,4 +9,3 @@ WHERE c.status = 'done';
 CREATE OR REPLACE VIEW latest_call_scores AS
 SELECT * FROM call_scores
 QUALIFY row_number() OVER (PARTITION BY call_id, rubric_id ORDER BY rubric_version DESC) = 1;
-
