@@ -1,7 +1,7 @@
 """`callqa calibrate` on a large database: 100 000 scored calls, 10 000 of them human-graded.
 
 Builds the database with bulk inserts (synthetic calls, auto scores and reviewers with known
-accuracy and bias: pipeline/calibration/synthetic.py), then times, warm (libraries imported):
+accuracy and bias: tests/synthetic_calibration.py), then times, warm (libraries imported):
 reading the grades (SQL), computing the report (1 000 bootstrap resamples per interval), and the
 whole `calibrate` including storing the trust decisions — the median of --rounds runs, its ratio
 to the 2 s target, and the peak memory of one run. Then the cold command itself (a new process
@@ -31,14 +31,18 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.calibration import stats, synthetic
-from pipeline.calibration.report import (
+# this checkout's pipeline/ and tests/ (the synthetic graders), whatever is installed
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pipeline.calibration import stats  # noqa: E402
+from tests import synthetic_calibration as synthetic  # noqa: E402
+from pipeline.calibration.report import (  # noqa: E402
     ReportOptions,
     build_report,
     calibrate,
     load_calibration_data,
 )
-from pipeline.store.store import Store
+from pipeline.store.store import Store  # noqa: E402
 
 TARGET_S = 2.0
 
@@ -50,7 +54,7 @@ def build(path: Path, calls: int, graded: int) -> float:
     started = time.perf_counter()
     data = synthetic.simulate(spec, seed=2026)
     with Store(path) as store:
-        synthetic.write_synthetic(store.con, data)
+        synthetic.write_synthetic(store.calibration, data)
     return time.perf_counter() - started
 
 
@@ -77,12 +81,12 @@ def benchmark(calls: int, graded: int, rounds: int) -> None:
                 f"{rows[3]:,} human grades; built with bulk inserts in {build_s:.1f} s"
             )
             options = ReportOptions()
-            calibrate(store.con, options=options)  # warm-up: imports, DuckDB caches
-            load_s, data = timed(lambda: load_calibration_data(store.con), rounds)
+            calibrate(store.calibration, options=options)  # warm-up: imports, DuckDB caches
+            load_s, data = timed(lambda: load_calibration_data(store.calibration), rounds)
             report_s, report = timed(lambda: build_report(data, options), rounds)
-            whole_s, _ = timed(lambda: calibrate(store.con, options=options), rounds)
+            whole_s, _ = timed(lambda: calibrate(store.calibration, options=options), rounds)
             tracemalloc.start()
-            calibrate(store.con, options=options)
+            calibrate(store.calibration, options=options)
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
         command = [str(Path(sys.executable).with_name("callqa")), "calibrate", "--db", str(path)]
@@ -122,7 +126,6 @@ def coverage(runs: int, first_seed: int, study_calls: int) -> None:
 
     from scipy.stats import binomtest
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from tests.test_calibration_recovery import SPEC as TEST_SPEC
 
     SPEC = dataclasses.replace(TEST_SPEC, n_calls=study_calls or TEST_SPEC.n_calls)
@@ -137,9 +140,9 @@ def coverage(runs: int, first_seed: int, study_calls: int) -> None:
     started = time.perf_counter()
     for seed in range(first_seed, first_seed + runs):
         with Store(":memory:") as store:
-            synthetic.write_synthetic(store.con, synthetic.simulate(SPEC, seed))
+            synthetic.write_synthetic(store.calibration, synthetic.simulate(SPEC, seed))
             report = calibrate(
-                store.con, options=ReportOptions(n_resamples=600, seed=seed), write_trust=False
+                store.calibration, options=ReportOptions(n_resamples=600, seed=seed), write_trust=False
             )
         for c in report.criteria:
             kappa = c.agreement.kappa

@@ -29,15 +29,18 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from pipeline.calibration.synthetic import transcript_from_lines
-from pipeline.features.customer import (
+# this checkout's pipeline/ and tests/ (the transcript helper), whatever is installed
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pipeline.features.customer import (  # noqa: E402
     TURN_LABELS,
     CustomerOptions,
     analyse_customer,
     label_turns,
     load_sentiment_analyzer,
 )
-from pipeline.script import Lemmatizer, load_nlp
+from pipeline.script import Lemmatizer, load_nlp  # noqa: E402
+from tests.synthetic_calibration import transcript_from_lines  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parent.parent
 UTTERANCES = PROJECT / "benchmarks" / "data" / "customer_utterances.csv"

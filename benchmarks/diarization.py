@@ -24,7 +24,7 @@ from pyannote.database.util import load_rttm, load_uem
 from pyannote.metrics.diarization import DiarizationErrorRate, JaccardErrorRate
 
 from pipeline.audio import file_sha256, load_audio
-from pipeline.batch import CallProcessor
+from pipeline.call import CallProcessor
 from pipeline.config import load_settings
 
 warnings.filterwarnings("ignore", message=".*'uem' was approximated.*")

@@ -299,7 +299,7 @@ def pipeline_share(calls, models: list[str], rounds: int) -> None:
     (models loaded and warmed up first) against redact_words, in the pipeline's own "redact"
     stage and timed alone on the same call's real words from the corpus."""
     from pipeline.audio import file_sha256
-    from pipeline.batch import CallProcessor
+    from pipeline.call import CallProcessor
     from pipeline.config import load_settings
 
     truth = json.loads(DEMO_TRUTH.read_text())

@@ -23,7 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipeline.store.store import Store
+# this checkout's pipeline/, whatever is installed
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pipeline.store.store import Store  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parent.parent
 TARGET_S = 2.0

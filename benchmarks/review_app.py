@@ -33,7 +33,7 @@ import soundfile as sf
 
 from pipeline.audio import file_sha256
 from pipeline.review.auth import hash_password
-from pipeline.rubric import DEFAULT_RUBRIC_PATH
+from pipeline.rubric import DEFAULT_RUBRIC_PATH, load_rubric
 from pipeline.store.review_store import ReviewStore
 from pipeline.store.store import Store
 
@@ -73,11 +73,7 @@ def build_database(db: Path, calls: int, audio: Path) -> None:
     db.unlink(missing_ok=True)
     with Store(db) as store:
         store.register_rubric(
-            "contact-center-default",
-            1,
-            80.0,
-            str(DEFAULT_RUBRIC_PATH),
-            DEFAULT_RUBRIC_PATH.read_text(),
+            load_rubric(DEFAULT_RUBRIC_PATH), str(DEFAULT_RUBRIC_PATH), DEFAULT_RUBRIC_PATH.read_text()
         )
         con = store.con
         con.execute("SELECT setseed(0.42)")

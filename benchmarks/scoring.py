@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from review_app import build_database  # noqa: E402
 
 from pipeline.audio import discover, file_sha256  # noqa: E402
-from pipeline.batch import CallProcessor  # noqa: E402
+from pipeline.call import CallProcessor  # noqa: E402
 from pipeline.config import load_settings  # noqa: E402
 from pipeline.store.store import Store  # noqa: E402
 

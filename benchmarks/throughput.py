@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 from pipeline.audio import discover, load_audio
-from pipeline.batch import CallProcessor, run_batch
+from pipeline.batch import run_batch
+from pipeline.call import CallProcessor
 from pipeline.config import load_settings
 from pipeline.models import Models
 
@@ -62,7 +63,7 @@ def main() -> None:
     settings = load_settings(asr=asr or None)
     files = discover(args.files)
     audio_s = sum(load_audio(f).duration_s for f in files)
-    models = Models(settings)
+    models = Models(settings.models_dir, settings.asr, settings.diarization)
     processor = CallProcessor(settings, models)
     # warm-up: loads the model once, fills caches, so neither side pays for it in its timing
     bare_faster_whisper(models, files[:1])

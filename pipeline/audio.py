@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 from pathlib import Path
 
 import numpy as np
 
+from pipeline.digest import file_sha256
 from pipeline.types import Audio
+
+__all__ = ["AudioError", "file_sha256", "load_audio"]
 
 MODEL_SAMPLE_RATE = 16_000
 AUDIO_EXTENSIONS = frozenset(
@@ -41,14 +43,6 @@ class AudioError(Exception):
         super().__init__(f"{path}: {reason}")
         self.path = str(path)
         self.reason = reason
-
-
-def file_sha256(path: str | Path, chunk_bytes: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(chunk_bytes):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def probe(path: str | Path) -> dict:

@@ -324,4 +324,3 @@ def categorise(
                 )
             )
     return CallCategories(categories.id, categories.version, tuple(matches))
-

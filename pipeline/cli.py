@@ -21,6 +21,15 @@ def load_settings(*args, **kwargs):
     return load(*args, **kwargs)
 
 app = typer.Typer(help="Speech analytics and automatic QA for call-center recordings.", no_args_is_help=True)
+
+
+@app.callback()
+def _offline() -> None:
+    """Speech analytics and automatic QA for call-center recordings."""
+    from pipeline.models import keep_offline
+
+    keep_offline()  # `callqa models pull` is the one command that goes online, and says so itself
+
 models_app = typer.Typer(help="List, prepare and (on request) download models.", invoke_without_command=True)
 app.add_typer(models_app, name="models")
 console = Console(stderr=True, soft_wrap=True)  # file paths in errors stay whole for grep and logs
@@ -141,9 +150,7 @@ def show(
         report = store.call_report(call_id)
         trust: dict = {}  # what calibration decided for each criterion
         if report is not None and report["score"]:
-            from pipeline.store.calibration_sql import trust_decisions
-
-            trust = trust_decisions(store.con, report["score"]["rubric_id"], report["score"]["rubric_version"])
+            trust = store.calibration.trust_decisions(report["score"]["rubric_id"], report["score"]["rubric_version"])
     if report is None:
         console.print(f"[red]error:[/red] no single call matches {call_id!r} in {db}")
         raise typer.Exit(2)
@@ -287,7 +294,7 @@ def models_list(ctx: typer.Context, config: ConfigOption = None) -> None:
     table = Table(title="Models")
     for column in ("name", "kind", "source", "present", "path / problem"):
         table.add_column(column, overflow="fold")
-    for status in model_statuses(settings):
+    for status in model_statuses(settings.models_dir):
         table.add_row(
             status.name, status.kind, status.source,
             "[green]yes[/green]" if status.present else "[red]no[/red]", status.path or status.problem,
@@ -524,7 +531,7 @@ def grades_import(
         raise typer.Exit(2)
     try:
         with Store(db) as store:
-            result = import_grades(store.con, file)
+            result = import_grades(store.calibration, file)
     except GradesFileError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -580,7 +587,7 @@ def calibrate(
         target_catch=target,
     )  # fmt: skip
     with Store(db, read_only=not write) as store:
-        report = run_calibration(store.con, rubric_id, rubric_version, since, options, write_trust=write)
+        report = run_calibration(store.calibration, rubric_id, rubric_version, since, options, write_trust=write)
     if report is None:
         console.print(f"[red]error:[/red] no calls scored under that rubric in {db}")
         raise typer.Exit(2)
@@ -610,7 +617,6 @@ def calibrate_tune(
     from pipeline.calibration.render import print_tuning
     from pipeline.calibration.tuning import margins_from_transcripts, tune
     from pipeline.rubric import RubricError, load_rubric, parse_rubric
-    from pipeline.store.calibration_sql import pick_rubric, rubric_source
     from pipeline.store.store import Store
 
     if not db.exists():
@@ -621,15 +627,15 @@ def calibrate_tune(
         raise typer.Exit(2)
     settings = load_settings(config)
     with Store(db, read_only=True) as store:
-        picked = pick_rubric(store.con, rubric_id, rubric_version)
-        source = rubric_source(store.con, *picked) if picked else None
+        picked = store.calibration.pick_rubric(rubric_id, rubric_version)
+        source = store.calibration.rubric_source(*picked) if picked else None
         if source is None:
             console.print(f"[red]error:[/red] no stored rubric with scored calls matches in {db}")
             raise typer.Exit(2)
         if source["source_path"] and out.resolve() == Path(source["source_path"]).resolve():
             console.print(f"[red]error:[/red] {out} is the rubric being tuned; write the new version to a new file")
             raise typer.Exit(2)
-        if rubric_source(store.con, picked[0], picked[1] + 1) is not None:
+        if store.calibration.rubric_source(picked[0], picked[1] + 1) is not None:
             console.print(f"[red]error:[/red] {picked[0]} v{picked[1] + 1} already exists in {db}; tune from it instead")
             raise typer.Exit(2)
         try:
@@ -637,7 +643,7 @@ def calibrate_tune(
         except RubricError:
             rubric = None  # not a rubric the scorer can run (e.g. synthetic): tune the pass mark only
         margins_for = margins_from_transcripts(store, rubric, settings) if rubric is not None else None
-        result = tune(store.con, margins_for, picked[0], picked[1], since, target)
+        result = tune(store.calibration, margins_for, picked[0], picked[1], since, target)
     out.write_text(result.rubric_text)
     try:
         load_rubric(out, settings.rubric_variables)
@@ -654,11 +660,9 @@ report_app = typer.Typer(help="Production reports and agent scorecards.")
 app.add_typer(report_app, name="report")
 
 
-def _report_range(con, date_from: datetime | None, date_to: datetime | None):
+def _report_range(reports, date_from: datetime | None, date_to: datetime | None):
     """Whole days: the given ones, else the first and last call day stored."""
-    from pipeline.store.reports_sql import call_date_range
-
-    first, last = call_date_range(con) if date_from is None or date_to is None else (None, None)
+    first, last = reports.call_date_range() if date_from is None or date_to is None else (None, None)
     start = date_from.date() if date_from else first
     end = date_to.date() if date_to else last
     if start is None or end is None:
@@ -670,17 +674,15 @@ def _report_range(con, date_from: datetime | None, date_to: datetime | None):
     return start, end
 
 
-def _user_scope(con, username: str | None):
+def _user_scope(reports, username: str | None):
     """The team scope of a review-app user (``--as-user``), as SQL on ``calls c``."""
     if username is None:
         return "TRUE", []
-    from pipeline.store.review_store import User, _scope_sql
-
-    row = con.execute("SELECT role, teams FROM users WHERE username = ? AND NOT disabled", [username]).fetchone()
-    if row is None:
+    scope = reports.user_scope(username)
+    if scope is None:
         console.print(f"[red]error:[/red] no active user {username!r}")
         raise typer.Exit(2)
-    return _scope_sql(User(username, row[0], tuple(row[1] or ())))
+    return scope
 
 
 AsUserOption = Annotated[Optional[str], typer.Option("--as-user", help="apply this review-app user's team scope")]
@@ -699,13 +701,7 @@ def report_production(
 ) -> None:
     """Calls, audio hours, handle and hold time, share queued, reviews done, mean scores and the
     unhappy-customer share per day or week and per team, agent, queue or call reason."""
-    from pipeline.store.reports_sql import (
-        GROUPS,
-        PERIODS,
-        PRODUCTION_COLUMNS,
-        export_production,
-        production,
-    )
+    from pipeline.store.reports_sql import GROUPS, PERIODS, PRODUCTION_COLUMNS
 
     if by not in PERIODS or group not in GROUPS:
         console.print(f"[red]error:[/red] --by is one of {', '.join(PERIODS)}; --group one of {', '.join(GROUPS)}")
@@ -715,11 +711,12 @@ def report_production(
         console.print(f"[red]error:[/red] {out}: --out must end in .csv, .parquet or .html")
         raise typer.Exit(2)
     with _open_store(db) as store:
-        start, end = _report_range(store.con, date_from, date_to)
-        scope, params = _user_scope(store.con, as_user)
-        rows = production(store.con, by, group, start, end, scope, params)
+        reports = store.reports
+        start, end = _report_range(reports, date_from, date_to)
+        scope, params = _user_scope(reports, as_user)
+        rows = reports.production(by, group, start, end, scope, params)
         if suffix in ("csv", "parquet"):
-            export_production(store.con, rows, str(out), suffix)
+            reports.export_production(rows, str(out), suffix)
     title = f"Production by {by} and {group}, {start} to {end}"
     if suffix == "html":
         from pipeline.reports import render_production_html
@@ -755,9 +752,10 @@ def report_agent(
     from pipeline.reports import build_scorecard, format_value
 
     with _open_store(db) as store:
-        start, end = _report_range(store.con, date_from, date_to)
-        scope, params = _user_scope(store.con, as_user)
-        card = build_scorecard(store.con, agent, start, end, as_of.date() if as_of else date_type.today(), scope, params)
+        reports = store.reports
+        start, end = _report_range(reports, date_from, date_to)
+        scope, params = _user_scope(reports, as_user)
+        card = build_scorecard(reports, agent, start, end, as_of.date() if as_of else date_type.today(), scope, params)
     if card is None:
         console.print(f"[red]error:[/red] agent {agent!r} has no calls" + (f" in {as_user}'s teams" if as_user else ""))
         raise typer.Exit(2)

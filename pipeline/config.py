@@ -1,103 +1,28 @@
-"""One settings object for the whole pipeline, loaded from defaults, a TOML/YAML file, env and flags."""
+"""One settings object for the whole pipeline, loaded from defaults, a YAML file, env and flags.
+
+Each stage keeps its own options beside its code (``vad.VadOptions``, ``transcribe.AsrOptions``,
+``diarize.DiarizationOptions``, ``redact.RedactionConfig``, ...); this module only composes them,
+and no stage imports it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
-
 import yaml
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pipeline.categories import DEFAULT_CATEGORIES_PATH
+from pipeline.diarize import DiarizationOptions
 from pipeline.features import FeatureOptions
 from pipeline.features.customer import CustomerOptions
+from pipeline.metadata import MetadataOptions
 from pipeline.queue import QueuePolicy
 from pipeline.redact import RedactionConfig
+from pipeline.redacted_audio import RedactedAudioOptions
 from pipeline.rubric import DEFAULT_RUBRIC_PATH
-
-
-class VadOptions(BaseModel):
-    """Speech detection per channel (Silero VAD from faster-whisper)."""
-
-    threshold: float = Field(0.5, ge=0.0, le=1.0, description="Silero speech probability threshold")
-    method: Literal["silero", "energy"] = "silero"
-    min_speech_s: float = Field(0.12, ge=0.0, description="shorter speech blips are dropped")
-    min_silence_s: float = Field(0.35, ge=0.0, description="shorter pauses do not split a turn")
-    pad_s: float = Field(0.05, ge=0.0, description="padding added around each speech region")
-
-
-class BleedOptions(BaseModel):
-    """Dual-channel crosstalk: one side's voice leaking quietly into the other channel."""
-
-    # Leaks through a hybrid or headset sit 20-60 dB under the talker (measured on real 8 kHz
-    # call-center stereo); two people talking at once are within a few dB of each other.
-    margin_db: float = Field(
-        15.0, ge=0.0, description="a frame this far below the other channel is bleed"
-    )
-    above_floor_db: float = Field(
-        6.0, ge=0.0, description="own speech stands this far above the channel's noise floor"
-    )
-
-
-class AsrOptions(BaseModel):
-    """faster-whisper settings; the same ones the benchmark's bare baseline uses."""
-
-    model: str = Field(
-        "whisper-base",
-        description="manifest name, faster-whisper size name or local CTranslate2 dir",
-    )
-    device: Literal["cpu", "cuda", "auto"] = "cpu"
-    compute_type: str = Field("default", description="int8 on CPU, float16 on CUDA when 'default'")
-    batch_size: int = Field(
-        8, ge=0, description="0 = sequential decoding, else BatchedInferencePipeline"
-    )
-    beam_size: int = Field(5, ge=1)
-    language: str | None = "en"
-    cpu_threads: int = Field(0, ge=0, description="0 = CTranslate2 default")
-
-    def resolved_compute_type(self) -> str:
-        if self.compute_type != "default":
-            return self.compute_type
-        return "float16" if self.device == "cuda" else "int8"
-
-
-class DiarizationOptions(BaseModel):
-    """Mono calls: who spoke when. Dual-channel calls use the channel map instead."""
-
-    mono_backend: Literal["embedded", "pyannote", "none"] = Field(
-        "embedded", description="embedded: bundled Resemblyzer encoder; pyannote: a pyannote.audio pipeline; none: speaker 'unknown'"
-    )
-    pyannote_model: str = Field("pyannote-community-1", description="manifest name or local pipeline directory")
-    num_speakers: int | None = Field(None, ge=1, description="exact count when known")
-    min_speakers: int = Field(2, ge=1)
-    max_speakers: int = Field(2, ge=1)
-
-
-class RedactedAudioOptions(BaseModel):
-    """The audio copy with every redacted span blanked: the only audio a reviewer hears."""
-
-    enabled: bool = True
-    directory: Path | None = Field(None, description="default: <database name>.redacted/ beside the database")
-    mode: Literal["silence", "tone"] = "silence"
-    replace_original: bool = Field(False, description="overwrite the source recording with the redacted copy")
-
-
-class MetadataOptions(BaseModel):
-    """Who a call belongs to, when no sidecar file says so: read from the recording's file name."""
-
-    name_pattern: str | None = Field(
-        None, description="e.g. '{date}_{agent}_{callid}.wav'; fields agent, team, queue, date, time, callid, ext, any"
-    )
-
-    @field_validator("name_pattern")
-    @classmethod
-    def _pattern_compiles(cls, value: str | None) -> str | None:
-        if value:
-            from pipeline.metadata import FileNamePattern
-
-            FileNamePattern(value)
-        return value or None
+from pipeline.transcribe import AsrOptions
+from pipeline.vad import BleedOptions, VadOptions
 
 
 class Settings(BaseSettings):

@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
+from pydantic import BaseModel, Field, field_validator
+
 # Accepted column names, first one is the canonical name.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "file_name": ("call_file", "file", "file_name", "filename", "recording"),
@@ -356,3 +358,18 @@ def _array_items(text: str):
             return
         expect_item = False
         yield line, item
+
+
+class MetadataOptions(BaseModel):
+    """Who a call belongs to, when no sidecar file says so: read from the recording's file name."""
+
+    name_pattern: str | None = Field(
+        None, description="e.g. '{date}_{agent}_{callid}.wav'; fields agent, team, queue, date, time, callid, ext, any"
+    )
+
+    @field_validator("name_pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str | None) -> str | None:
+        if value:
+            FileNamePattern(value)
+        return value or None

@@ -6,19 +6,19 @@ the sha256 pinned in ``models/manifest.json`` before use; a mismatch is refused.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from typing import TYPE_CHECKING
+from pipeline.digest import file_sha256
 
 if TYPE_CHECKING:
-    from pipeline.config import Settings
+    from pipeline.diarize import DiarizationOptions
+    from pipeline.transcribe import AsrOptions
 
 PROJECT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 MANIFEST_PATH = PROJECT_MODELS_DIR / "manifest.json"
@@ -48,14 +48,6 @@ def load_manifest(path: Path = MANIFEST_PATH) -> dict[str, dict[str, Any]]:
     return json.loads(Path(path).read_text())["models"]
 
 
-def sha256_of(path: Path, chunk_bytes: int = 4 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(chunk_bytes):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _package_path(spec: str) -> Path:
     """'package:relative/path' -> absolute path inside the installed package."""
     package, _, relative = spec.partition(":")
@@ -70,7 +62,7 @@ def verify_files(directory: Path, hashes: dict[str, str], name: str) -> None:
         path = directory / filename
         if not path.is_file():
             raise ModelError(f"model {name!r}: {path} is missing")
-        actual = sha256_of(path)
+        actual = file_sha256(path)
         if actual != expected:
             raise ModelError(
                 f"model {name!r}: {path} has sha256 {actual}, but models/manifest.json pins {expected}; "
@@ -137,21 +129,21 @@ def _assemble(name: str, entry: dict[str, Any], target: Path) -> None:
         os.replace(partial, target / filename)
 
 
-def model_statuses(settings: Settings, manifest: dict[str, dict[str, Any]] | None = None) -> list[ModelStatus]:
+def model_statuses(models_dir: Path, manifest: dict[str, dict[str, Any]] | None = None) -> list[ModelStatus]:
     """Each manifest model: where it comes from and whether it is usable now (hashes checked)."""
     manifest = manifest if manifest is not None else load_manifest()
     statuses = []
     for name, entry in manifest.items():
         source = "pip: " + ", ".join(entry["pip"]) if entry.get("pip") else f"hub: {entry.get('hub_id', '?')}"
         try:
-            path = prepare_model(name, entry, settings.models_dir)
+            path = prepare_model(name, entry, models_dir)
             statuses.append(ModelStatus(name, entry["kind"], entry["description"], source, str(path), True))
         except ModelError as exc:
             statuses.append(ModelStatus(name, entry["kind"], entry["description"], source, "", False, str(exc)))
     return statuses
 
 
-def resolve_whisper(model: str, settings: Settings, manifest: dict[str, dict[str, Any]] | None = None) -> str:
+def resolve_whisper(model: str, models_dir: Path, manifest: dict[str, dict[str, Any]] | None = None) -> str:
     """A manifest name, a local CTranslate2 directory or a faster-whisper size name -> a local path.
 
     Size names resolve only from the local Hugging Face cache: nothing is downloaded at run time
@@ -161,7 +153,7 @@ def resolve_whisper(model: str, settings: Settings, manifest: dict[str, dict[str
     if model in manifest:
         if manifest[model]["kind"] != "whisper":
             raise ModelError(f"model {model!r} is a {manifest[model]['kind']} model, not a Whisper model")
-        return str(prepare_model(model, manifest[model], settings.models_dir))
+        return str(prepare_model(model, manifest[model], models_dir))
     local = Path(model).expanduser()
     if local.is_dir():
         if not (local / "model.bin").is_file():
@@ -185,22 +177,44 @@ def resolve_whisper(model: str, settings: Settings, manifest: dict[str, dict[str
     )
 
 
-class Models:
-    """Loads each model at most once per process and hands the same object to every stage."""
+# A call-recording tool must not phone home or fetch weights unless the user asks for it. These
+# are read when huggingface_hub / pyannote are first imported, which happens after Models exists.
+OFFLINE_ENVIRONMENT = {
+    "HF_HUB_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "PYANNOTE_METRICS_ENABLED": "false",
+}
 
-    def __init__(self, settings: Settings):
-        self.settings = settings
+
+def keep_offline() -> None:
+    """Ask the model libraries for no network access and no telemetry (a user's own setting wins)."""
+    for variable, value in OFFLINE_ENVIRONMENT.items():
+        os.environ.setdefault(variable, value)
+
+
+class Models:
+    """Loads each model at most once per process and hands the same object to every stage.
+
+    Every model the pipeline runs comes from here: Whisper, Silero VAD, the speaker encoder,
+    pyannote and spaCy, each from the manifest (hash-checked) or a local path.
+    """
+
+    def __init__(self, models_dir: Path, asr: AsrOptions, diarization: DiarizationOptions | None = None):
+        keep_offline()
+        self.models_dir = Path(models_dir)
+        self.asr = asr
+        self.diarization = diarization
         self._manifest = load_manifest()
         self._loaded: dict[str, Any] = {}
 
     def whisper(self):
-        """The faster-whisper model (and its batched pipeline) from the settings, loaded once."""
+        """The faster-whisper model (and its batched pipeline) from the ASR options, loaded once."""
         key = "whisper"
         if key not in self._loaded:
             from faster_whisper import BatchedInferencePipeline, WhisperModel
 
-            asr = self.settings.asr
-            path = resolve_whisper(asr.model, self.settings, self._manifest)
+            asr = self.asr
+            path = resolve_whisper(asr.model, self.models_dir, self._manifest)
             model = WhisperModel(
                 path,
                 device=asr.device,
@@ -212,15 +226,41 @@ class Models:
             self._loaded[key] = (model, batched)
         return self._loaded[key]
 
+    def silero_vad(self):
+        """Silero VAD (the ONNX model shipped inside faster-whisper), hash-checked, loaded once."""
+        if "silero-vad" not in self._loaded:
+            from faster_whisper.vad import SileroVADModel
+
+            path = prepare_model("silero-vad", self._manifest["silero-vad"], self.models_dir)
+            self._loaded["silero-vad"] = SileroVADModel(str(path))
+        return self._loaded["silero-vad"]
+
     def speaker_encoder(self):
         """Resemblyzer's bundled speaker encoder, hash-checked, loaded once."""
         if "resemblyzer" not in self._loaded:
             from resemblyzer import VoiceEncoder
 
-            weights = prepare_model("resemblyzer", self._manifest["resemblyzer"], self.settings.models_dir)
-            device = "cuda" if self.settings.asr.device == "cuda" else "cpu"
+            weights = prepare_model("resemblyzer", self._manifest["resemblyzer"], self.models_dir)
+            device = "cuda" if self.asr.device == "cuda" else "cpu"
             self._loaded["resemblyzer"] = VoiceEncoder(device, verbose=False, weights_fpath=weights)
         return self._loaded["resemblyzer"]
+
+    def pyannote(self):
+        """The configured pyannote.audio diarization pipeline, loaded once (ModelError when absent)."""
+        if "pyannote" not in self._loaded:
+            from pipeline.diarize import DiarizationOptions
+            from pipeline.diarize.pyannote_backend import load_pyannote_diarizer
+
+            options = self.diarization or DiarizationOptions()
+            self._loaded["pyannote"] = load_pyannote_diarizer(
+                options.pyannote_model,
+                self.models_dir,
+                num_speakers=options.num_speakers,
+                min_speakers=options.min_speakers,
+                max_speakers=options.max_speakers,
+                device=self.asr.device,
+            )
+        return self._loaded["pyannote"]
 
     def nlp(self):
         """The spaCy pipeline (vendored English model, or blank English) wrapped for cached lemmas, loaded once."""
@@ -237,8 +277,3 @@ class Models:
 
             self._loaded["sentiment"] = load_sentiment_analyzer()
         return self._loaded["sentiment"]
-
-    def verify_vad(self) -> None:
-        """Check the bundled Silero weights once before the first call uses them."""
-        if "silero-vad" not in self._loaded:
-            self._loaded["silero-vad"] = prepare_model("silero-vad", self._manifest["silero-vad"], self.settings.models_dir)

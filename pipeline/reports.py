@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # `callqa report production` without --out html should not pay for these
     from jinja2 import Environment
 
+    from pipeline.store.reports_sql import ReportQueries
+
 TEMPLATES = Path(__file__).parent / "report_templates"
 IMPROVED, WORSE, UNCHANGED, CHANGED, NO_CALLS = (
     "improved",
@@ -201,18 +203,16 @@ def metric_better(metric_id: str) -> str | None:
     return METRICS[metric_id].better if metric_id in METRICS else None
 
 
-def session_progress(con, session: dict, as_of: date) -> dict:
+def session_progress(queries: ReportQueries, session: dict, as_of: date) -> dict:
     """A coaching session with, per focus metric, the value before and after it and whether it moved."""
-    from pipeline.store.reports_sql import metric_value
-
     windows = coaching_windows(session["held_on"], session["follow_up_on"], as_of)
     focus = []
     for metric_id in session["focus"]:
-        before, n_before = metric_value(
-            con, session["agent_id"], metric_id, windows.before_from, windows.before_to
+        before, n_before = queries.metric_value(
+            session["agent_id"], metric_id, windows.before_from, windows.before_to
         )
-        after, n_after = metric_value(
-            con, session["agent_id"], metric_id, windows.after_from, windows.after_to
+        after, n_after = queries.metric_value(
+            session["agent_id"], metric_id, windows.after_from, windows.after_to
         )
         focus.append(
             {
@@ -233,7 +233,7 @@ def session_progress(con, session: dict, as_of: date) -> dict:
 
 
 def build_scorecard(
-    con,
+    queries: ReportQueries,
     agent_id: str,
     date_from: date,
     date_to: date,
@@ -242,17 +242,14 @@ def build_scorecard(
     scope_params=None,
 ) -> dict | None:
     """Everything on an agent's scorecard; None when the agent has no calls in scope."""
-    from pipeline.store import reports_sql
+    from pipeline.store.reports_sql import METRICS
 
-    team, calls_in_scope = reports_sql.agent_team(con, agent_id, scope, scope_params)
+    team, calls_in_scope = queries.agent_team(agent_id, scope, scope_params)
     if not calls_in_scope:
         return None
-    figures = reports_sql.scorecard_figures(
-        con, agent_id, team, date_from, date_to, scope, scope_params
-    )
+    figures = queries.scorecard_figures(agent_id, team, date_from, date_to, scope, scope_params)
     sessions = [
-        session_progress(con, s, as_of)
-        for s in reports_sql.coaching_sessions(con, agent_id=agent_id)
+        session_progress(queries, s, as_of) for s in queries.coaching_sessions(agent_id=agent_id)
     ]
     return figures | {
         "agent_id": agent_id,
@@ -260,11 +257,11 @@ def build_scorecard(
         "date_from": date_from,
         "date_to": date_to,
         "coaching": sessions,
-        "metrics": reports_sql.METRICS,
+        "metrics": METRICS,
     }
 
 
-def follow_up_list(con, sessions: list[dict], as_of: date) -> list[dict]:
+def follow_up_list(queries: ReportQueries, sessions: list[dict], as_of: date) -> list[dict]:
     """Open sessions with their progress: due ones first (oldest follow-up date first), then upcoming."""
-    rows = [session_progress(con, s, as_of) for s in sessions if s["closed_at"] is None]
+    rows = [session_progress(queries, s, as_of) for s in sessions if s["closed_at"] is None]
     return sorted(rows, key=lambda s: (not s["due"], s["follow_up_on"], s["agent_id"]))

@@ -84,6 +84,9 @@ class CriterionScore:
     # (``decides_outcome``).
     trusted: bool = True
     decides_outcome: bool = False
+    # The similarity this verdict turns on (see ``SWEEPABLE_TYPES``): the criterion passes (a
+    # forbidden one fails) at any ``min_similarity`` up to it. None for other criteria and N/A.
+    similarity_margin: float | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,7 @@ class _Verdict:
     evidence_start_s: float | None = None
     evidence_end_s: float | None = None
     confidence: float = 1.0
+    similarity_margin: float | None = None
 
 
 class _Call:
@@ -159,6 +163,8 @@ def _phrase(criterion: PhraseCriterion, call: _Call) -> _Verdict:
     )
     stream = call.stream(criterion.speaker)
     bar = call.min_similarity(criterion.min_similarity)
+    # passes at any threshold up to the weakest group's best match
+    margin = min(stream.find_best(group, window, 0.0).similarity for group in criterion.phrases)
     found: list[PhraseMatch] = []
     for group in criterion.phrases:
         match = stream.find_best(group, window, bar)
@@ -170,6 +176,7 @@ def _phrase(criterion: PhraseCriterion, call: _Call) -> _Verdict:
                 window.start_s,
                 window.end_s,
                 mean_probability(stream.words_in(window)),
+                margin,
             )
         found.append(match)
     return _Verdict(
@@ -178,11 +185,14 @@ def _phrase(criterion: PhraseCriterion, call: _Call) -> _Verdict:
         min(m.start_s for m in found),
         max(m.end_s for m in found),
         mean_probability(w for m in found for w in m.words),
+        margin,
     )
 
 
 def _forbidden(criterion: ForbiddenCriterion, call: _Call) -> _Verdict:
     stream = call.stream(criterion.speaker)
+    # fails at any threshold up to the best match of any forbidden phrase
+    margin = stream.find_best(criterion.phrases, call.whole, 0.0).similarity
     hits = stream.find_all(
         criterion.phrases, call.whole, call.min_similarity(criterion.min_similarity)
     )
@@ -191,6 +201,7 @@ def _forbidden(criterion: ForbiddenCriterion, call: _Call) -> _Verdict:
             PASS,
             f"none of {len(criterion.phrases)} forbidden phrases said",
             confidence=mean_probability(stream.words),
+            similarity_margin=margin,
         )
     first = hits[0]
     more = f" and {len(hits) - 1} more" if len(hits) > 1 else ""
@@ -200,6 +211,7 @@ def _forbidden(criterion: ForbiddenCriterion, call: _Call) -> _Verdict:
         first.start_s,
         first.end_s,
         mean_probability(w for m in hits for w in m.words),
+        margin,
     )
 
 
@@ -268,10 +280,18 @@ def _cues(criterion: PhraseAfterCueCriterion, call: _Call) -> list[PhraseMatch]:
 def _phrase_after_cue(criterion: PhraseAfterCueCriterion, call: _Call) -> _Verdict:
     cues = _cues(criterion, call)
     if not cues:
-        status = NA if criterion.na_when == "no_cue" else PASS
-        return _Verdict(status, "no cue said")
+        if criterion.na_when == "no_cue":
+            return _Verdict(NA, "no cue said")
+        return _Verdict(PASS, "no cue said", similarity_margin=math.inf)  # passes at any threshold
     stream = call.stream(criterion.speaker)
     bar = call.min_similarity(criterion.min_similarity)
+    # passes at any threshold up to the best answer after any cue (cues keep their own bar)
+    margin = max(
+        stream.find_best(
+            criterion.phrases, Segment(cue.start_s, cue.end_s + criterion.within_s), 0.0
+        ).similarity
+        for cue in cues
+    )
     for cue in cues:
         window = Segment(cue.start_s, cue.end_s + criterion.within_s)
         answer = stream.find_best(criterion.phrases, window, bar)
@@ -282,6 +302,7 @@ def _phrase_after_cue(criterion: PhraseAfterCueCriterion, call: _Call) -> _Verdi
                 cue.start_s,
                 answer.end_s,
                 mean_probability([*cue.words, *answer.words]),
+                margin,
             )
     first = cues[0]
     window = Segment(first.start_s, first.end_s + criterion.within_s)
@@ -291,6 +312,7 @@ def _phrase_after_cue(criterion: PhraseAfterCueCriterion, call: _Call) -> _Verdi
         window.start_s,
         window.end_s,
         mean_probability([*first.words, *stream.words_in(window)]),
+        margin,
     )
 
 
@@ -391,6 +413,7 @@ def score_call(
                 auto_fail=criterion.auto_fail and verdict.status == FAIL and trusted,
                 confidence=verdict.confidence,
                 trusted=trusted,
+                similarity_margin=verdict.similarity_margin,
             )
         )
     applied = [s for s in scores if s.status != NA]
@@ -450,7 +473,8 @@ def similarity_margins(
     rubric: Rubric,
     nlp: Lemmatizer | Language,
 ) -> dict[str, float]:
-    """For each ``SWEEPABLE_TYPES`` criterion, the similarity its verdict turns on.
+    """For each ``SWEEPABLE_TYPES`` criterion that applies to the call, the similarity its verdict
+    turns on (``CriterionScore.similarity_margin``, computed by the judge itself).
 
     A ``phrase`` criterion passes at ``min_similarity`` t exactly when its margin (the weakest of
     its groups' best matches in the search window) is at least t; a ``forbidden`` criterion
@@ -458,39 +482,9 @@ def similarity_margins(
     ``phrase_after_cue`` criterion passes exactly when its margin (the best answer after any cue,
     cues found at their own fixed ``cue_min_similarity``) is at least t, and with no cue it is N/A
     or passes whatever t (margin infinite). So one pass over a call gives its verdict at every
-    threshold (calibration sweeps them). Criteria that are N/A on the call are left out.
+    threshold (calibration sweeps them).
     """
-    call = _Call(features, events, turns, words, rubric, as_lemmatizer(nlp))
-    margins: dict[str, float] = {}
-    for _, criterion in rubric.criteria():
-        if criterion.type not in SWEEPABLE_TYPES:
-            continue
-        if criterion.na_when == "no_hold" and features.hold_events == 0:
-            continue
-        stream = call.stream(criterion.speaker)
-        if criterion.type == "forbidden":
-            margins[criterion.id] = stream.find_best(criterion.phrases, call.whole, 0.0).similarity
-            continue
-        if criterion.type == "phrase_after_cue":
-            cues = _cues(criterion, call)
-            if cues:
-                margins[criterion.id] = max(
-                    stream.find_best(
-                        criterion.phrases, Segment(cue.start_s, cue.end_s + criterion.within_s), 0.0
-                    ).similarity
-                    for cue in cues
-                )
-            elif criterion.na_when != "no_cue":
-                margins[criterion.id] = math.inf
-            continue
-        window = search_window(
-            call.duration_s,
-            call.turns,
-            within_first_s=criterion.within_first_s,
-            within_last_s=criterion.within_last_s,
-            before_first_customer_turn_end=criterion.before_first_customer_turn_end,
-        )
-        margins[criterion.id] = min(
-            stream.find_best(group, window, 0.0).similarity for group in criterion.phrases
-        )
-    return margins
+    score = score_call(features, events, turns, words, rubric, nlp)
+    return {
+        c.criterion_id: c.similarity_margin for c in score.criteria if c.similarity_margin is not None
+    }

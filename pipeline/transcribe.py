@@ -10,15 +10,38 @@ once, and gives Whisper no long silence to hallucinate in.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Literal
 
 import numpy as np
+from pydantic import BaseModel, Field
 
-from pipeline.config import AsrOptions
 from pipeline.types import UNKNOWN, Segment, Turn, Word
 
 # Whisper's window is 30 s; stay a little under so a chunk never spills into a second window.
 CHUNK_S = 29.5
 REGION_GAP_S = 0.2
+
+
+class AsrOptions(BaseModel):
+    """faster-whisper settings; the same ones the benchmark's bare baseline uses."""
+
+    model: str = Field(
+        "whisper-base",
+        description="manifest name, faster-whisper size name or local CTranslate2 dir",
+    )
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    compute_type: str = Field("default", description="int8 on CPU, float16 on CUDA when 'default'")
+    batch_size: int = Field(
+        8, ge=0, description="0 = sequential decoding, else BatchedInferencePipeline"
+    )
+    beam_size: int = Field(5, ge=1)
+    language: str | None = "en"
+    cpu_threads: int = Field(0, ge=0, description="0 = CTranslate2 default")
+
+    def resolved_compute_type(self) -> str:
+        if self.compute_type != "default":
+            return self.compute_type
+        return "float16" if self.device == "cuda" else "int8"
 
 
 @dataclass(frozen=True)
@@ -98,14 +121,31 @@ def to_call_time(packed: PackedAudio, packed_start_s: float, packed_end_s: float
     return best.channel, round(start, 3), round(end, 3)
 
 
+def transcribe(
+    model_and_batched,
+    samples: np.ndarray,
+    sample_rate: int,
+    regions_per_channel: list[list[Segment]],
+    turns: list[Turn],
+    options: AsrOptions,
+) -> list[Word]:
+    """Transcribe each channel's speech; words in call time, sorted by start, each with its channel
+    and the speaker of ``turns`` on that channel who covers most of it (``speaker_by_overlap``)."""
+    turns_on = {channel: [t for t in turns if t.channel == channel] for channel in range(len(regions_per_channel))}
+    return [
+        replace(word, speaker=speaker_by_overlap(turns_on.get(word.channel, []), word.start_s, word.end_s))
+        for word in transcribe_regions(model_and_batched, samples, sample_rate, regions_per_channel, options)
+    ]
+
+
 def transcribe_regions(
     model_and_batched,
     samples: np.ndarray,
     sample_rate: int,
     regions_per_channel: list[list[Segment]],
     options: AsrOptions,
-) -> list[tuple[int, Word]]:
-    """Transcribe each channel's speech; returns (channel, Word) in call time, sorted by start."""
+) -> list[Word]:
+    """Whisper over each channel's packed speech; words in call time with their channel, sorted by start."""
     packed = pack_regions(samples, sample_rate, regions_per_channel)
     if not packed.chunks:
         return []
@@ -122,7 +162,7 @@ def transcribe_regions(
     else:
         clips = [value for span in packed.chunks for value in span]
         segments, _ = model.transcribe(packed.samples, vad_filter=False, clip_timestamps=clips, **common)
-    results: list[tuple[int, Word]] = []
+    words: list[Word] = []
     for segment in segments:
         for word in segment.words or []:
             placed = to_call_time(packed, word.start, word.end)
@@ -130,9 +170,9 @@ def transcribe_regions(
             if placed is None or not text:
                 continue
             channel, start_s, end_s = placed
-            results.append((channel, Word(start_s, end_s, text, round(float(word.probability), 4))))
-    results.sort(key=lambda item: (item[1].start_s, item[0]))
-    return results
+            words.append(Word(start_s, end_s, text, round(float(word.probability), 4), channel=channel))
+    words.sort(key=lambda word: (word.start_s, word.channel))
+    return words
 
 
 def speaker_by_overlap(turns: list[Turn], start_s: float, end_s: float) -> str:

@@ -6,7 +6,7 @@ Times are seconds from the start of the call, as floats. Speakers are
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -31,23 +31,25 @@ class Segment:
 
 @dataclass(frozen=True)
 class Word:
-    """One transcribed word with its time span and the speaker who said it."""
+    """One transcribed word with its time span, the speaker who said it and the channel it was heard on."""
 
     start_s: float
     end_s: float
     word: str
     probability: float
     speaker: str = UNKNOWN
+    channel: int = 0
 
 
 @dataclass(frozen=True)
 class Turn:
-    """One stretch of speech by one speaker; ``text`` is filled once words are attached."""
+    """One stretch of speech by one speaker on one channel; ``text`` is filled once words are attached."""
 
     speaker: str
     start_s: float
     end_s: float
     text: str = ""
+    channel: int = 0
 
     @property
     def duration_s(self) -> float:
@@ -72,14 +74,6 @@ class Audio:
     @property
     def duration_s(self) -> float:
         return self.samples.shape[1] / self.sample_rate
-
-
-@dataclass
-class Transcript:
-    """Diarized, transcribed call: the result that the store writes."""
-
-    turns: list[Turn] = field(default_factory=list)
-    words: list[Word] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

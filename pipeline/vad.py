@@ -7,14 +7,40 @@ other side's voice); runs of speech frames become regions.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
+from pydantic import BaseModel, Field
+
 from pipeline import timeline
-from pipeline.config import BleedOptions, VadOptions
 from pipeline.types import Segment
 
 FRAME_SAMPLES = 512
 SILENT_DB = -120.0
+
+
+class VadOptions(BaseModel):
+    """Speech detection per channel (Silero VAD)."""
+
+    threshold: float = Field(0.5, ge=0.0, le=1.0, description="Silero speech probability threshold")
+    method: Literal["silero", "energy"] = "silero"
+    min_speech_s: float = Field(0.12, ge=0.0, description="shorter speech blips are dropped")
+    min_silence_s: float = Field(0.35, ge=0.0, description="shorter pauses do not split a turn")
+    pad_s: float = Field(0.05, ge=0.0, description="padding added around each speech region")
+
+
+class BleedOptions(BaseModel):
+    """Dual-channel crosstalk: one side's voice leaking quietly into the other channel."""
+
+    # Leaks through a hybrid or headset sit 20-60 dB under the talker (measured on real 8 kHz
+    # call-center stereo); two people talking at once are within a few dB of each other.
+    margin_db: float = Field(
+        15.0, ge=0.0, description="a frame this far below the other channel is bleed"
+    )
+    above_floor_db: float = Field(
+        6.0, ge=0.0, description="own speech stands this far above the channel's noise floor"
+    )
 
 
 def frame_levels_db(channel: np.ndarray) -> np.ndarray:
@@ -24,12 +50,10 @@ def frame_levels_db(channel: np.ndarray) -> np.ndarray:
     return np.maximum(10.0 * np.log10(np.maximum(power, 1e-12)), SILENT_DB)
 
 
-def silero_probabilities(channel: np.ndarray) -> np.ndarray:
-    """Silero VAD (shipped inside faster-whisper) speech probability per frame."""
-    from faster_whisper.vad import get_vad_model
-
+def silero_probabilities(channel: np.ndarray, vad_model) -> np.ndarray:
+    """Speech probability per frame from a loaded Silero model (``Models.silero_vad()``)."""
     frames = _frames(channel)
-    return np.asarray(get_vad_model()(frames.reshape(-1)), dtype=np.float32).reshape(-1)
+    return np.asarray(vad_model(frames.reshape(-1)), dtype=np.float32).reshape(-1)
 
 
 def energy_probabilities(
@@ -105,20 +129,23 @@ def detect_speech(
     sample_rate: int,
     options: VadOptions,
     bleed: BleedOptions,
-    method: str = "silero",
+    vad_model=None,
 ) -> list[list[Segment]]:
-    """Speech regions for each channel of ``samples`` (channels, frames) at 16 kHz."""
+    """Speech regions for each channel of ``samples`` (channels, frames) at 16 kHz.
+
+    ``vad_model`` is the loaded Silero model (``Models.silero_vad()``); the ``energy`` method needs none.
+    """
     if sample_rate != 16_000:
         raise ValueError(f"speech detection runs at 16 kHz, got {sample_rate} Hz")
     frame_s = FRAME_SAMPLES / sample_rate
     duration_s = samples.shape[1] / sample_rate
     levels = np.stack([frame_levels_db(channel) for channel in samples])
-    if method == "silero":
-        probabilities = np.stack([silero_probabilities(channel) for channel in samples])
-    elif method == "energy":
-        probabilities = np.stack([energy_probabilities(level) for level in levels])
+    if options.method == "silero":
+        if vad_model is None:
+            raise ValueError("the silero speech detector needs its model: pass Models.silero_vad()")
+        probabilities = np.stack([silero_probabilities(channel, vad_model) for channel in samples])
     else:
-        raise ValueError(f"unknown speech detector {method!r}; use 'silero' or 'energy'")
+        probabilities = np.stack([energy_probabilities(level) for level in levels])
     own = own_voice_mask(levels, bleed.margin_db, bleed.above_floor_db)
     regions = []
     for channel in range(samples.shape[0]):

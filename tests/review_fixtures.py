@@ -13,13 +13,17 @@ import numpy as np
 import soundfile as sf
 from argon2 import PasswordHasher
 
-from pipeline.audio import file_sha256
+from pipeline.call import CallResult
+from pipeline.digest import file_sha256
+from pipeline.judge import Judgement
 from pipeline.metadata import CallMetadata
-from pipeline.queue import QueueDecision
+from pipeline.queue import QueueDecision, QueueReason
 from pipeline.redact import Redaction
+from pipeline.redacted_audio import RedactedAudio
+from pipeline.rubric import parse_rubric
 from pipeline.scoring import CallScore, CriterionScore
 from pipeline.store.review_store import ReviewStore
-from pipeline.store.store import CallRecord, Store, connect_with_retry
+from pipeline.store.store import Store, connect_with_retry
 from pipeline.types import Event, Features, Turn, Word
 
 PASSWORD = "correct horse battery"
@@ -43,22 +47,30 @@ stages:
       - id: greeting
         description: Agent greets with the company name
         weight: 25
+        type: phrase
+        phrases: [[thank you for calling]]
       - id: recording_disclosure
         description: Agent discloses call recording
         weight: 25
         auto_fail: true
+        type: phrase
+        phrases: [[this call may be recorded]]
   - id: discovery
     name: Discovery
     criteria:
       - id: verification
         description: Agent verifies the caller's identity
         weight: 25
+        type: phrase
+        phrases: [[date of birth]]
   - id: closing
     name: Closing
     criteria:
       - id: closing
         description: Agent offers further help
         weight: 25
+        type: phrase
+        phrases: [[anything else]]
 """
 SCRIPT_TAG = "<script>alert('pwned')</script>"
 DURATION_S = 20.0
@@ -152,8 +164,8 @@ def write_flac(path: Path, seed: int, silent: list[tuple[float, float]] = ()) ->
     sf.write(path, signal, RATE, format="FLAC", subtype="PCM_16")
 
 
-def _record(call_id: str, label: str, directory: Path, audio: bool, priority: int | None, reasons: tuple[str, ...],
-            extra_text: str = "", scores: list[CriterionScore] | None = None) -> CallRecord:  # fmt: skip
+def _record(call_id: str, label: str, directory: Path, audio: bool, priority: int | None, reasons: tuple[QueueReason, ...],
+            extra_text: str = "", scores: list[CriterionScore] | None = None) -> CallResult:  # fmt: skip
     turns = [Turn(s, a, b, text) for s, a, b, text in TURNS]
     if extra_text:
         turns[3] = Turn(turns[3].speaker, turns[3].start_s, turns[3].end_s, extra_text)
@@ -175,26 +187,29 @@ def _record(call_id: str, label: str, directory: Path, audio: bool, priority: in
         criteria,
     )
     source = directory / f"{label}.original.wav"
-    record = CallRecord(
-        call_id=call_id, source_path=str(source), status="done", sha256=call_id * 4, duration_s=DURATION_S,
-        sample_rate=8000, channels=2, asr_model="whisper-tiny.en", diarizer="channel-map", num_speakers=2,
-        diarization_confidence=1.0, role_confidence=1.0, processing_s=1.0, turns=turns, words=words,
-        redactions=[Redaction("card", 12.7, 14.5)],
-        features=Features(**{f.name: 0.0 for f in fields(Features)}),
-        events=[
-            Event("dead_air", 9.5, 10.0, "", "0.5 s"), Event("hold", 2.5, 3.0, "agent", ""),
-            Event("talkover", 14.4, 15.1, "agent", ""),
-        ],
-        score=score, queue=QueueDecision(priority, reasons) if priority else None,
-    )  # fmt: skip
+    redacted = None
     if audio:
-        redacted = directory / f"{call_id}.flac"
-        write_flac(redacted, seed=len(label), silent=[(12.7, 14.5)])
-        record.redacted_audio_path = str(redacted)
-        record.redacted_sha256 = file_sha256(redacted)
+        redacted_path = directory / f"{call_id}.flac"
+        write_flac(redacted_path, seed=len(label), silent=[(12.7, 14.5)])
+        redacted = RedactedAudio(str(redacted_path), file_sha256(redacted_path))
         # The "original": different bytes at a different path, which the app must never serve.
         write_flac(source, seed=len(label) + 1)
-    return record
+    judgement = Judgement(
+        features=Features(**{f.name: 0.0 for f in fields(Features)}),
+        events=(
+            Event("dead_air", 9.5, 10.0, "", "0.5 s"), Event("hold", 2.5, 3.0, "agent", ""),
+            Event("talkover", 14.4, 15.1, "agent", ""),
+        ),
+        score=score,
+        queue=QueueDecision(priority, reasons) if priority else None,
+    )  # fmt: skip
+    return CallResult(
+        call_id=call_id, source_path=str(source), sha256=call_id * 4, duration_s=DURATION_S,
+        sample_rate=8000, channels=2, asr_model="whisper-tiny.en", diarizer="channel-map", num_speakers=2,
+        diarization_confidence=1.0, role_confidence=1.0, turns=tuple(turns), words=tuple(words),
+        redactions=(Redaction("card", 12.7, 14.5),), judgement=judgement, redacted_audio=redacted,
+        processing_s=1.0,
+    )  # fmt: skip
 
 
 def build_review_db(directory: Path, extra_pending: int = 0) -> ReviewFixture:
@@ -202,21 +217,21 @@ def build_review_db(directory: Path, extra_pending: int = 0) -> ReviewFixture:
     directory.mkdir(parents=True, exist_ok=True)
     db = directory / "review.duckdb"
     labels = {  # label: call id, queue priority, reasons, a transcript line, failed criteria
-        "flagged": ("a1f78d98eca793a2", 1, ("auto-fail: recording_disclosure at 3.0 s",), "", ("recording_disclosure",)),
-        "low": ("21816e91f002d0ab", 2, ("score 50 below pass mark 80 (greeting, closing)",), "", ("greeting", "closing")),
-        "other_team": ("96ccad287ef0c988", 2, ("score 75 below pass mark 80 (greeting)",), SCRIPT_TAG, ("greeting",)),
-        "unassigned": ("7efe84656ff07a84", 3, ("low confidence: role confidence 0.40",), "", ()),
+        "flagged": ("a1f78d98eca793a2", 1, (QueueReason("auto_fail", "auto-fail: recording_disclosure at 3.0 s"),), "", ("recording_disclosure",)),
+        "low": ("21816e91f002d0ab", 2, (QueueReason("below_pass_mark", "score 50 below pass mark 80 (greeting, closing)"),), "", ("greeting", "closing")),
+        "other_team": ("96ccad287ef0c988", 2, (QueueReason("below_pass_mark", "score 75 below pass mark 80 (greeting)"),), SCRIPT_TAG, ("greeting",)),
+        "unassigned": ("7efe84656ff07a84", 3, (QueueReason("low_confidence", "low confidence: role confidence 0.40"),), "", ()),
         "not_queued": ("c134435fd6eaab88", None, (), "", ()),
     }  # fmt: skip
     fixture = ReviewFixture(db, {})
     with Store(db) as store:
-        store.register_rubric(RUBRIC_ID, RUBRIC_VERSION, 80.0, "rubric.yaml", RUBRIC_YAML)
+        store.register_rubric(parse_rubric(RUBRIC_YAML, "rubric.yaml"), "rubric.yaml", RUBRIC_YAML)
         for label, (call_id, priority, reasons, text, failing) in labels.items():
             scores = criteria_failing(*failing)
             record = _record(call_id, label, directory, True, priority, reasons, text, scores)
             store.write_call(record)
             fixture.calls[label] = call_id
-            fixture.audio[label] = Path(record.redacted_audio_path)
+            fixture.audio[label] = Path(record.redacted_audio.path)
             fixture.sources[label] = Path(record.source_path)
         metadata = [
             CallMetadata(
@@ -254,7 +269,7 @@ def build_review_db(directory: Path, extra_pending: int = 0) -> ReviewFixture:
                     directory,
                     False,
                     2,
-                    ("score 75 below pass mark 80 (closing)",),
+                    (QueueReason("below_pass_mark", "score 75 below pass mark 80 (closing)"),),
                     "",
                     criteria_failing("closing"),
                 )

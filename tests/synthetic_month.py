@@ -5,7 +5,7 @@ and coaching sessions are added on top. Each ``PlannedCall`` keeps what was plan
 hold, dead air, interruptions, unhappy or escalating customer, review score), so tests can compute
 every report figure from the plan, independently of the report SQL.
 
-Used by tests/test_reports.py, tests/test_coaching_browser.py and tests/test_reports_notebook.py.
+Used by tests/test_reports.py, tests/test_coaching_app.py and tests/test_reports_notebook.py.
 """
 
 from __future__ import annotations
@@ -16,18 +16,20 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from pipeline.calibration.synthetic import transcript_from_lines
-from pipeline.categories import load_categories
-from pipeline.features import extract_features
+import duckdb
+
+from pipeline.call import CallResult
+from pipeline.categories import DEFAULT_CATEGORIES_PATH, load_categories
+from pipeline.features import FeatureOptions
 from pipeline.features.customer import CustomerOptions, load_sentiment_analyzer
+from pipeline.judge import judge_call
 from pipeline.metadata import CallMetadata
-from pipeline.queue import CallConfidence, QueuePolicy, review_decision
+from pipeline.queue import QueuePolicy
 from pipeline.rubric import DEFAULT_RUBRIC_PATH, load_rubric
-from pipeline.scoring import score_call
 from pipeline.script import Lemmatizer, load_nlp
-from pipeline.signals import call_signals
-from pipeline.store.signals_sql import register_categories
-from pipeline.store.store import CallRecord, Store
+from pipeline.signals import SignalStage
+from pipeline.store.store import Store
+from tests.synthetic_calibration import transcript_from_lines
 
 MONTH_START = date(2026, 3, 2)  # a Monday
 WEEKS = 4
@@ -204,20 +206,17 @@ def plan_month(agents: tuple[AgentBehaviour, ...] = AGENTS) -> list[PlannedCall]
 
 
 def write_month(directory: Path, calls: list[PlannedCall] | None = None) -> SyntheticMonth:
-    """Run the pure stages on every planned call and store it, then add the reviews."""
+    """Judge every planned call with the real stages (``judge_call``) and store it, then add the reviews."""
     calls = calls if calls is not None else plan_month()
     db = directory / "month.duckdb"
     rubric = load_rubric()
     categories = load_categories()
     nlp = Lemmatizer(load_nlp())
-    vader = load_sentiment_analyzer()
+    stage = SignalStage(load_sentiment_analyzer(), CustomerOptions(), categories)
     policy = QueuePolicy(random_sample_rate=0.0)
     with Store(db) as store:
-        store.register_rubric(rubric.id, rubric.version, rubric.pass_mark, str(DEFAULT_RUBRIC_PATH),
-                              DEFAULT_RUBRIC_PATH.read_text())  # fmt: skip
-        from pipeline.categories import DEFAULT_CATEGORIES_PATH
-
-        register_categories(store.con, categories, DEFAULT_CATEGORIES_PATH)
+        store.register_rubric(rubric, str(DEFAULT_RUBRIC_PATH), DEFAULT_RUBRIC_PATH.read_text())
+        store.register_categories(categories, DEFAULT_CATEGORIES_PATH)
         store.import_metadata(
             [
                 CallMetadata(f"{c.call_id}.wav", c.agent_id, c.team, c.queue, c.started_at)
@@ -227,28 +226,20 @@ def write_month(directory: Path, calls: list[PlannedCall] | None = None) -> Synt
         )
         for call in calls:
             turns, words = transcript_from_lines(call.lines)
-            features, events = extract_features(turns, words, call.duration_s)
-            signals = call_signals(
-                features, events, turns, words, nlp, vader, CustomerOptions(), categories
-            )
-            score = score_call(features, signals.events, turns, words, rubric, nlp)
-            decision = review_decision(
-                call.call_id,
-                score,
-                CallConfidence(0.9, 1.0, 1.0),
-                rubric.pass_mark,
-                policy,
-                signals.customer,
-            )
-            record = CallRecord(
-                call_id=call.call_id, source_path=f"/recordings/{call.call_id}.wav", status="done",
-                sha256=call.call_id * 4, duration_s=call.duration_s, sample_rate=8000, channels=2,
-                asr_model="synthetic", diarizer="channel-map", num_speakers=2, diarization_confidence=1.0,
-                role_confidence=1.0, turns=turns, words=words, features=features, events=list(signals.events),
-                score=score, queue=decision, customer=signals.customer, categories=signals.categories,
+            judgement = judge_call(
+                call.call_id, turns, words, call.duration_s, rubric, nlp, diarization_confidence=1.0,
+                role_confidence=1.0, feature_options=FeatureOptions(), queue_policy=policy, signal_stage=stage,
             )  # fmt: skip
-            store.write_call(record)
-        _write_reviews(store.con, calls)
+            store.write_call(
+                CallResult(
+                    call_id=call.call_id, source_path=f"/recordings/{call.call_id}.wav", sha256=call.call_id * 4,
+                    duration_s=call.duration_s, sample_rate=8000, channels=2, asr_model="synthetic",
+                    diarizer="channel-map", num_speakers=2, diarization_confidence=1.0, role_confidence=1.0,
+                    turns=tuple(turns), words=tuple(words), redactions=(), judgement=judgement,
+                )
+            )  # fmt: skip
+    with duckdb.connect(str(db)) as con:
+        _write_reviews(con, calls)
     return SyntheticMonth(db, calls)
 
 

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.batch import rescore_calls
-from pipeline.calibration import synthetic as syn
+from tests import synthetic_calibration as syn
 from pipeline.cli import app
 from pipeline.config import load_settings
 from pipeline.features import extract_features
@@ -51,7 +51,8 @@ def test_an_untrusted_auto_fail_criterion_does_not_fail_the_call_and_needs_a_hum
     queued = decision(gated)
     assert queued.priority == BELOW_PASS_MARK
     assert any(
-        r.startswith("needs human: recording_disclosure (not trusted), auto says fail")
+        r.kind == "needs_human"
+        and r.text.startswith("needs human: recording_disclosure (not trusted), auto says fail")
         for r in queued.reasons
     )
 
@@ -70,8 +71,8 @@ def test_an_untrusted_points_criterion_that_decides_the_score_needs_a_human(nlp)
     assert criteria["resolution"].decides_outcome  # without it: 60 of 70 points, a pass
     assert not criteria["closing"].decides_outcome  # trusted
     reasons = decision(gated).reasons
-    assert reasons[0].startswith("score 71 below pass mark 80")
-    assert any("needs human: resolution (not trusted)" in r for r in reasons)
+    assert reasons[0].kind == "below_pass_mark" and reasons[0].text.startswith("score 71 below pass mark 80")
+    assert any("needs human: resolution (not trusted)" in r.text for r in reasons)
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +94,7 @@ def graded_db(tmp_path_factory):
             syn.SyntheticReviewer("ben", error=0.0),
         )
         syn.grade_stored_calls(
-            store.con, RUBRIC, 1, reviewers, auto_error={"recording_disclosure": 0.33}, seed=4
+            store.calibration, RUBRIC, 1, reviewers, auto_error={"recording_disclosure": 0.33}, seed=4
         )
     return path, dict(zip(ids, calls))
 

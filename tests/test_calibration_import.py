@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.calibration import synthetic
+from tests import synthetic_calibration as synthetic
 from pipeline.calibration.grades_import import GradesFileError, import_grades
 from pipeline.cli import app
 from pipeline.store.store import Store
@@ -19,7 +19,7 @@ def db(tmp_path):
     path = tmp_path / "calls.duckdb"
     data = synthetic.simulate(SPEC, seed=0)
     with Store(path) as store:
-        synthetic.write_synthetic(store.con, data)
+        synthetic.write_synthetic(store.calibration, data)
     calls = data.frames["calls"]
     return path, list(calls.call_id), [p.rsplit("/", 1)[1] for p in calls.source_path]
 
@@ -52,7 +52,7 @@ def test_bad_lines_are_reported_with_line_numbers_and_good_lines_kept(db, tmp_pa
     path, ids, files = db
     grades = write_csv(tmp_path / "export.csv", ids, files)
     with Store(path) as store:
-        result = import_grades(store.con, grades)
+        result = import_grades(store.calibration, grades)
         reviews = store.con.execute(
             "SELECT call_id, reviewer, human_score, source, submitted_at FROM reviews ORDER BY call_id, reviewer"
         ).fetchall()
@@ -90,8 +90,8 @@ def test_reimporting_the_same_file_adds_nothing_and_fixed_lines_are_added(db, tm
     path, ids, files = db
     grades = write_csv(tmp_path / "export.csv", ids, files)
     with Store(path) as store:
-        import_grades(store.con, grades)
-        again = import_grades(store.con, grades)
+        import_grades(store.calibration, grades)
+        again = import_grades(store.calibration, grades)
         counts = store.con.execute(
             "SELECT (SELECT count(*) FROM reviews), (SELECT count(*) FROM human_grades)"
         ).fetchone()
@@ -99,7 +99,7 @@ def test_reimporting_the_same_file_adds_nothing_and_fixed_lines_are_added(db, tm
         assert counts == (3, 6)
         # fix line 9 (the unknown criterion) and import again: just that grade is added
         grades.write_text(grades.read_text().replace("ana,greetings,", "ana,greeting,"))
-        fixed = import_grades(store.con, grades)
+        fixed = import_grades(store.calibration, grades)
         assert (fixed.grades_added, fixed.reviews_added) == (1, 1)
         audit = store.con.execute(
             "SELECT count(*) FROM audit_log WHERE action = 'grades_import'"
@@ -112,7 +112,7 @@ def test_a_file_without_the_required_columns_is_refused(db, tmp_path):
     grades = tmp_path / "wrong.csv"
     grades.write_text("call,who,what\nx,y,z\n")
     with Store(path) as store, pytest.raises(GradesFileError, match="line 1: missing column"):
-        import_grades(store.con, grades)
+        import_grades(store.calibration, grades)
 
 
 def test_cli_reports_each_bad_line_and_exits_1(db, tmp_path):

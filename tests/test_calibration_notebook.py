@@ -5,7 +5,7 @@ from __future__ import annotations
 import nbformat
 from nbclient import NotebookClient
 
-from pipeline.calibration import synthetic
+from tests import synthetic_calibration as synthetic
 from pipeline.store.store import Store
 from tests.conftest import PROJECT
 
@@ -23,7 +23,7 @@ def test_the_calibration_notebook_runs_and_saves_its_figures(tmp_path, monkeypat
     db = tmp_path / "calls.duckdb"
     with Store(db) as store:
         synthetic.write_synthetic(
-            store.con, synthetic.simulate(synthetic.SyntheticSpec(n_calls=1500), seed=5)
+            store.calibration, synthetic.simulate(synthetic.SyntheticSpec(n_calls=1500), seed=5)
         )
     figures = tmp_path / "figures"
     monkeypatch.setenv("CALLQA_CALIBRATION_DB", str(db))

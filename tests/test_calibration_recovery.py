@@ -7,9 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.calibration import synthetic as syn
+from tests import synthetic_calibration as syn
 from pipeline.calibration.report import ReportOptions, TrustPolicy, calibrate
-from pipeline.store.calibration_sql import trust_decisions, untrusted_criteria
 from pipeline.store.store import Store
 
 C, R = syn.SyntheticCriterion, syn.SyntheticReviewer
@@ -37,13 +36,13 @@ RUNS = 100  # seeds 0-99; 0.15 s each
 
 def run_report(spec, seed, options=None, write_trust=False):
     with Store(":memory:") as store:
-        syn.write_synthetic(store.con, syn.simulate(spec, seed))
+        syn.write_synthetic(store.calibration, syn.simulate(spec, seed))
         report = calibrate(
-            store.con,
+            store.calibration,
             options=options or ReportOptions(n_resamples=600, seed=seed),
             write_trust=write_trust,
         )
-        trust = trust_decisions(store.con, spec.rubric_id, spec.rubric_version)
+        trust = store.calibration.trust_decisions(spec.rubric_id, spec.rubric_version)
     return report, trust
 
 
@@ -196,14 +195,14 @@ def test_a_criterion_humans_rarely_fail_is_not_trusted_until_enough_failures_are
 def test_trust_of_an_uncalibrated_version_carries_over_from_the_last_calibrated_one():
     with Store(":memory:") as store:
         syn.write_synthetic(
-            store.con, syn.simulate(syn.SyntheticSpec(n_calls=400, graded_share=0.5), seed=2)
+            store.calibration, syn.simulate(syn.SyntheticSpec(n_calls=400, graded_share=0.5), seed=2)
         )
-        report = calibrate(store.con, options=ReportOptions(n_resamples=200))
-        assert untrusted_criteria(store.con, "synthetic", 1) == frozenset(report.untrusted)
-        carried = trust_decisions(store.con, "synthetic", 2)
+        report = calibrate(store.calibration, options=ReportOptions(n_resamples=200))
+        assert store.calibration.untrusted_criteria("synthetic", 1) == frozenset(report.untrusted)
+        carried = store.calibration.trust_decisions("synthetic", 2)
         assert {row["decided_for"] for row in carried.values()} == {1}
-        assert untrusted_criteria(store.con, "synthetic", 2) == frozenset(report.untrusted)
-        assert untrusted_criteria(store.con, "other-rubric", 1) == frozenset()
+        assert store.calibration.untrusted_criteria("synthetic", 2) == frozenset(report.untrusted)
+        assert store.calibration.untrusted_criteria("other-rubric", 1) == frozenset()
 
 
 def test_sample_size_warnings_say_how_many_more_calls_would_narrow_the_interval():
@@ -221,11 +220,11 @@ def test_sample_size_warnings_say_how_many_more_calls_would_narrow_the_interval(
 def test_since_keeps_only_grades_submitted_from_that_date():
     with Store(":memory:") as store:
         data = syn.simulate(syn.SyntheticSpec(n_calls=400, graded_share=0.5), seed=4)
-        syn.write_synthetic(store.con, data)
+        syn.write_synthetic(store.calibration, data)
         reviews = data.frames["reviews"]
         cut = reviews.submitted_at.sort_values().iloc[len(reviews) // 2].to_pydatetime()
         report = calibrate(
-            store.con, since=cut, options=ReportOptions(n_resamples=100), write_trust=False
+            store.calibration, since=cut, options=ReportOptions(n_resamples=100), write_trust=False
         )
     later = reviews[reviews.submitted_at >= cut]
     assert report.calls_graded == later.call_id.nunique() < reviews.call_id.nunique()

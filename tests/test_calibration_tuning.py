@@ -9,7 +9,7 @@ import yaml
 from typer.testing import CliRunner
 
 from pipeline.batch import rescore_calls
-from pipeline.calibration import synthetic as syn
+from tests import synthetic_calibration as syn
 from pipeline.calibration.tuning import rewrite_rubric, sweep_threshold
 from pipeline.cli import app
 from pipeline.config import load_settings
@@ -160,7 +160,7 @@ def graded_db(tmp_path_factory):
     )
     with Store(path) as store:
         syn.grade_stored_calls(
-            store.con, RUBRIC, 1, reviewers, truth=truth, second_share=0.2, seed=11
+            store.calibration, RUBRIC, 1, reviewers, truth=truth, second_share=0.2, seed=11
         )
     return path
 

@@ -1,19 +1,15 @@
 """categories.py: call reasons from YAML rules (phrases, measures, events), errors with lines; and
-the queue policy for escalated and unhappy customers."""
+rescore and the queue applying a new version."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
-from pipeline.calibration.synthetic import transcript_from_lines
 from pipeline.categories import CategoriesError, load_categories, parse_categories
 from pipeline.features import extract_features
-from pipeline.features.customer import CustomerOptions, analyse_customer
-from pipeline.queue import CallConfidence, QueuePolicy, review_decision
-from pipeline.scoring import CallScore
-from pipeline.signals import call_signals
+from pipeline.features.customer import CustomerOptions
+from pipeline.signals import SignalStage, call_signals
+from tests.synthetic_calibration import transcript_from_lines
 
 CALL = [
     ("agent", 0.0, 5.0, "Thank you for calling Acme Telecom, my name is Sam."),
@@ -34,17 +30,8 @@ def nlp(lemmatizer):
 def reasons_of(lines, nlp, vader, categories=None):
     turns, words = transcript_from_lines(lines)
     features, events = extract_features(turns, words, DURATION_S)
-    signals = call_signals(
-        features,
-        events,
-        turns,
-        words,
-        nlp,
-        vader,
-        CustomerOptions(),
-        categories or load_categories(),
-    )
-    return signals
+    stage = SignalStage(vader, CustomerOptions(), categories or load_categories())
+    return call_signals(features, events, turns, words, nlp, stage)
 
 
 def test_default_categories_on_a_call_with_a_dispute_a_cancellation_and_a_long_hold(nlp, vader):
@@ -139,30 +126,6 @@ def test_a_categories_file_with_mistakes_names_the_line(text, line, message):
 def test_the_default_file_loads():
     categories = load_categories()
     assert len({c.id for c in categories.categories}) == len(categories.categories) >= 5
-
-
-def passing_score() -> CallScore:
-    return CallScore("r", 1, 95.0, True, False, 0.95, ())
-
-
-def test_an_escalated_or_unhappy_customer_is_queued_even_when_the_call_scores_well(nlp, vader):
-    turns, words = transcript_from_lines(CALL)
-    _, events = extract_features(turns, words, DURATION_S)
-    customer = analyse_customer(turns, words, events, nlp, vader, CustomerOptions())
-    policy = QueuePolicy(random_sample_rate=0.0)
-    decision = review_decision("c1", passing_score(), CallConfidence(), 80.0, policy, customer)
-    assert decision is not None and decision.priority == 2
-    assert decision.reasons[0].startswith(
-        "customer escalation: 'cancel my contract.' (cancel my contract)"
-    )
-    assert review_decision("c1", passing_score(), CallConfidence(), 80.0, policy) is None
-    quiet = QueuePolicy(random_sample_rate=0.0, queue_escalations=False, queue_unhappy=False)
-    assert review_decision("c1", passing_score(), CallConfidence(), 80.0, quiet, customer) is None
-    unhappy_only = replace(
-        customer, escalations=0, escalation="", unhappy_reasons=("2 frustrated turns",)
-    )
-    decision = review_decision("c1", passing_score(), CallConfidence(), 80.0, policy, unhappy_only)
-    assert decision.reasons == ("unhappy customer: 2 frustrated turns",) and decision.priority == 2
 
 
 def test_rescore_applies_a_new_categories_version_and_queue_filters_by_it(tmp_path):

@@ -17,7 +17,6 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from pipeline.review.app import AppOptions, create_app
-from pipeline.store.calibration_sql import reference_grades
 from pipeline.store.review_store import ReviewStore
 from pipeline.store.store import SCHEMA_PATH, Store
 from tests.review_fixtures import PASSWORD, SECRET_KEY, csrf_from, login
@@ -294,7 +293,7 @@ def test_acknowledge_and_dispute_round_trip_is_audited_and_feeds_calibration(app
         )
     )
     with Store(db, read_only=True) as store:
-        reference = reference_grades(store.con, "contact-center-default", 1)
+        reference = store.calibration.reference_grades("contact-center-default", 1)
     human = reference[
         (reference.call_id == call_id) & (reference.criterion_id == "interruptions")
     ].human

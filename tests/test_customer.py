@@ -8,7 +8,6 @@ import json
 
 import pytest
 
-from pipeline.calibration.synthetic import transcript_from_lines
 from pipeline.features import extract_features
 from pipeline.features.customer import (
     CustomerOptions,
@@ -17,6 +16,7 @@ from pipeline.features.customer import (
 )
 from pipeline.types import Event
 from tests.conftest import PROJECT, SAMPLES
+from tests.synthetic_calibration import transcript_from_lines
 
 UTTERANCES = PROJECT / "benchmarks" / "data" / "customer_utterances.csv"
 UNHAPPY = {"frustrated", "escalation"}

@@ -11,7 +11,7 @@ from pyannote.core import Annotation, Segment
 from pyannote.metrics.diarization import DiarizationErrorRate
 
 from pipeline.audio import load_audio
-from pipeline.batch import CallProcessor
+from pipeline.call import CallProcessor
 from pipeline.config import load_settings
 from pipeline.diarize.embedded import EmbeddedDiarizer
 from pipeline.models import Models
@@ -23,7 +23,8 @@ MONO_TRUTHS = [p for p in sorted(SAMPLES.glob("*.truth.json")) if "mono" in json
 
 @pytest.fixture(scope="module")
 def diarizer():
-    return EmbeddedDiarizer(Models(load_settings()).speaker_encoder())
+    settings = load_settings()
+    return EmbeddedDiarizer(Models(settings.models_dir, settings.asr).speaker_encoder())
 
 
 def der(reference_turns, hypothesis_turns) -> float:
@@ -42,7 +43,8 @@ def test_mono_samples_diarize_within_ten_percent_der(diarizer, truth_path):
     truth = json.loads(truth_path.read_text())
     audio = load_audio(SAMPLES / truth["files"]["mono"])
     settings = load_settings()
-    regions = detect_speech(audio.samples, audio.sample_rate, settings.vad, settings.bleed)
+    models = Models(settings.models_dir, settings.asr)
+    regions = detect_speech(audio.samples, audio.sample_rate, settings.vad, settings.bleed, models.silero_vad())
     turns = diarizer(audio, regions)
     error = der([(t["speaker"], t["start_s"], t["end_s"]) for t in truth["turns"]], turns)
     print(f"{truth['call']}: DER {error:.1%}, confidence {diarizer.last_result.confidence}")

@@ -23,7 +23,11 @@ from pipeline.metadata import (
     read_metadata,
 )
 from pipeline.rubric import load_rubric
-from pipeline.store.store import CallRecord, Store
+from pipeline.call import CallFailure, CallResult
+from pipeline.features import extract_features
+from pipeline.judge import Judgement
+from pipeline.scoring import CallScore
+from pipeline.store.store import Store
 from tests.conftest import SAMPLES
 
 GOOD_AND_BAD_CSV = """call_file,agent_id,team,queue,started_at
@@ -135,8 +139,8 @@ def test_bad_file_name_patterns_are_refused():
         load_settings(metadata={"name_pattern": "{date}_{nope}"})
 
 
-def _call(call_id: str, path: str) -> CallRecord:
-    return CallRecord(call_id=call_id, source_path=path, status="failed", error="x")
+def _call(call_id: str, path: str) -> CallFailure:
+    return CallFailure(call_id=call_id, source_path=path, sha256=None, error="x")
 
 
 def _owner(db: Path, call_id: str) -> tuple:
@@ -209,10 +213,16 @@ class _FakeProcessor:
         self.rubric = load_rubric(load_settings().rubric)
         self.redacted_audio_dir = None
 
-    def __call__(self, path: Path, sha256: str) -> CallRecord:
-        return CallRecord(
-            call_id=sha256[:16], source_path=str(path), status="done", sha256=sha256, duration_s=1.0
-        )
+    def __call__(self, path: Path, sha256: str) -> CallResult:
+        no_speech: list = []
+        features, events = extract_features(no_speech, no_speech, 1.0)
+        score = CallScore(self.rubric.id, self.rubric.version, 100.0, True, False, 1.0, ())
+        return CallResult(
+            call_id=sha256[:16], source_path=str(path), sha256=sha256, duration_s=1.0, sample_rate=8000,
+            channels=1, asr_model="none", diarizer="none", num_speakers=0, diarization_confidence=None,
+            role_confidence=None, turns=(), words=(), redactions=(),
+            judgement=Judgement(features, tuple(events), score, None),
+        )  # fmt: skip
 
 
 def test_batch_reads_owner_from_file_names_unless_a_sidecar_said_so(tmp_path):

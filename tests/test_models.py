@@ -4,20 +4,17 @@ import shutil
 
 import pytest
 
-from pipeline.config import load_settings
 from pipeline.models import ModelError, load_manifest, model_statuses, prepare_model, resolve_whisper
 
 
 def test_bundled_models_are_present_and_verified(tmp_path):
-    settings = load_settings(models_dir=tmp_path)
-    present = {status.name: status.present for status in model_statuses(settings)}
+    present = {status.name: status.present for status in model_statuses(tmp_path)}
     assert present["whisper-base"] and present["whisper-tiny.en"]
     assert present["silero-vad"] and present["resemblyzer"]
     assert (tmp_path / "whisper-base" / "model.bin").stat().st_size > 100_000_000
 
 
 def test_tampered_model_bin_is_refused(tmp_path):
-    settings = load_settings(models_dir=tmp_path)
     entry = load_manifest()["whisper-base"]
     good = prepare_model("whisper-base", entry, tmp_path)
     with open(good / "model.bin", "r+b") as handle:  # flip one byte in the middle
@@ -26,7 +23,7 @@ def test_tampered_model_bin_is_refused(tmp_path):
         handle.seek(50_000_000)
         handle.write(bytes([byte[0] ^ 0xFF]))
     with pytest.raises(ModelError, match="refusing a modified or corrupt model"):
-        resolve_whisper("whisper-base", settings)
+        resolve_whisper("whisper-base", tmp_path)
 
 
 def test_missing_part_gives_install_hint(tmp_path):
@@ -37,15 +34,14 @@ def test_missing_part_gives_install_hint(tmp_path):
 
 
 def test_unknown_and_uncached_models_say_what_to_do(tmp_path):
-    settings = load_settings(models_dir=tmp_path)
     with pytest.raises(ModelError, match="callqa models pull large-v3"):
-        resolve_whisper("large-v3", settings)
+        resolve_whisper("large-v3", tmp_path)
     with pytest.raises(ModelError, match="unknown ASR model"):
-        resolve_whisper("no-such-model", settings)
+        resolve_whisper("no-such-model", tmp_path)
     local = tmp_path / "my-model"
     local.mkdir()
     with pytest.raises(ModelError, match="no model.bin"):
-        resolve_whisper(str(local), settings)
+        resolve_whisper(str(local), tmp_path)
 
 
 def test_pyannote_pipeline_absent_by_default_with_instructions(tmp_path):
@@ -55,8 +51,7 @@ def test_pyannote_pipeline_absent_by_default_with_instructions(tmp_path):
 
 
 def test_local_ctranslate2_directory_is_accepted(tmp_path):
-    settings = load_settings(models_dir=tmp_path)
-    source = resolve_whisper("whisper-tiny.en", settings)
+    source = resolve_whisper("whisper-tiny.en", tmp_path)
     copy = tmp_path / "copy"
     shutil.copytree(source, copy)
-    assert resolve_whisper(str(copy), settings) == str(copy)
+    assert resolve_whisper(str(copy), tmp_path) == str(copy)

@@ -328,7 +328,8 @@ def whisper():
     from pipeline.models import Models
 
     settings = load_settings(asr={"model": MODEL})
-    return settings, Models(settings).whisper()
+    models = Models(settings.models_dir, settings.asr)
+    return settings, models
 
 
 @pytest.mark.parametrize("layout", list(FILES))
@@ -338,13 +339,11 @@ def test_redacted_audio_gives_no_card_back(cli_run: CliRun, whisper, layout: str
     from pipeline.transcribe import transcribe_regions
     from pipeline.vad import detect_speech
 
-    settings, model = whisper
+    settings, models = whisper
     audio = load_audio(_redacted_audio(cli_run, layout))
-    regions = detect_speech(
-        audio.samples, audio.sample_rate, settings.vad, settings.bleed, settings.vad.method
-    )
-    placed = transcribe_regions(model, audio.samples, audio.sample_rate, regions, settings.asr)
-    text = " ".join(word.word for _, word in sorted(placed, key=lambda cw: cw[1].start_s))
+    regions = detect_speech(audio.samples, audio.sample_rate, settings.vad, settings.bleed, models.silero_vad())
+    words = transcribe_regions(models.whisper(), audio.samples, audio.sample_rate, regions, settings.asr)
+    text = " ".join(word.word for word in words)
     print(f"{layout} redacted audio, transcribed again: {text}")
     assert text.strip(), "nothing transcribed at all: the check below would be empty"
     assert leaks(text, {"card": CARD}) == [], text

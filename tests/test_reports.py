@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from pipeline.reports import build_scorecard, coaching_windows, follow_up_list, movement
-from pipeline.store import reports_sql
+from pipeline.store.reports_sql import ReportQueries
 from pipeline.store.coaching_store import CoachingDB, SessionInput
 from pipeline.store.review_store import ReviewStore, User
 from tests.synthetic_month import AS_OF, COACHING_DAY, FOLLOW_UP_DAY, MONTH_START, WEEKS
@@ -105,7 +105,7 @@ def expected_production(plan: pd.DataFrame, by: str, group: str) -> dict:
 @pytest.mark.parametrize("group", ["team", "agent", "queue", "reason"])
 def test_production_figures_equal_the_plan(month, plan, by, group):
     with duckdb.connect(str(month.db), read_only=True) as con:
-        rows = reports_sql.production(con, by, group, MONTH_START, MONTH_END)
+        rows = ReportQueries(con).production(by, group, MONTH_START, MONTH_END)
     expected = expected_production(plan, by, group)
     assert {(r["period"], r["group"]) for r in rows} == set(expected)
     for row in rows:
@@ -120,7 +120,7 @@ def test_production_figures_equal_the_plan(month, plan, by, group):
 
 def test_production_date_range_and_team_scope(month, plan):
     with duckdb.connect(str(month.db), read_only=True) as con:
-        rows = reports_sql.production(con, "week", "agent", date(2026, 3, 9), date(2026, 3, 15),
+        rows = ReportQueries(con).production("week", "agent", date(2026, 3, 9), date(2026, 3, 15),
                                       "c.team IN (SELECT unnest(?::VARCHAR[]))", [["support"]])  # fmt: skip
     week = plan[(plan.week == date(2026, 3, 9)) & (plan.team == "support")]
     assert {r["group"]: r["calls"] for r in rows} == week.groupby("agent_id").size().to_dict()
@@ -144,7 +144,7 @@ def per_agent(plan: pd.DataFrame) -> pd.DataFrame:
 
 def test_scorecard_figures_equal_the_plan(month, plan):
     with duckdb.connect(str(month.db), read_only=True) as con:
-        card = build_scorecard(con, "a2", MONTH_START, MONTH_END, AS_OF)
+        card = build_scorecard(ReportQueries(con), "a2", MONTH_START, MONTH_END, AS_OF)
         verdicts = con.execute(
             "SELECT cs.call_id, cs.criterion_id, cs.status FROM criterion_scores cs"
         ).df()
@@ -186,7 +186,7 @@ def test_scorecard_figures_equal_the_plan(month, plan):
 
 def test_an_agent_who_interrupts_more_after_coaching_shows_the_change(month, plan):
     with duckdb.connect(str(month.db), read_only=True) as con:
-        card = build_scorecard(con, "a2", MONTH_START, MONTH_END, AS_OF)
+        card = build_scorecard(ReportQueries(con), "a2", MONTH_START, MONTH_END, AS_OF)
     (session,) = card["coaching"]
     windows = session["windows"]
     assert (windows.before_from, windows.before_to, windows.after_from, windows.after_to) == (
@@ -219,9 +219,9 @@ def test_an_agent_who_interrupts_more_after_coaching_shows_the_change(month, pla
 
 def test_follow_up_list(month, plan):
     with duckdb.connect(str(month.db), read_only=True) as con:
-        rows = follow_up_list(con, reports_sql.coaching_sessions(con), AS_OF)
+        rows = follow_up_list(ReportQueries(con), ReportQueries(con).coaching_sessions(), AS_OF)
         supervisor = follow_up_list(
-            con, reports_sql.coaching_sessions(con, teams=["support"]), AS_OF
+            ReportQueries(con), ReportQueries(con).coaching_sessions(teams=["support"]), AS_OF
         )
     # a2 is due (27 March) and got worse; a3 is not due until 6 April; a1's follow-up is closed
     assert [(r["agent_id"], r["due"]) for r in rows] == [("a2", True), ("a3", False)]

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from pipeline.calibration.synthetic import transcript_from_lines
+from tests.synthetic_calibration import transcript_from_lines
 from pipeline.features import extract_features
 from pipeline.rubric import load_rubric, parse_rubric
 from pipeline.scoring import score_call

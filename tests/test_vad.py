@@ -3,18 +3,18 @@
 import numpy as np
 import pytest
 
-from pipeline.config import BleedOptions, VadOptions
+from pipeline.vad import BleedOptions, VadOptions
 from pipeline.diarize.stereo import ChannelMapDiarizer
 from pipeline.types import Audio
 from pipeline.vad import FRAME_SAMPLES, detect_speech, hysteresis, mask_to_regions, own_voice_mask
 from tests.conftest import RATE, place
 
 FRAME_S = FRAME_SAMPLES / RATE
-NO_PAD = VadOptions(pad_s=0.0, min_silence_s=0.3, min_speech_s=0.1)
+NO_PAD = VadOptions(pad_s=0.0, min_silence_s=0.3, min_speech_s=0.1, method="energy")
 
 
 def regions_of(samples, options=NO_PAD, bleed=BleedOptions()):
-    return detect_speech(samples, RATE, options, bleed, method="energy")
+    return detect_speech(samples, RATE, options, bleed)
 
 
 def spans(regions):

@@ -2,6 +2,6 @@
 
 ``stats`` holds the agreement statistics (pure), ``report`` turns stored grades into a
 ``CalibrationReport`` and trust decisions, ``tuning`` sweeps thresholds into a new rubric version,
-``grades_import`` reads human grades made in other tools, ``synthetic`` makes graders with known
-accuracy for tests, ``render`` prints a report with rich.
+``grades_import`` reads human grades made in other tools, ``render`` prints a report with rich.
+Synthetic graders with known accuracy, for tests and benchmarks, are in tests/synthetic_calibration.py.
 """

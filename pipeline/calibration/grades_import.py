@@ -29,8 +29,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.store.calibration_sql import CalibrationQueries
 from pipeline.calibration.stats import FAIL, NA, PASS
-from pipeline.store import calibration_sql as sql
 
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "call_id": ("call_id", "call", "callid"),
@@ -226,16 +226,16 @@ def parse_grades(
     return good, bad
 
 
-def import_grades(con, path: str | Path) -> ImportResult:
+def import_grades(queries: CalibrationQueries, path: str | Path) -> ImportResult:
     """Import a grades CSV into ``reviews`` + ``human_grades``; bad lines are reported, not fatal."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise GradesFileError(f"cannot read {path}: {exc}") from exc
-    weights = sql.known_criteria(con)
+    weights = queries.known_criteria()
     good, bad = parse_grades(
-        text, sql.call_index(con), dict(zip(weights.criterion_id, weights.weight))
+        text, queries.call_index(), dict(zip(weights.criterion_id, weights.weight))
     )
     result = ImportResult(file=str(path), lines=len(good) + len(bad), bad=bad)
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -251,7 +251,7 @@ def import_grades(con, path: str | Path) -> ImportResult:
             review["human_score"] = grade.score
         if grade.graded_at is not None:
             review["submitted_at"] = max(filter(None, [review["submitted_at"], grade.graded_at]))
-    stored_reviews, stored_grades = sql.existing_grades(con, list(reviews))
+    stored_reviews, stored_grades = queries.existing_grades(list(reviews))
     new_grades = [
         g
         for g in good
@@ -280,10 +280,9 @@ def import_grades(con, path: str | Path) -> ImportResult:
             "comment": pd.Series([g.comment for g in new_grades], dtype=object),
         }
     )
-    sql.insert_frames(con, {"reviews": review_frame, "human_grades": grade_frame})
+    queries.insert_frames({"reviews": review_frame, "human_grades": grade_frame})
     result.reviews_added, result.grades_added = len(new_reviews), len(new_grades)
-    sql.record_import(
-        con,
+    queries.record_import(
         path.name,
         f"{result.reviews_added} reviews, {result.grades_added} grades added; {result.already_imported}"
         f" already imported; {len(bad)} bad lines",

@@ -14,9 +14,9 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.store.calibration_sql import CalibrationQueries
 from pipeline.calibration.stats import (
     FAIL,
     LABELS,
@@ -28,7 +28,6 @@ from pipeline.calibration.stats import (
     more_calls_needed,
     score_agreement,
 )
-from pipeline.store import calibration_sql as sql
 
 DEFAULT_PASS_MARK = 80.0
 
@@ -82,19 +81,18 @@ class RubricFacts:
     types: dict[str, str]
 
 
-def rubric_facts(source_text: str | None, pass_mark: float | None = None) -> RubricFacts | None:
-    """Read the facts from a rubric's YAML without validating it (it was valid when used)."""
-    if not source_text:
+def rubric_facts(criteria: pd.DataFrame, pass_mark: float) -> RubricFacts | None:
+    """The facts from a rubric version's stored criteria (``CalibrationQueries.rubric_criteria``);
+    None when none are stored."""
+    if criteria.empty:
         return None
-    data = yaml.safe_load(source_text) or {}
-    weights, auto_fail, types = {}, {}, {}
-    for stage in data.get("stages") or []:
-        for criterion in stage.get("criteria") or []:
-            weights[criterion["id"]] = float(criterion.get("weight", 0))
-            auto_fail[criterion["id"]] = bool(criterion.get("auto_fail", False))
-            types[criterion["id"]] = str(criterion.get("type", ""))
-    mark = float(data.get("pass_mark", pass_mark if pass_mark is not None else DEFAULT_PASS_MARK))
-    return RubricFacts(mark, weights, auto_fail, types)
+    ids = list(criteria.criterion_id)
+    return RubricFacts(
+        float(pass_mark),
+        dict(zip(ids, criteria.weight.astype(float))),
+        dict(zip(ids, criteria.auto_fail.astype(bool))),
+        dict(zip(ids, criteria.type.astype(str))),
+    )
 
 
 @dataclass(frozen=True)
@@ -222,17 +220,20 @@ class CalibrationData:
 
 
 def load_calibration_data(
-    con, rubric_id: str | None = None, version: int | None = None, since: datetime | None = None
+    queries: CalibrationQueries,
+    rubric_id: str | None = None,
+    version: int | None = None,
+    since: datetime | None = None,
 ) -> CalibrationData | None:
     """Read a rubric version's auto scores and the human grades beside them; None when no call
     is scored under it."""
-    picked = sql.pick_rubric(con, rubric_id, version)
+    picked = queries.pick_rubric(rubric_id, version)
     if picked is None:
         return None
     rubric_id, version = picked
-    source = sql.rubric_source(con, rubric_id, version)
-    scored = sql.scored_criteria(con, rubric_id, version)
-    facts = rubric_facts(source["source_text"], source["pass_mark"]) if source else None
+    source = queries.rubric_source(rubric_id, version)
+    scored = queries.scored_criteria(rubric_id, version)
+    facts = rubric_facts(queries.rubric_criteria(rubric_id, version), source["pass_mark"]) if source else None
     if facts is None:
         facts = RubricFacts(
             DEFAULT_PASS_MARK,
@@ -249,10 +250,10 @@ def load_calibration_data(
         since=since,
         facts=facts,
         criteria=criteria,
-        tables=sql.criterion_tables(con, rubric_id, version, since),
-        ceiling=sql.ceiling_tables(con, since),
-        reviews=sql.review_scores(con, rubric_id, version, since),
-        queue=sql.queue_frame(con, rubric_id, version, facts.pass_mark, auto_fail_ids, since),
+        tables=queries.criterion_tables(rubric_id, version, since),
+        ceiling=queries.ceiling_tables(since),
+        reviews=queries.review_scores(rubric_id, version, since),
+        queue=queries.queue_frame(rubric_id, version, facts.pass_mark, auto_fail_ids, since),
     )
 
 
@@ -550,7 +551,7 @@ def sample_size_warnings(report: CalibrationReport) -> list[str]:
 
 
 def calibrate(
-    con,
+    queries: CalibrationQueries,
     rubric_id: str | None = None,
     version: int | None = None,
     since: datetime | None = None,
@@ -559,12 +560,12 @@ def calibrate(
 ) -> CalibrationReport | None:
     """Build the report for a rubric version and (by default) store its trust decisions — unless
     no call under it has a human grade yet: then nothing was learned and nothing is stored."""
-    data = load_calibration_data(con, rubric_id, version, since)
+    data = load_calibration_data(queries, rubric_id, version, since)
     if data is None:
         return None
     report = build_report(data, options)
     if write_trust and report.calls_graded > 0:
         rows = [c.as_trust_row() for c in report.criteria]
-        sql.write_trust(con, report.rubric_id, report.rubric_version, rows)
+        queries.write_trust(report.rubric_id, report.rubric_version, rows)
         report.trust_stored = True
     return report

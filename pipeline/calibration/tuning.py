@@ -25,10 +25,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from pipeline.store.calibration_sql import CalibrationQueries
 from pipeline.calibration.report import rubric_facts
 from pipeline.calibration.stats import FAIL, NA, PASS, cohen_kappa
 from pipeline.scoring import SWEEPABLE_TYPES
-from pipeline.store import calibration_sql as sql
 
 SIMILARITY_GRID = np.arange(50.0, 100.5, 1.0)
 MIN_SWEEP_CALLS = 30
@@ -209,7 +209,7 @@ def rewrite_rubric(
 
 
 def tune(
-    con,
+    queries: CalibrationQueries,
     margins_for: Callable[[list[str]], dict[str, dict[str, float]]] | None,
     rubric_id: str | None = None,
     version: int | None = None,
@@ -221,25 +221,21 @@ def tune(
     ``margins_for(call_ids)`` returns each call's ``similarity_margins`` (it needs transcripts and
     the language model, so the caller provides it); None skips the similarity sweep.
     """
-    picked = sql.pick_rubric(con, rubric_id, version)
+    picked = queries.pick_rubric(rubric_id, version)
     if picked is None:
         return None
     rubric_id, version = picked
-    source = sql.rubric_source(con, rubric_id, version)
+    source = queries.rubric_source(rubric_id, version)
     if source is None:
         raise ValueError(f"rubric {rubric_id} v{version} has no stored source in the database")
-    facts = rubric_facts(source["source_text"], source["pass_mark"])
-    raw = yaml.safe_load(source["source_text"])
-    default_similarity = float(raw.get("min_similarity", 80.0))
-    current_similarity = {}
-    for stage in raw.get("stages") or []:
-        for criterion in stage.get("criteria") or []:
-            if criterion.get("type") in SWEEPABLE_TYPES:
-                current_similarity[criterion["id"]] = float(
-                    criterion.get("min_similarity", default_similarity)
-                )
-    grades = sql.reference_grades(con, rubric_id, version, since)
-    reviews = sql.review_scores(con, rubric_id, version, since)
+    criteria = queries.rubric_criteria(rubric_id, version)
+    facts = rubric_facts(criteria, source["pass_mark"])
+    if facts is None:
+        raise ValueError(f"rubric {rubric_id} v{version} has no stored criteria in the database")
+    sweepable = criteria[criteria.type.isin(SWEEPABLE_TYPES)]
+    current_similarity = dict(zip(sweepable.criterion_id, sweepable.min_similarity.astype(float)))
+    grades = queries.reference_grades(rubric_id, version, since)
+    reviews = queries.review_scores(rubric_id, version, since)
     reference = reviews[reviews.reviewer_rank == 1].set_index("call_id")
     auto_fail_ids = {c for c, flag in facts.auto_fail.items() if flag}
     human_auto_fail = grades[
@@ -320,7 +316,7 @@ def tune(
         catch_after=catch_after,
         queued_share_before=share_before,
         queued_share_after=share_after,
-        calls_per_day=sql.calls_per_day(con, rubric_id, version),
+        calls_per_day=queries.calls_per_day(rubric_id, version),
         rubric_text=text,
         warnings=warnings,
     )
@@ -329,28 +325,33 @@ def tune(
 def margins_from_transcripts(
     store, rubric, settings
 ) -> Callable[[list[str]], dict[str, dict[str, float]]]:
-    """``margins_for`` for ``tune``: score each call's stored transcript once (no audio, no ASR)."""
+    """``margins_for`` for ``tune``: judge each call's stored transcript once (no audio, no ASR);
+    each sweepable criterion's verdict carries the similarity it turns on."""
 
     def margins_for(call_ids: list[str]) -> dict[str, dict[str, float]]:
         from pipeline.categories import load_categories
-        from pipeline.features import extract_features
+        from pipeline.judge import judge_call
         from pipeline.models import Models
-        from pipeline.scoring import similarity_margins
-        from pipeline.signals import call_signals
+        from pipeline.signals import SignalStage
 
-        models = Models(settings)
+        models = Models(settings.models_dir, settings.asr)
         nlp = models.nlp()
-        categories = load_categories(settings.categories)
+        # the customer's events too: a phrase_after_cue criterion may be cued by them
+        signal_stage = SignalStage(models.sentiment(), settings.customer, load_categories(settings.categories))
         margins: dict[str, dict[str, float]] = {}
-        for call_id, duration_s, _, turns, words in store.calls_for_rescoring(call_ids):
-            if not words:
+        for call in store.calls_for_rescoring(call_ids):
+            if not call.words:
                 continue
-            features, events = extract_features(turns, words, duration_s, settings.features)
-            # the customer's events too: a phrase_after_cue criterion may be cued by them
-            signals = call_signals(
-                features, events, turns, words, nlp, models.sentiment(), settings.customer, categories
-            )
-            margins[call_id] = similarity_margins(features, signals.events, turns, words, rubric, nlp)
+            judgement = judge_call(
+                call.call_id, call.turns, call.words, call.duration_s, rubric, nlp,
+                diarization_confidence=call.diarization_confidence, role_confidence=call.role_confidence,
+                feature_options=settings.features, queue_policy=settings.queue, signal_stage=signal_stage,
+            )  # fmt: skip
+            margins[call.call_id] = {
+                c.criterion_id: c.similarity_margin
+                for c in judgement.score.criteria
+                if c.similarity_margin is not None
+            }
         return margins
 
     return margins_for

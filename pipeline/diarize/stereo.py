@@ -15,7 +15,7 @@ class ChannelMapDiarizer:
 
     def __call__(self, audio: Audio, speech_regions: list[list[Segment]]) -> list[Turn]:
         turns = [
-            Turn(self.channel_map.get(channel, UNKNOWN), region.start_s, region.end_s)
+            Turn(self.channel_map.get(channel, UNKNOWN), region.start_s, region.end_s, channel=channel)
             for channel, regions in enumerate(speech_regions)
             for region in regions
         ]

@@ -40,7 +40,7 @@ from pipeline.review.auth import (
 )
 from pipeline.store.review_store import (
     QUEUE_STATUSES,
-    REASON_KINDS,
+    REASON_FILTERS,
     ROLES,
     CriterionGrade,
     Forbidden,
@@ -423,7 +423,7 @@ class ReviewApp:
             page = 1
         filters = QueueFilters(
             status=status if status in QUEUE_STATUSES else "pending",
-            reason=reason if reason in REASON_KINDS else None,
+            reason=reason if reason in REASON_FILTERS else None,
             agent=(query.get("agent") or "").strip()[:100] or None,
             team=(query.get("team") or "").strip()[:100] or None,
             date_from=as_date("date_from"),
@@ -448,7 +448,7 @@ class ReviewApp:
                 "queue.html",
                 {
                     "result": result, "filters": filters, "problems": problems, "choices": choices,
-                    "reasons": list(REASON_KINDS), "statuses": QUEUE_STATUSES,
+                    "reasons": list(REASON_FILTERS), "statuses": QUEUE_STATUSES,
                     "page_link": lambda n: "/queue?" + urlencode(args | {"page": n}),
                     "status_link": lambda s: "/queue?" + urlencode({k: v for k, v in args.items() if k != "status"} | {"status": s}),
                 },

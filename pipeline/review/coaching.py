@@ -96,7 +96,7 @@ def coaching_router(review_app: ReviewApp) -> APIRouter:
     def report_range(request: Request, db, user: User) -> tuple[date, date]:
         """``from``/``to`` from the query, else the last 28 days up to the newest call in scope."""
         query = request.query_params
-        last = reports_sql.call_date_range(db.con)[1] or date.today()
+        last = CoachingDB(db).reports.call_date_range()[1] or date.today()
         date_to = _date(query.get("to"), "to", last)
         date_from = _date(
             query.get("from"), "from", date_to - timedelta(days=DEFAULT_RANGE_DAYS - 1)
@@ -162,13 +162,13 @@ def coaching_router(review_app: ReviewApp) -> APIRouter:
             date_from, date_to = report_range(request, db, user)
             scope, params = _scope_sql(user)
             card = build_scorecard(
-                db.con, agent_id, date_from, date_to, as_of(request), scope, params
+                CoachingDB(db).reports, agent_id, date_from, date_to, as_of(request), scope, params
             )
             if card is None:
                 raise NotFound(agent_id)
             focus_choices = [(m, metric_label(m)) for m in reports_sql.METRICS] + [
                 (f"{reports_sql.CRITERION_PREFIX}{c}", f"{c} pass rate")
-                for c in reports_sql.criterion_ids(db.con)
+                for c in CoachingDB(db).reports.criterion_ids()
             ]
         weeks = card["weeks"]
         charts = [
@@ -210,8 +210,7 @@ def coaching_router(review_app: ReviewApp) -> APIRouter:
             date_from, date_to = report_range(request, db, user)
             week = _date(query.get("week"), "week")
             scope, params = _scope_sql(user)
-            rows = reports_sql.calls_behind(
-                db.con, date_from, date_to, agent_id=agent_id, team=team, week=week,
+            rows = CoachingDB(db).reports.calls_behind( date_from, date_to, agent_id=agent_id, team=team, week=week,
                 criterion=criterion, criterion_status=status, reviewed_only=metric == "human_score",
                 unhappy_only=query.get("unhappy") == "1", scope=scope, scope_params=params,
             )  # fmt: skip
@@ -230,7 +229,7 @@ def coaching_router(review_app: ReviewApp) -> APIRouter:
         def work(db, user, form):
             focus = tuple(dict.fromkeys(str(f) for f in form.getlist("focus")))
             known = set(reports_sql.METRICS) | {
-                f"{reports_sql.CRITERION_PREFIX}{c}" for c in reports_sql.criterion_ids(db.con)
+                f"{reports_sql.CRITERION_PREFIX}{c}" for c in CoachingDB(db).reports.criterion_ids()
             }
             if not focus or any(f not in known for f in focus):
                 raise BadForm("focus: choose one or more of the listed criteria or metrics")
@@ -251,7 +250,9 @@ def coaching_router(review_app: ReviewApp) -> APIRouter:
         today = as_of(request)
         with review_app.store.open() as db:
             user = staff(request, db)
-            rows = follow_up_list(db.con, CoachingDB(db).sessions_in_scope(user), today)
+            rows = follow_up_list(
+                CoachingDB(db).reports, CoachingDB(db).sessions_in_scope(user), today
+            )
         return review_app.render(
             request, "coaching/follow_ups.html", {"rows": rows, "as_of": today}
         )
@@ -288,7 +289,9 @@ def coaching_router(review_app: ReviewApp) -> APIRouter:
         with review_app.store.open() as db:
             user = staff(request, db)
             date_from, date_to = report_range(request, db, user)
-            rows = reports_sql.production(db.con, by, group, date_from, date_to, *_scope_sql(user))
+            rows = CoachingDB(db).reports.production(
+                by, group, date_from, date_to, *_scope_sql(user)
+            )
         args = {"by": by, "group": group, "from": date_from.isoformat(), "to": date_to.isoformat()}
         return review_app.render(
             request, "coaching/production.html",
@@ -306,7 +309,9 @@ def coaching_router(review_app: ReviewApp) -> APIRouter:
         with review_app.store.open() as db:
             user = staff(request, db)
             date_from, date_to = report_range(request, db, user)
-            rows = reports_sql.production(db.con, by, group, date_from, date_to, *_scope_sql(user))
+            rows = CoachingDB(db).reports.production(
+                by, group, date_from, date_to, *_scope_sql(user)
+            )
             name = f"production_{by}_{group}_{date_from}_{date_to}.{file_format}"
             title = f"Production by {by} and {group}, {date_from} to {date_to}"
             if file_format == "html":
@@ -319,7 +324,7 @@ def coaching_router(review_app: ReviewApp) -> APIRouter:
                 )
             with TemporaryDirectory() as tmp:
                 path = Path(tmp) / name
-                reports_sql.export_production(db.con, rows, str(path), file_format)
+                CoachingDB(db).reports.export_production(rows, str(path), file_format)
                 content = path.read_bytes()
         media = "text/csv" if file_format == "csv" else "application/vnd.apache.parquet"
         return Response(

@@ -13,7 +13,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from pipeline.store import reports_sql
+from pipeline.store.connection import transaction, utc_now
+from pipeline.store.reports_sql import ReportQueries
 from pipeline.store.review_store import (
     Forbidden,
     NotFound,
@@ -22,7 +23,6 @@ from pipeline.store.review_store import (
     User,
     _dicts,
     _scope_sql,
-    utc_now,
 )
 
 GRADE_STATUSES = ("pass", "fail", "na")
@@ -50,6 +50,7 @@ class CoachingDB:
     def __init__(self, db: ReviewDB):
         self.db = db
         self.con = db.con
+        self.reports = ReportQueries(db.con)
 
     # --- who -----------------------------------------------------------------------------------
 
@@ -62,7 +63,7 @@ class CoachingDB:
 
     def agent_team(self, user: User, agent_id: str) -> str | None:
         """The team most of the agent's calls in scope belong to; ``NotFound`` when none is in scope."""
-        team, calls = reports_sql.agent_team(self.con, agent_id, *_scope_sql(user))
+        team, calls = self.reports.agent_team(agent_id, *_scope_sql(user))
         if not calls:
             raise NotFound(agent_id)
         return team
@@ -177,72 +178,60 @@ class CoachingDB:
 
     def acknowledge(self, user: User, agent_id: str, call_id: str) -> None:
         self._own_call(agent_id, call_id)
-        with self.db.store._write_lock:
-            self.con.execute("BEGIN TRANSACTION")
-            try:
-                review = self.current_review(call_id)
-                done = self.con.execute(
-                    "SELECT count(*) FROM review_acknowledgements WHERE review_id = ?",
-                    [review["review_id"]],
-                ).fetchone()[0]
-                if done:
-                    raise ReviewConflict("this review is already acknowledged")
-                self.con.execute(
-                    "INSERT INTO review_acknowledgements VALUES (?, ?, ?, ?)",
-                    [review["review_id"], call_id, user.username, utc_now()],
-                )
-                self.db.audit(
-                    user.username, "acknowledge", call_id, None, {"review_id": review["review_id"]}
-                )
-                self.con.execute("COMMIT")
-            except BaseException:
-                self.con.execute("ROLLBACK")
-                raise
+        with self.db.store._write_lock, transaction(self.con):
+            review = self.current_review(call_id)
+            done = self.con.execute(
+                "SELECT count(*) FROM review_acknowledgements WHERE review_id = ?",
+                [review["review_id"]],
+            ).fetchone()[0]
+            if done:
+                raise ReviewConflict("this review is already acknowledged")
+            self.con.execute(
+                "INSERT INTO review_acknowledgements VALUES (?, ?, ?, ?)",
+                [review["review_id"], call_id, user.username, utc_now()],
+            )
+            self.db.audit(
+                user.username, "acknowledge", call_id, None, {"review_id": review["review_id"]}
+            )
 
     def raise_dispute(
         self, user: User, agent_id: str, call_id: str, criterion_id: str, comment: str
     ) -> str:
         """Dispute one criterion of the call's current review; returns the dispute id."""
         self._own_call(agent_id, call_id)
-        with self.db.store._write_lock:
-            self.con.execute("BEGIN TRANSACTION")
-            try:
-                review = self.current_review(call_id)
-                grades = {g["criterion_id"]: g for g in review["grades"]}
-                if criterion_id not in grades:
-                    raise NotFound(criterion_id)
-                open_ = self.con.execute(
-                    "SELECT count(*) FROM disputes WHERE call_id = ? AND criterion_id = ? AND status = 'pending'",
-                    [call_id, criterion_id],
-                ).fetchone()[0]
-                if open_:
-                    raise ReviewConflict(
-                        f"{criterion_id} is already disputed and waiting for a decision"
-                    )
-                dispute_id = uuid.uuid4().hex
-                self.con.execute(
-                    "INSERT INTO disputes (dispute_id, review_id, call_id, criterion_id, raised_by, comment, raised_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        dispute_id,
-                        review["review_id"],
-                        call_id,
-                        criterion_id,
-                        user.username,
-                        comment,
-                        utc_now(),
-                    ],
+        with self.db.store._write_lock, transaction(self.con):
+            review = self.current_review(call_id)
+            grades = {g["criterion_id"]: g for g in review["grades"]}
+            if criterion_id not in grades:
+                raise NotFound(criterion_id)
+            open_ = self.con.execute(
+                "SELECT count(*) FROM disputes WHERE call_id = ? AND criterion_id = ? AND status = 'pending'",
+                [call_id, criterion_id],
+            ).fetchone()[0]
+            if open_:
+                raise ReviewConflict(
+                    f"{criterion_id} is already disputed and waiting for a decision"
                 )
-                grade = grades[criterion_id]
-                self.db.audit(
-                    user.username, "dispute", call_id, {criterion_id: [grade["status"], grade["points"]]},
-                    {"dispute_id": dispute_id, "review_id": review["review_id"], "criterion_id": criterion_id,
-                     "comment": comment},
-                )  # fmt: skip
-                self.con.execute("COMMIT")
-            except BaseException:
-                self.con.execute("ROLLBACK")
-                raise
+            dispute_id = uuid.uuid4().hex
+            self.con.execute(
+                "INSERT INTO disputes (dispute_id, review_id, call_id, criterion_id, raised_by, comment, raised_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    dispute_id,
+                    review["review_id"],
+                    call_id,
+                    criterion_id,
+                    user.username,
+                    comment,
+                    utc_now(),
+                ],
+            )
+            grade = grades[criterion_id]
+            self.db.audit(
+                user.username, "dispute", call_id, {criterion_id: [grade["status"], grade["points"]]},
+                {"dispute_id": dispute_id, "review_id": review["review_id"], "criterion_id": criterion_id,
+                 "comment": comment},
+            )  # fmt: skip
         return dispute_id
 
     # --- disputes, for supervisors and QA leads -------------------------------------------------
@@ -282,38 +271,32 @@ class CoachingDB:
         if user.role not in ("supervisor", "qa_lead", "admin"):
             raise Forbidden("only a supervisor or a QA lead decides disputes")
         dispute = self._dispute_in_scope(user, dispute_id)
-        with self.db.store._write_lock:
-            self.con.execute("BEGIN TRANSACTION")
-            try:
-                if (
-                    self.con.execute(
-                        "SELECT status FROM disputes WHERE dispute_id = ?", [dispute_id]
-                    ).fetchone()[0]
-                    != "pending"
-                ):
-                    raise ReviewConflict("this dispute has already been decided")
-                amended = self._amend_for(dispute, user, status, points, reason) if accept else None
+        with self.db.store._write_lock, transaction(self.con):
+            if (
                 self.con.execute(
-                    "UPDATE disputes SET status = ?, resolved_by = ?, resolved_at = ?, resolution = ?, amended_review_id = ?"
-                    " WHERE dispute_id = ?",
-                    [
-                        "accepted" if accept else "rejected",
-                        user.username,
-                        utc_now(),
-                        reason,
-                        amended,
-                        dispute_id,
-                    ],
-                )
-                self.db.audit(
-                    user.username, "dispute_accept" if accept else "dispute_reject", dispute["call_id"],
-                    {"dispute_id": dispute_id, "criterion_id": dispute["criterion_id"], "status": "pending"},
-                    {"status": "accepted" if accept else "rejected", "reason": reason, "amended_review_id": amended},
-                )  # fmt: skip
-                self.con.execute("COMMIT")
-            except BaseException:
-                self.con.execute("ROLLBACK")
-                raise
+                    "SELECT status FROM disputes WHERE dispute_id = ?", [dispute_id]
+                ).fetchone()[0]
+                != "pending"
+            ):
+                raise ReviewConflict("this dispute has already been decided")
+            amended = self._amend_for(dispute, user, status, points, reason) if accept else None
+            self.con.execute(
+                "UPDATE disputes SET status = ?, resolved_by = ?, resolved_at = ?, resolution = ?, amended_review_id = ?"
+                " WHERE dispute_id = ?",
+                [
+                    "accepted" if accept else "rejected",
+                    user.username,
+                    utc_now(),
+                    reason,
+                    amended,
+                    dispute_id,
+                ],
+            )
+            self.db.audit(
+                user.username, "dispute_accept" if accept else "dispute_reject", dispute["call_id"],
+                {"dispute_id": dispute_id, "criterion_id": dispute["criterion_id"], "status": "pending"},
+                {"status": "accepted" if accept else "rejected", "reason": reason, "amended_review_id": amended},
+            )  # fmt: skip
         return amended
 
     def _amend_for(
@@ -392,37 +375,29 @@ class CoachingDB:
             raise Forbidden("only a supervisor or a QA lead records coaching")
         team = self.agent_team(user, session.agent_id)  # NotFound outside the coach's teams
         session_id = uuid.uuid4().hex
-        with self.db.store._write_lock:
-            self.con.execute("BEGIN TRANSACTION")
-            try:
-                self.con.execute(
-                    "INSERT INTO coaching_sessions (session_id, agent_id, team, coach, held_on, focus, commitment,"
-                    " follow_up_on, notes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [session_id, session.agent_id, team, user.username, session.held_on, list(session.focus),
-                     session.commitment, session.follow_up_on, session.notes, utc_now()],
-                )  # fmt: skip
-                self.db.audit(
-                    user.username, "coaching", session.agent_id, None,
-                    {"session_id": session_id, "held_on": session.held_on, "focus": list(session.focus),
-                     "commitment": session.commitment, "follow_up_on": session.follow_up_on, "notes": session.notes},
-                )  # fmt: skip
-                self.con.execute("COMMIT")
-            except BaseException:
-                self.con.execute("ROLLBACK")
-                raise
+        with self.db.store._write_lock, transaction(self.con):
+            self.con.execute(
+                "INSERT INTO coaching_sessions (session_id, agent_id, team, coach, held_on, focus, commitment,"
+                " follow_up_on, notes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [session_id, session.agent_id, team, user.username, session.held_on, list(session.focus),
+                 session.commitment, session.follow_up_on, session.notes, utc_now()],
+            )  # fmt: skip
+            self.db.audit(
+                user.username, "coaching", session.agent_id, None,
+                {"session_id": session_id, "held_on": session.held_on, "focus": list(session.focus),
+                 "commitment": session.commitment, "follow_up_on": session.follow_up_on, "notes": session.notes},
+            )  # fmt: skip
         return session_id
 
     def sessions(self, agent_id: str) -> list[dict]:
-        return reports_sql.coaching_sessions(self.con, agent_id=agent_id)
+        return self.reports.coaching_sessions(agent_id=agent_id)
 
     def sessions_in_scope(
         self, user: User, due_by: date | None = None, open_only: bool = True
     ) -> list[dict]:
         """Coaching sessions of agents in the user's teams (by the session's team)."""
         teams = None if user.sees_all_teams else list(user.teams)
-        return reports_sql.coaching_sessions(
-            self.con, teams=teams, due_by=due_by, open_only=open_only
-        )
+        return self.reports.coaching_sessions(teams=teams, due_by=due_by, open_only=open_only)
 
     def close_session(self, user: User, session_id: str, outcome: str, note: str | None) -> None:
         if outcome not in ("met", "not_met"):
@@ -434,21 +409,15 @@ class CoachingDB:
         ]
         if not sessions:
             raise NotFound(session_id)
-        with self.db.store._write_lock:
-            self.con.execute("BEGIN TRANSACTION")
-            try:
-                updated = self.con.execute(
-                    "UPDATE coaching_sessions SET closed_at = ?, closed_by = ?, outcome = ?, outcome_note = ?"
-                    " WHERE session_id = ? AND closed_at IS NULL RETURNING session_id",
-                    [utc_now(), user.username, outcome, note, session_id],
-                ).fetchall()
-                if not updated:
-                    raise ReviewConflict("this follow-up is already closed")
-                self.db.audit(
-                    user.username, "coaching_follow_up", sessions[0]["agent_id"], {"session_id": session_id, "open": True},
-                    {"outcome": outcome, "note": note},
-                )  # fmt: skip
-                self.con.execute("COMMIT")
-            except BaseException:
-                self.con.execute("ROLLBACK")
-                raise
+        with self.db.store._write_lock, transaction(self.con):
+            updated = self.con.execute(
+                "UPDATE coaching_sessions SET closed_at = ?, closed_by = ?, outcome = ?, outcome_note = ?"
+                " WHERE session_id = ? AND closed_at IS NULL RETURNING session_id",
+                [utc_now(), user.username, outcome, note, session_id],
+            ).fetchall()
+            if not updated:
+                raise ReviewConflict("this follow-up is already closed")
+            self.db.audit(
+                user.username, "coaching_follow_up", sessions[0]["agent_id"], {"session_id": session_id, "open": True},
+                {"outcome": outcome, "note": note},
+            )  # fmt: skip

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import duckdb
 
+from pipeline.store.connection import transaction
+
 
 def users_lack_agent_role(con: duckdb.DuckDBPyConnection) -> bool:
     """True when ``users``' role check predates the ``agent`` role."""
     row = con.execute(
         "SELECT expression FROM duckdb_constraints() WHERE table_name = 'users' AND constraint_type = 'CHECK'"
-    ).fetchone()
-    return bool(row) and "'agent'" not in str(row[0])
+    ).fetchall()
+    return bool(row) and "'agent'" not in str(row[0][0])
 
 
 def add_agent_role(con: duckdb.DuckDBPyConnection, schema_sql: str) -> None:
@@ -20,25 +22,21 @@ def add_agent_role(con: duckdb.DuckDBPyConnection, schema_sql: str) -> None:
     in one transaction. Nothing happens when the check already allows ``agent``."""
     if not users_lack_agent_role(con):
         return
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("CREATE TEMP TABLE users_before_agent_role AS SELECT * FROM users")
         con.execute("DROP TABLE users")
         con.execute(schema_sql)
         con.execute("INSERT INTO users BY NAME SELECT * FROM users_before_agent_role")
         con.execute("DROP TABLE users_before_agent_role")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def fill_call_summary(con: duckdb.DuckDBPyConnection) -> None:
     """Fill ``call_summary`` for a database whose calls were stored before it existed (once: only
     while it is empty and scored calls exist)."""
-    if con.execute("SELECT count(*) FROM call_summary").fetchone()[0]:
+    # fetchall, not fetchone: an unfinished result would block the connection's next register()
+    if con.execute("SELECT count(*) FROM call_summary").fetchall()[0][0]:
         return
-    if not con.execute("SELECT count(*) FROM call_scores").fetchone()[0]:
+    if not con.execute("SELECT count(*) FROM call_scores").fetchall()[0][0]:
         return
     con.execute(
         """INSERT INTO call_summary

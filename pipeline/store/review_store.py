@@ -20,34 +20,27 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import duckdb
-import yaml
 
-from pipeline.store.store import LOCK_RETRY_S, Store, connect_with_retry, waiting_marker
+from pipeline.store.connection import (
+    LOCK_RETRY_S,
+    connect_with_retry,
+    transaction,
+    utc_now,
+    waiting_marker,
+)
+from pipeline.queue import MANUAL_REVIEW, REASON_KINDS
+from pipeline.store.store import Store
 
 ROLES = ("supervisor", "qa_lead", "admin", "agent")
 QUEUE_STATUSES = ("pending", "mine", "in_review", "done")
-# Reason filter -> the text the queue policy (pipeline/queue.py) writes into review_queue.reasons.
-REASON_KINDS = {
-    "auto-fail": "auto-fail:",
-    "below pass mark": "below pass mark",
-    "needs human": "needs human",
-    "low confidence": "low confidence",
-    "random sample": "random sample",
-    "manual review": "manual review",
-    "customer escalation": "customer escalation",
-    "unhappy customer": "unhappy customer",
-}
-MANUAL_REVIEW_PRIORITY = 5
+# The queue page's reason filter: label -> the reason kind the queue policy (pipeline/queue.py) stores.
+REASON_FILTERS = {label: kind for kind, label in REASON_KINDS.items()}
 # A waiting process touches its marker at least every 0.2 s (connect_with_retry's longest pause).
 MARKER_FRESH_S = 0.5
 MAX_STEP_ASIDE_S = 3.0
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)
@@ -67,7 +60,7 @@ class QueueFilters:
     """What the queue page shows; every field optional except the status tab."""
 
     status: str = "pending"  # pending / mine / in_review / done
-    reason: str | None = None  # a key of REASON_KINDS
+    reason: str | None = None  # a key of REASON_FILTERS
     agent: str | None = None  # an agent id, or "unassigned"
     team: str | None = None
     date_from: date | None = None
@@ -213,8 +206,7 @@ class ReviewDB:
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         with self.store._write_lock:
-            self.con.execute("BEGIN TRANSACTION")
-            try:
+            with transaction(self.con):
                 if self.con.execute(
                     "SELECT count(*) FROM users WHERE username = ?", [username]
                 ).fetchone()[0]:
@@ -226,15 +218,10 @@ class ReviewDB:
                 )
                 added = {"role": role, "teams": teams} | ({"agent_id": agent_id} if agent_id else {})
                 self._audit(by, "user_add", username, None, json.dumps(added))
-                self.con.execute("COMMIT")
-            except BaseException:
-                self.con.execute("ROLLBACK")
-                raise
 
     def set_disabled(self, username: str, disabled: bool, by: str) -> None:
         with self.store._write_lock:
-            self.con.execute("BEGIN TRANSACTION")
-            try:
+            with transaction(self.con):
                 row = self.con.execute(
                     "SELECT disabled FROM users WHERE username = ?", [username]
                 ).fetchone()
@@ -252,10 +239,6 @@ class ReviewDB:
                     by, "user_disable" if disabled else "user_enable", username,
                     json.dumps({"disabled": bool(row[0])}), json.dumps({"disabled": disabled}),
                 )  # fmt: skip
-                self.con.execute("COMMIT")
-            except BaseException:
-                self.con.execute("ROLLBACK")
-                raise
 
     def create_session(self, username: str, token: str, ttl_s: float) -> None:
         now = utc_now()
@@ -339,9 +322,9 @@ class ReviewDB:
         else:
             where.append("q.status = ?")
             params.append(filters.status if filters.status in QUEUE_STATUSES else "pending")
-        if filters.reason in REASON_KINDS:
-            where.append("contains(q.reasons, ?)")
-            params.append(REASON_KINDS[filters.reason])
+        if filters.reason in REASON_FILTERS:
+            where.append("list_contains(q.reason_kinds, ?)")
+            params.append(REASON_FILTERS[filters.reason])
         if filters.agent == "unassigned":
             where.append("c.agent_id IS NULL")
         elif filters.agent:
@@ -562,26 +545,16 @@ class ReviewDB:
         return rows
 
     def _rubric_criteria(self, rubric_id: str, rubric_version: int) -> dict[str, dict]:
-        """criterion id -> description and stage name, from the stored rubric source (cached: versions never change)."""
+        """criterion id -> description and stage name, from the stored rubric criteria (cached: versions never change)."""
         key = (rubric_id, rubric_version)
         cache = self.store._rubric_cache
         if key not in cache:
-            row = self.con.execute(
-                "SELECT source_text FROM rubrics WHERE rubric_id = ? AND rubric_version = ?",
+            rows = self.con.execute(
+                "SELECT criterion_id, description, stage_name FROM rubric_criteria"
+                " WHERE rubric_id = ? AND rubric_version = ? ORDER BY position",
                 [rubric_id, rubric_version],
-            ).fetchone()
-            described: dict[str, dict] = {}
-            try:
-                source = yaml.safe_load(row[0]) if row else {}
-                for stage in (source or {}).get("stages", []) or []:
-                    for criterion in stage.get("criteria", []) or []:
-                        described[str(criterion.get("id"))] = {
-                            "description": str(criterion.get("description", "")),
-                            "stage_name": str(stage.get("name", stage.get("id", ""))),
-                        }
-            except (yaml.YAMLError, AttributeError, TypeError):
-                described = {}
-            cache[key] = described
+            ).fetchall()
+            cache[key] = {cid: {"description": text, "stage_name": stage} for cid, text, stage in rows}
         return cache[key]
 
     def _reviews(self, call_id: str) -> list[dict]:
@@ -625,8 +598,7 @@ class ReviewDB:
         """
         self._visible_call(user, call_id)
         with self.store._write_lock:
-            self.con.execute("BEGIN TRANSACTION")
-            try:
+            with transaction(self.con, on_conflict=ReviewConflict(f"call {call_id} was claimed by someone else just now")):
                 claimed = self.con.execute(
                     "UPDATE review_queue SET status = 'in_review', assigned_to = ?"
                     " WHERE call_id = ? AND status = 'pending' RETURNING priority",
@@ -639,7 +611,6 @@ class ReviewDB:
                         [call_id],
                     ).fetchone()
                     if holder and holder[0] == user.username:
-                        self.con.execute("ROLLBACK")
                         return "already yours"
                     if holder:
                         raise ReviewConflict(
@@ -647,10 +618,11 @@ class ReviewDB:
                         )
                     score = self._score_for(call_id, None)
                     self.con.execute(
-                        "INSERT INTO review_queue (call_id, priority, reasons, rubric_id, rubric_version, status,"
-                        " assigned_to, created_at) VALUES (?, ?, 'manual review', ?, ?, 'in_review', ?, ?)",
+                        "INSERT INTO review_queue (call_id, priority, reasons, reason_kinds, rubric_id, rubric_version,"
+                        " status, assigned_to, created_at)"
+                        " VALUES (?, ?, 'manual review', ['manual_review'], ?, ?, 'in_review', ?, ?)",
                         [
-                            call_id, MANUAL_REVIEW_PRIORITY, score["rubric_id"] if score else None,
+                            call_id, MANUAL_REVIEW, score["rubric_id"] if score else None,
                             score["rubric_version"] if score else None, user.username, utc_now(),
                         ],
                     )  # fmt: skip
@@ -658,23 +630,13 @@ class ReviewDB:
                 self._audit(
                     user.username, "claim", call_id, "pending", f"in_review by {user.username}"
                 )
-                self.con.execute("COMMIT")
-            except duckdb.TransactionException as exc:
-                self.con.execute("ROLLBACK")
-                raise ReviewConflict(
-                    f"call {call_id} was claimed by someone else just now"
-                ) from exc
-            except BaseException:
-                self.con.execute("ROLLBACK")
-                raise
         return outcome
 
     def release(self, user: User, call_id: str) -> None:
         """Give a claimed call back to the queue (its holder, or a QA lead / admin)."""
         self._visible_call(user, call_id)
         with self.store._write_lock:
-            self.con.execute("BEGIN TRANSACTION")
-            try:
+            with transaction(self.con):
                 holder = self.con.execute(
                     "SELECT assigned_to FROM review_queue WHERE call_id = ? AND status = 'in_review'",
                     [call_id],
@@ -690,10 +652,6 @@ class ReviewDB:
                 self._audit(
                     user.username, "release", call_id, f"in_review by {holder[0]}", "pending"
                 )
-                self.con.execute("COMMIT")
-            except BaseException:
-                self.con.execute("ROLLBACK")
-                raise
 
     def submit_review(
         self, user: User, submission: ReviewSubmission, started_at: datetime | None = None
@@ -706,8 +664,7 @@ class ReviewDB:
         call_id = submission.call_id
         self._visible_call(user, call_id)
         with self.store._write_lock:
-            self.con.execute("BEGIN TRANSACTION")
-            try:
+            with transaction(self.con, on_conflict=ReviewConflict(f"call {call_id} changed while saving: reload and try again")):
                 before = None
                 if submission.amends_review_id:
                     original = _dicts(
@@ -784,15 +741,6 @@ class ReviewDB:
                     },
                 }
                 self._audit(user.username, action, call_id, before, after)
-                self.con.execute("COMMIT")
-            except duckdb.TransactionException as exc:
-                self.con.execute("ROLLBACK")
-                raise ReviewConflict(
-                    f"call {call_id} changed while saving: reload and try again"
-                ) from exc
-            except BaseException:
-                self.con.execute("ROLLBACK")
-                raise
         return review_id
 
     def _grades_summary(self, review_id: str) -> dict:

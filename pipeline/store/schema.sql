@@ -94,6 +94,23 @@ CREATE TABLE IF NOT EXISTS rubrics (
     first_used_at  TIMESTAMP NOT NULL
 );
 
+-- Each rubric version's criteria as validated when first used (variables filled in), so nothing
+-- downstream parses the YAML again. ``definition`` is the whole criterion as JSON.
+CREATE TABLE IF NOT EXISTS rubric_criteria (
+    rubric_id      VARCHAR NOT NULL,
+    rubric_version INTEGER NOT NULL,
+    position       INTEGER NOT NULL,   -- file order
+    stage_id       VARCHAR NOT NULL,
+    stage_name     VARCHAR NOT NULL,
+    criterion_id   VARCHAR NOT NULL,
+    type           VARCHAR NOT NULL,
+    description    VARCHAR NOT NULL,
+    weight         DOUBLE NOT NULL,
+    auto_fail      BOOLEAN NOT NULL,
+    min_similarity DOUBLE,             -- the fuzzy-match bar in force (phrase-matching criteria only)
+    definition     VARCHAR NOT NULL
+);
+
 -- Scores: one row per call and rubric version; rescoring under a new version adds rows.
 CREATE TABLE IF NOT EXISTS call_scores (
     call_id        VARCHAR NOT NULL,
@@ -137,6 +154,19 @@ CREATE TABLE IF NOT EXISTS review_queue (
     assigned_to    VARCHAR,
     created_at     TIMESTAMP NOT NULL
 );
+
+-- Why each call is queued, one kind per reason (pipeline/queue.py REASON_KINDS); rows queued before
+-- the column existed get their kinds from the reason text once.
+ALTER TABLE review_queue ADD COLUMN IF NOT EXISTS reason_kinds VARCHAR[];
+UPDATE review_queue
+   SET reason_kinds = list_filter([
+           CASE WHEN contains(reasons, 'auto-fail:') THEN 'auto_fail' END,
+           CASE WHEN contains(reasons, 'below pass mark') THEN 'below_pass_mark' END,
+           CASE WHEN contains(reasons, 'needs human') THEN 'needs_human' END,
+           CASE WHEN contains(reasons, 'low confidence') THEN 'low_confidence' END,
+           CASE WHEN contains(reasons, 'random sample') THEN 'random_sample' END,
+           CASE WHEN contains(reasons, 'manual review') THEN 'manual_review' END], lambda kind: kind IS NOT NULL)
+ WHERE reason_kinds IS NULL;
 
 -- Who the call belongs to (sidecar metadata or file-name pattern); NULL agent = unassigned.
 ALTER TABLE calls ADD COLUMN IF NOT EXISTS agent_id VARCHAR;

@@ -3,11 +3,12 @@ its call reasons and its one-row summary for the reports."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
+
+from pipeline.store.connection import utc_now
 
 if TYPE_CHECKING:
     from pipeline.categories import CallCategories, CategorySet
@@ -27,8 +28,8 @@ def register_categories(
     row = con.execute(
         "SELECT source_text FROM category_sets WHERE set_id = ? AND set_version = ?",
         [categories.id, categories.version],
-    ).fetchone()
-    if row is None:
+    ).fetchall()
+    if not row:
         con.execute(
             "INSERT INTO category_sets VALUES (?, ?, ?, ?, ?)",
             [
@@ -36,10 +37,10 @@ def register_categories(
                 categories.version,
                 str(path),
                 text,
-                datetime.now(UTC).replace(tzinfo=None),
+                utc_now(),
             ],
         )
-    elif row[0] != text:
+    elif row[0][0] != text:
         raise ValueError(
             f"{path}: categories {categories.id!r} version {categories.version} differ from the version "
             f"{categories.version} already used in this database; give the changed file a new version number"

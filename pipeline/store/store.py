@@ -1,99 +1,66 @@
-"""The only module that speaks SQL. One DuckDB connection per process; one transaction per call."""
+"""The only module that speaks SQL for the nightly run. Short connections; one transaction per call."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-import time
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
-import duckdb
-
+from pipeline.store.connection import LOCK_RETRY_S, connect_with_retry, transaction, utc_now
 from pipeline.store.migrations import add_agent_role, fill_call_summary
-from pipeline.store.signals_sql import SIGNAL_TABLES, write_signals, write_summary
+from pipeline.store.signals_sql import SIGNAL_TABLES, register_categories, write_signals, write_summary
 from pipeline.types import Event, Features, Turn, Word
 
 if TYPE_CHECKING:  # read-only commands (callqa queue/show) should not pay for these imports
-    from pipeline.categories import CallCategories
-    from pipeline.features.customer import CustomerSignals
+    from pipeline.call import CallFailure, CallResult
+    from pipeline.categories import CategorySet
+    from pipeline.judge import Judgement
     from pipeline.metadata import CallMetadata
     from pipeline.queue import QueueDecision
-    from pipeline.redact import Redaction
+    from pipeline.rubric import Rubric
+    from pipeline.store.calibration_sql import CalibrationQueries
+    from pipeline.store.reports_sql import ReportQueries
     from pipeline.scoring import CallScore
 
 SCHEMA_PATH = Path(__file__).with_name("schema.sql")
 CALL_TABLES = ("turns", "words", "redactions", "features", "events", "call_scores", "criterion_scores", *SIGNAL_TABLES)
 VIEWS_PATH = Path(__file__).with_name("views.sql")
+# Dataclass fields the pipeline keeps in memory but the tables do not store.
+NOT_STORED = frozenset({"channel"})
 
 
-@dataclass
-class CallRecord:
-    """Everything stored for one call (done or failed)."""
+@dataclass(frozen=True)
+class StoredCall:
+    """A done call as rescoring reads it back: its transcript and the confidences stored with it."""
 
     call_id: str
-    source_path: str
-    status: str
-    sha256: str | None = None
-    duration_s: float | None = None
-    sample_rate: int | None = None
-    channels: int | None = None
-    error: str | None = None
-    asr_model: str | None = None
-    diarizer: str | None = None
-    num_speakers: int | None = None
-    diarization_confidence: float | None = None
-    role_confidence: float | None = None
-    processing_s: float | None = None
-    redacted_audio_path: str | None = None
-    redacted_sha256: str | None = None
-    turns: list[Turn] = field(default_factory=list)
-    words: list[Word] = field(default_factory=list)
-    redactions: list[Redaction] = field(default_factory=list)
-    features: Features | None = None
-    events: list[Event] = field(default_factory=list)
-    score: CallScore | None = None
-    queue: QueueDecision | None = None
-    customer: CustomerSignals | None = None
-    categories: CallCategories | None = None
-    stage_s: dict[str, float] = field(default_factory=dict)  # wall time per stage, for benchmarks and logs
+    duration_s: float
+    diarization_confidence: float | None
+    role_confidence: float | None
+    turns: list[Turn]
+    words: list[Word]
 
 
-LOCK_RETRY_S = 30.0
+RUBRIC_CRITERIA_COLUMNS = (
+    "rubric_id", "rubric_version", "position", "stage_id", "stage_name", "criterion_id", "type",
+    "description", "weight", "auto_fail", "min_similarity", "definition",
+)  # fmt: skip
 
 
-def connect_with_retry(path: str, read_only: bool, timeout_s: float = LOCK_RETRY_S) -> duckdb.DuckDBPyConnection:
-    """Open the database, waiting while another process (the nightly run, the review app) holds it.
-
-    DuckDB lets one process write at a time, so every writer keeps its connection short and the
-    others wait their turn here instead of failing.
-    """
-    deadline = time.monotonic() + timeout_s
-    delay_s = 0.01
-    marker = Path(waiting_marker(path))
-    while True:
-        try:
-            con = duckdb.connect(path, read_only=read_only)
-            if delay_s > 0.01:
-                marker.unlink(missing_ok=True)
-            return con
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                raise
-            # Say "someone is waiting" beside the database: the review app then lets its open
-            # connections drain before opening new ones, so a busy app cannot starve the batch.
-            try:
-                marker.touch()
-            except OSError:
-                pass
-            time.sleep(delay_s)
-            delay_s = min(delay_s * 2, 0.2)
-
-
-def waiting_marker(path: str) -> str:
-    """The file a process waiting for the database lock touches (see ``connect_with_retry``)."""
-    return str(path) + ".waiting"
+def rubric_criteria_rows(rubric: Rubric) -> list[tuple]:
+    """The ``rubric_criteria`` rows of a validated rubric, in file order."""
+    rows = []
+    for position, (stage, criterion) in enumerate(rubric.criteria()):
+        min_similarity = None
+        if hasattr(criterion, "min_similarity"):
+            min_similarity = rubric.min_similarity if criterion.min_similarity is None else criterion.min_similarity
+        rows.append((
+            rubric.id, rubric.version, position, stage.id, stage.name or stage.id, criterion.id, criterion.type,
+            criterion.description, float(criterion.weight), criterion.auto_fail, min_similarity,
+            criterion.model_dump_json(),
+        ))  # fmt: skip
+    return rows
 
 
 class Store:
@@ -104,8 +71,9 @@ class Store:
             schema = SCHEMA_PATH.read_text()
             self.con.execute(schema)
             add_agent_role(self.con, schema)
-            fill_call_summary(self.con)
             self.con.execute(VIEWS_PATH.read_text())
+            self._store_missing_rubric_criteria()
+            fill_call_summary(self.con)
 
     def close(self) -> None:
         self.con.close()
@@ -125,24 +93,76 @@ class Store:
         ).fetchall()
         return [Turn(*row) for row in rows]
 
-    def register_rubric(self, rubric_id: str, version: int, pass_mark: float, path: str, text: str) -> None:
-        """Keep the source of every rubric version used; a changed file under an old version is refused."""
+    def register_rubric(self, rubric: Rubric, path: str, text: str) -> None:
+        """Keep every rubric version used, as its source and as validated criteria rows; a changed
+        file under an old version number is refused."""
         row = self.con.execute(
-            "SELECT source_text FROM rubrics WHERE rubric_id = ? AND rubric_version = ?", [rubric_id, version]
+            "SELECT source_text FROM rubrics WHERE rubric_id = ? AND rubric_version = ?", [rubric.id, rubric.version]
         ).fetchone()
         if row is None:
-            self.con.execute(
-                "INSERT INTO rubrics VALUES (?, ?, ?, ?, ?, ?)",
-                [rubric_id, version, pass_mark, path, text, datetime.now(timezone.utc).replace(tzinfo=None)],
-            )
+            with transaction(self.con):
+                self.con.execute(
+                    "INSERT INTO rubrics VALUES (?, ?, ?, ?, ?, ?)",
+                    [rubric.id, rubric.version, rubric.pass_mark, path, text, utc_now()],
+                )
+                self._insert_rubric_criteria(rubric)
         elif row[0] != text:
             raise ValueError(
-                f"{path}: rubric {rubric_id!r} version {version} differs from the version {version} already used "
-                "in this database; give the changed rubric a new version number (old scores stay as they were)"
+                f"{path}: rubric {rubric.id!r} version {rubric.version} differs from the version {rubric.version} "
+                "already used in this database; give the changed rubric a new version number (old scores stay as they were)"
             )
 
+    def _insert_rubric_criteria(self, rubric: Rubric) -> None:
+        placeholders = ", ".join("?" for _ in RUBRIC_CRITERIA_COLUMNS)
+        self.con.executemany(
+            f"INSERT INTO rubric_criteria ({', '.join(RUBRIC_CRITERIA_COLUMNS)}) VALUES ({placeholders})",
+            rubric_criteria_rows(rubric),
+        )
+
+    def _store_missing_rubric_criteria(self) -> None:
+        """Databases from before ``rubric_criteria`` existed: validate each stored rubric once."""
+        missing = self.con.execute(
+            "SELECT rubric_id, rubric_version, source_text, source_path FROM rubrics r WHERE NOT EXISTS"
+            " (SELECT 1 FROM rubric_criteria c WHERE c.rubric_id = r.rubric_id AND c.rubric_version = r.rubric_version)"
+        ).fetchall()
+        if not missing:
+            return
+        from pipeline.rubric import RubricError, parse_rubric
+
+        for rubric_id, version, text, source in missing:
+            try:
+                rubric = parse_rubric(text, source or f"{rubric_id} v{version}")
+            except RubricError:
+                continue  # valid when it was used, not under today's rules: its scores stay as they are
+            if (rubric.id, rubric.version) == (rubric_id, version):
+                with transaction(self.con):
+                    self._insert_rubric_criteria(rubric)
+
+    @property
+    def calibration(self) -> CalibrationQueries:
+        """Human grades against auto scores, trust decisions and grade imports, on this connection."""
+        from pipeline.store.calibration_sql import CalibrationQueries
+
+        return CalibrationQueries(self.con)
+
+    @property
+    def reports(self) -> ReportQueries:
+        """Production report, scorecards, coaching progress and the calls behind each figure."""
+        from pipeline.store.reports_sql import ReportQueries
+
+        return ReportQueries(self.con)
+
+    def register_categories(self, categories: CategorySet, path: str | Path) -> None:
+        """Keep every call-reasons file version used; a changed file under an old version is refused."""
+        with transaction(self.con):
+            register_categories(self.con, categories, path)
+
+    def untrusted_criteria(self, rubric_id: str, version: int) -> frozenset[str]:
+        """The criteria of this rubric version calibration does not let decide a call on its own."""
+        return self.calibration.untrusted_criteria(rubric_id, version)
+
     def _write_score(self, call_id: str, score: CallScore, queue: QueueDecision | None) -> None:
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        now = utc_now()
         key = [call_id, score.rubric_id, score.rubric_version]
         for table in ("call_scores", "criterion_scores"):
             self.con.execute(f"DELETE FROM {table} WHERE call_id = ? AND rubric_id = ? AND rubric_version = ?", key)
@@ -178,36 +198,33 @@ class Store:
         self.con.execute("DELETE FROM review_queue WHERE call_id = ? AND status = 'pending'", [call_id])
         if queue is not None:
             self.con.execute(
-                "INSERT INTO review_queue (call_id, priority, reasons, rubric_id, rubric_version, status, created_at)"
-                " VALUES (?, ?, ?, ?, ?, 'pending', ?)",
-                [call_id, queue.priority, "; ".join(queue.reasons), score.rubric_id, score.rubric_version, now],
+                "INSERT INTO review_queue (call_id, priority, reasons, reason_kinds, rubric_id, rubric_version, status,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
+                [call_id, queue.priority, queue.text, list(queue.kinds), score.rubric_id, score.rubric_version, now],
             )
 
-    def write_score(
-        self, call_id: str, score: CallScore, queue: QueueDecision | None, features: Features | None = None,
-        events: list[Event] = (), customer: CustomerSignals | None = None, categories: CallCategories | None = None,
-    ) -> None:
+    def write_judgement(self, call_id: str, judgement: Judgement) -> None:
         """Store a (re)score for one call in one transaction; other rubric versions' rows stay."""
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            if features is not None:
-                self.replace_features(call_id, features, list(events))
-            write_signals(self.con, call_id, customer, categories)
-            if features is not None:
-                write_summary(self.con, call_id, features, list(events), score, queue, customer)
-            self._write_score(call_id, score, queue)
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
+        with transaction(self.con):
+            self._replace_features(call_id, judgement.features, judgement.events)
+            self._write_derived(call_id, judgement)
+            self._write_score(call_id, judgement.score, judgement.queue)
 
-    def _insert_items(self, table: str, call_id: str, index_column: str, items: list) -> None:
-        """Rows from plain dataclasses whose field names are the table's columns, numbered in order."""
+    def _write_derived(self, call_id: str, judgement: Judgement) -> None:
+        """The customer's rows, the call reasons and the report summary of a judged call."""
+        write_signals(self.con, call_id, judgement.customer, judgement.categories)
+        write_summary(
+            self.con, call_id, judgement.features, list(judgement.events), judgement.score, judgement.queue,
+            judgement.customer,
+        )
+
+    def _insert_items(self, table: str, call_id: str, index_column: str, items) -> None:
+        """Rows from plain dataclasses whose stored field names are the table's columns, numbered in order."""
         if not items:
             return
-        rows = [asdict(item) for item in items]
-        columns = {"call_id": call_id, index_column: range(len(rows))}
-        columns.update({name: [row[name] for row in rows] for name in rows[0]})
+        names = [f.name for f in fields(items[0]) if f.name not in NOT_STORED]
+        columns = {"call_id": call_id, index_column: range(len(items))}
+        columns.update({name: [getattr(item, name) for item in items] for name in names})
         self._insert_frame(table, columns)
 
     def _insert_frame(self, table: str, columns: dict) -> None:
@@ -286,7 +303,8 @@ class Store:
             return {"customer": None, "categories": []}
         cursor = self.con.execute("SELECT * EXCLUDE (call_id) FROM call_customer WHERE call_id = ?", [call_id])
         names = [d[0] for d in cursor.description]
-        row = cursor.fetchone()
+        rows = cursor.fetchall()
+        row = rows[0] if rows else None
         cursor = self.con.execute(
             "SELECT category_id, name, evidence_text, start_s, set_id, set_version FROM call_categories WHERE call_id = ?"
             " ORDER BY start_s NULLS LAST, category_id",
@@ -298,12 +316,12 @@ class Store:
             "categories": [dict(zip(columns, r)) for r in cursor.fetchall()],
         }
 
-    def calls_for_rescoring(self, call_ids: list[str] | None = None):
-        """Yield (call_id, confidences, turns, words) for done calls, reading each table once."""
+    def calls_for_rescoring(self, call_ids: list[str] | None = None) -> Iterator[StoredCall]:
+        """Done calls with their turns and words, reading each table once."""
         where = "status = 'done'" + (" AND call_id IN (SELECT unnest(?))" if call_ids else "")
         params = [call_ids] if call_ids else []
         calls = self.con.execute(
-            f"SELECT call_id, duration_s, mean_word_probability, diarization_confidence, role_confidence FROM calls"
+            f"SELECT call_id, duration_s, diarization_confidence, role_confidence FROM calls"
             f" WHERE {where} ORDER BY call_id",
             params,
         ).fetchall()
@@ -320,14 +338,14 @@ class Store:
         ).fetchall():
             if call_id in wanted:
                 words.setdefault(call_id, []).append(Word(start_s, end_s, word, probability, speaker))
-        for call_id, duration_s, probability, diarization, role in calls:
-            yield call_id, duration_s, (probability, diarization, role), turns.get(call_id, []), words.get(call_id, [])
+        for call_id, duration_s, diarization, role in calls:
+            yield StoredCall(call_id, duration_s, diarization, role, turns.get(call_id, []), words.get(call_id, []))
 
-    def replace_features(self, call_id: str, features: Features, events: list[Event]) -> None:
+    def _replace_features(self, call_id: str, features: Features, events: tuple[Event, ...]) -> None:
         self.con.execute("DELETE FROM features WHERE call_id = ?", [call_id])
         self.con.execute("DELETE FROM events WHERE call_id = ?", [call_id])
         self._insert_frame("features", {"call_id": [call_id], **{k: [v] for k, v in asdict(features).items()}})
-        self._insert_items("events", call_id, "event_idx", events)
+        self._insert_items("events", call_id, "event_idx", list(events))
 
     def redacted_hashes(self) -> set[str]:
         rows = self.con.execute("SELECT redacted_sha256 FROM calls WHERE redacted_sha256 IS NOT NULL").fetchall()
@@ -358,35 +376,35 @@ class Store:
                 "started_at": pd.to_datetime(pd.Series([r.started_at for r in rows], dtype=object)),
             }
         )
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
-        self.con.execute("BEGIN TRANSACTION")
+        now = utc_now()
+        self.con.register("incoming_metadata", frame)
         try:
-            self.con.register("incoming_metadata", frame)
-            if fill_only:
+            with transaction(self.con):
+                if fill_only:
+                    self.con.execute(
+                        "UPDATE call_metadata m SET agent_id = coalesce(m.agent_id, i.agent_id), team = coalesce(m.team, i.team),"
+                        " queue_name = coalesce(m.queue_name, i.queue_name), started_at = coalesce(m.started_at, i.started_at)"
+                        " FROM incoming_metadata i WHERE m.file_name = i.file_name"
+                    )
+                    new_rows = "WHERE file_name NOT IN (SELECT file_name FROM call_metadata)"
+                else:
+                    self.con.execute(
+                        "DELETE FROM call_metadata WHERE file_name IN (SELECT file_name FROM incoming_metadata)"
+                    )
+                    new_rows = ""
                 self.con.execute(
-                    "UPDATE call_metadata m SET agent_id = coalesce(m.agent_id, i.agent_id), team = coalesce(m.team, i.team),"
-                    " queue_name = coalesce(m.queue_name, i.queue_name), started_at = coalesce(m.started_at, i.started_at)"
-                    " FROM incoming_metadata i WHERE m.file_name = i.file_name"
+                    "INSERT INTO call_metadata SELECT file_name, agent_id, team, queue_name, CAST(started_at AS TIMESTAMP),"
+                    f" ?, ? FROM incoming_metadata {new_rows}",
+                    [source, now],
                 )
-                new_rows = "WHERE file_name NOT IN (SELECT file_name FROM call_metadata)"
-            else:
-                self.con.execute("DELETE FROM call_metadata WHERE file_name IN (SELECT file_name FROM incoming_metadata)")
-                new_rows = ""
-            self.con.execute(
-                "INSERT INTO call_metadata SELECT file_name, agent_id, team, queue_name, CAST(started_at AS TIMESTAMP),"
-                f" ?, ? FROM incoming_metadata {new_rows}",
-                [source, now],
-            )
-            updated = self._apply_metadata("parse_filename(calls.source_path) IN (SELECT file_name FROM incoming_metadata)", [])
-            if audit_by:
-                self.con.execute(
-                    'INSERT INTO audit_log ("at", username, action, object, "after") VALUES (?, ?, ?, ?, ?)',
-                    [now, audit_by, "metadata_import", source, f'{{"rows": {len(rows)}, "calls_updated": {updated}}}'],
+                updated = self._apply_metadata(
+                    "parse_filename(calls.source_path) IN (SELECT file_name FROM incoming_metadata)", []
                 )
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
+                if audit_by:
+                    self.con.execute(
+                        'INSERT INTO audit_log ("at", username, action, object, "after") VALUES (?, ?, ?, ?, ?)',
+                        [now, audit_by, "metadata_import", source, f'{{"rows": {len(rows)}, "calls_updated": {updated}}}'],
+                    )
         finally:
             self.con.unregister("incoming_metadata")
         return updated
@@ -399,42 +417,39 @@ class Store:
         ).fetchone()
         return int(row[0]) if row else 0
 
-    def write_call(self, record: CallRecord) -> None:
+    def write_call(self, result: CallResult | CallFailure) -> None:
         """Replace whatever is stored for this call, atomically: all of it or none of it."""
-        speech_s = sum(turn.end_s - turn.start_s for turn in record.turns) if record.turns else None
-        probabilities = [word.probability for word in record.words]
+        done = result.status == "done"
+        turns, words = (list(result.turns), list(result.words)) if done else ([], [])
+        speech_s = sum(turn.end_s - turn.start_s for turn in turns) if turns else None
+        probabilities = [word.probability for word in words]
         mean_probability = sum(probabilities) / len(probabilities) if probabilities else None
-        self.con.execute("BEGIN TRANSACTION")
-        try:
+        redacted = result.redacted_audio if done else None
+        with transaction(self.con):
             for table in ("calls", *CALL_TABLES):
-                self.con.execute(f"DELETE FROM {table} WHERE call_id = ?", [record.call_id])
+                self.con.execute(f"DELETE FROM {table} WHERE call_id = ?", [result.call_id])
             self.con.execute(
                 "INSERT INTO calls (call_id, source_path, sha256, duration_s, sample_rate, channels, status, error,"
                 " asr_model, diarizer, num_speakers, diarization_confidence, role_confidence, speech_s, word_count,"
                 " mean_word_probability, processing_s, redacted_audio_path, redacted_sha256, processed_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    record.call_id, record.source_path, record.sha256, record.duration_s, record.sample_rate,
-                    record.channels, record.status, record.error, record.asr_model, record.diarizer, record.num_speakers,
-                    record.diarization_confidence, record.role_confidence, speech_s,
-                    len(record.words) if record.status == "done" else None, mean_probability, record.processing_s,
-                    record.redacted_audio_path, record.redacted_sha256,
-                    datetime.now(timezone.utc).replace(tzinfo=None),
+                    result.call_id, result.source_path, result.sha256,
+                    *((result.duration_s, result.sample_rate, result.channels) if done else (None, None, None)),
+                    result.status, result.error,
+                    *((result.asr_model, result.diarizer, result.num_speakers, result.diarization_confidence,
+                       result.role_confidence) if done else (None,) * 5),
+                    speech_s, len(words) if done else None, mean_probability,
+                    result.processing_s if done else None,
+                    redacted.path if redacted else None, redacted.sha256 if redacted else None,
+                    utc_now(),
                 ],
             )  # fmt: skip
-            self._apply_metadata("calls.call_id = ?", [record.call_id])  # metadata outlives the row
-            self._insert_items("turns", record.call_id, "turn_idx", record.turns)
-            self._insert_items("words", record.call_id, "word_idx", record.words)
-            self._insert_items("redactions", record.call_id, "redaction_idx", record.redactions)
-            if record.features is not None:
-                self.replace_features(record.call_id, record.features, record.events)
-            write_signals(self.con, record.call_id, record.customer, record.categories)
-            write_summary(
-                self.con, record.call_id, record.features, record.events, record.score, record.queue, record.customer
-            )
-            if record.score is not None:
-                self._write_score(record.call_id, record.score, record.queue)
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
+            self._apply_metadata("calls.call_id = ?", [result.call_id])  # metadata outlives the row
+            if done:
+                self._insert_items("turns", result.call_id, "turn_idx", turns)
+                self._insert_items("words", result.call_id, "word_idx", words)
+                self._insert_items("redactions", result.call_id, "redaction_idx", list(result.redactions))
+                self._replace_features(result.call_id, result.judgement.features, result.judgement.events)
+                self._write_derived(result.call_id, result.judgement)
+                self._write_score(result.call_id, result.judgement.score, result.judgement.queue)

@@ -24,8 +24,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from pipeline.rubric import parse_rubric
+from pipeline.store.calibration_sql import CalibrationQueries
+from pipeline.store.store import RUBRIC_CRITERIA_COLUMNS, rubric_criteria_rows
 from pipeline.calibration.stats import FAIL, LABELS, NA, PASS, kappa_from_tables
-from pipeline.store import calibration_sql as sql
 
 _CODES = {PASS: 0, FAIL: 1, NA: 2}
 
@@ -269,8 +271,10 @@ def simulate(spec: SyntheticSpec = SyntheticSpec(), seed: int = 0) -> SyntheticD
             "first_used_at": [pd.Timestamp(spec.start)],
         }
     )
+    rubric = parse_rubric(rubric_yaml(spec), "<synthetic>")
     frames = {
         "rubrics": rubrics,
+        "rubric_criteria": pd.DataFrame(rubric_criteria_rows(rubric), columns=list(RUBRIC_CRITERIA_COLUMNS)),
         "calls": calls,
         "call_scores": call_scores,
         "criterion_scores": criterion_scores,
@@ -280,9 +284,9 @@ def simulate(spec: SyntheticSpec = SyntheticSpec(), seed: int = 0) -> SyntheticD
     return SyntheticData(spec, frames, truth, auto)
 
 
-def write_synthetic(con, data: SyntheticData) -> None:
+def write_synthetic(queries: CalibrationQueries, data: SyntheticData) -> None:
     """Insert every synthetic table in bulk (one transaction)."""
-    sql.insert_frames(con, data.frames)
+    queries.insert_frames(data.frames)
 
 
 # --- the values the report should recover ------------------------------------------------------
@@ -382,7 +386,7 @@ def expected_reviewer_bias(spec: SyntheticSpec, reviewer: str) -> float:
 
 
 def grade_stored_calls(
-    con,
+    queries: CalibrationQueries,
     rubric_id: str,
     version: int,
     reviewers: Sequence[SyntheticReviewer] = DEFAULT_REVIEWERS,
@@ -403,7 +407,7 @@ def grade_stored_calls(
     rng = np.random.default_rng(seed)
     auto_error = dict(auto_error or {})
     truth = dict(truth or {})
-    stored = sql.stored_verdicts(con, rubric_id, version)
+    stored = queries.stored_verdicts(rubric_id, version)
     criteria = list(dict.fromkeys(stored.criterion_id))
     calls = list(dict.fromkeys(stored.call_id))
     wide = stored.pivot(index="call_id", columns="criterion_id", values="status").loc[
@@ -453,7 +457,7 @@ def grade_stored_calls(
             "status": labels[human.ravel()],
         }
     )
-    sql.insert_frames(con, {"reviews": reviews, "human_grades": grades})
+    queries.insert_frames({"reviews": reviews, "human_grades": grades})
     return reviews
 
 
@@ -590,5 +594,5 @@ def write_scripted_calls(
             columns=["call_id", "word_idx", "speaker", "start_s", "end_s", "word", "probability"],
         ),
     }
-    sql.insert_frames(store.con, frames)
+    store.calibration.insert_frames(frames)
     return call_ids

@@ -1,0 +1,261 @@
+"""One recording, start to finish: decode -> speech -> who spoke when -> words -> redaction ->
+roles -> judgement -> redacted audio. The result is one frozen ``CallResult`` (or a ``CallFailure``
+saying why not) that the store writes, and that pickles as it is to another process or machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.audio import AudioError, is_dual_mono, load_audio, peak_dbfs
+from pipeline.categories import load_categories
+from pipeline.config import Settings
+from pipeline.diarize.embedded import EmbeddedDiarizer, EmbeddedOptions
+from pipeline.diarize.roles import apply_roles, assign_roles
+from pipeline.diarize.stereo import ChannelMapDiarizer, UnassignedMonoDiarizer
+from pipeline.judge import Judgement, judge_call
+from pipeline.models import ModelError, Models
+from pipeline.redact import Redaction, redact_words
+from pipeline.redacted_audio import RedactedAudio, redacted_target, write_redacted_audio
+from pipeline.rubric import Rubric, load_rubric
+from pipeline.signals import SignalStage
+from pipeline.transcribe import attach_words, transcribe
+from pipeline.types import Audio, Segment, Turn, Word
+from pipeline.vad import detect_speech
+
+# Below this the file holds digital silence or dither, not a conversation.
+SILENT_PEAK_DBFS = -60.0
+
+
+def call_id_for(sha256: str) -> str:
+    """A call is named by its content: the first 16 hex digits of the recording's sha256."""
+    return sha256[:16]
+
+
+def call_id_for_unreadable(path: Path) -> str:
+    return "path-" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:11]
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """Everything stored for one processed call."""
+
+    call_id: str
+    source_path: str
+    sha256: str
+    duration_s: float
+    sample_rate: int
+    channels: int
+    asr_model: str
+    diarizer: str
+    num_speakers: int
+    diarization_confidence: float | None
+    role_confidence: float | None
+    turns: tuple[Turn, ...]
+    words: tuple[Word, ...]
+    redactions: tuple[Redaction, ...]
+    judgement: Judgement
+    redacted_audio: RedactedAudio | None = None
+    processing_s: float = 0.0
+    stage_s: Mapping[str, float] = field(default_factory=dict)  # wall time per stage, for logs and benchmarks
+
+    status = "done"
+    error = None
+
+
+@dataclass(frozen=True)
+class CallFailure:
+    """A recording that could not be processed, and why (the file and the reason)."""
+
+    call_id: str
+    source_path: str
+    sha256: str | None
+    error: str
+
+    status = "failed"
+
+
+@dataclass(frozen=True)
+class Speakers:
+    """Turns and words with their final speakers, and how sure the split and the roles are."""
+
+    turns: list[Turn]
+    words: list[Word]
+    diarization_confidence: float | None
+    role_confidence: float | None
+
+
+class CallProcessor:
+    """Configured once per process (models loaded once), then called on each recording."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        models: Models | None = None,
+        redacted_audio_dir: Path | None = None,
+        untrusted: frozenset[str] = frozenset(),
+    ):
+        self.settings = settings
+        self.models = models or Models(settings.models_dir, settings.asr, settings.diarization)
+        self.redacted_audio_dir = redacted_audio_dir
+        # criteria calibration does not trust for this rubric version: they never auto-fail a call
+        self.untrusted = untrusted
+        # read once, up front: a broken rubric stops the run before any call is touched
+        self.rubric: Rubric = load_rubric(settings.rubric, settings.rubric_variables)
+        self.categories = load_categories(settings.categories)  # likewise the call reasons
+        self.stereo_diarizer = ChannelMapDiarizer(settings.channel_map)
+        self._mono_diarizer = None
+        self.warnings: list[str] = []
+
+    def __call__(self, path: Path, sha256: str) -> CallResult:
+        settings, clock = self.settings, StageClock()
+        audio = load_audio(path, settings.max_duration_s, sha256=sha256)
+        samples = conversation_channels(audio)
+        clock.lap("decode")
+        regions = detect_speech(samples, audio.sample_rate, settings.vad, settings.bleed, self._vad_model())
+        require_speech(audio, regions, settings.min_speech_s)
+        clock.lap("vad")
+        diarizer = self.stereo_diarizer if len(samples) == 2 else self.mono_diarizer
+        turns = diarizer(replace(audio, samples=samples), regions)
+        clock.lap("diarize")
+        words = transcribe(self.models.whisper(), samples, audio.sample_rate, regions, turns, settings.asr)
+        clock.lap("transcribe")
+        # Redact before anything is stored or built from the text: nothing unredacted leaves here.
+        words, redactions = redact_words(words, settings.redaction)
+        clock.lap("redact")
+        speakers = assign_speakers(diarizer, attach_words(turns, words), words)
+        clock.lap("roles")
+        call_id = call_id_for(sha256)
+        judgement = judge_call(
+            call_id, speakers.turns, speakers.words, audio.duration_s, self.rubric, self.models.nlp(),
+            diarization_confidence=speakers.diarization_confidence, role_confidence=speakers.role_confidence,
+            feature_options=settings.features, queue_policy=settings.queue, untrusted=self.untrusted,
+            signal_stage=SignalStage(self.models.sentiment(), settings.customer, self.categories),
+        )  # fmt: skip
+        clock.lap("features_scoring")
+        redacted = self._redacted_audio(audio, call_id, redactions)
+        clock.lap("redacted_audio")
+        return CallResult(
+            call_id=call_id,
+            source_path=str(path),
+            sha256=sha256,
+            duration_s=round(audio.duration_s, 3),
+            sample_rate=audio.source_sample_rate,
+            channels=audio.channels,
+            asr_model=settings.asr.model,
+            diarizer=diarizer.name,
+            num_speakers=len({turn.speaker for turn in speakers.turns}),
+            diarization_confidence=speakers.diarization_confidence,
+            role_confidence=speakers.role_confidence,
+            turns=tuple(speakers.turns),
+            words=tuple(speakers.words),
+            redactions=tuple(redactions),
+            judgement=judgement,
+            redacted_audio=redacted,
+            processing_s=round(clock.total_s, 3),
+            stage_s=dict(clock.laps),
+        )
+
+    @property
+    def mono_diarizer(self):
+        """Built on first use, once: the configured backend, or the embedded one when it is missing."""
+        if self._mono_diarizer is None:
+            options = self.settings.diarization
+            if options.mono_backend == "pyannote":
+                try:
+                    self._mono_diarizer = self.models.pyannote()
+                except ModelError as exc:
+                    self.warnings.append(f"{exc} -- using the embedded diarizer instead")
+            if options.mono_backend == "none":
+                self._mono_diarizer = UnassignedMonoDiarizer()
+            if self._mono_diarizer is None:
+                embedded_options = EmbeddedOptions(
+                    num_speakers=options.num_speakers,
+                    min_speakers=options.min_speakers,
+                    max_speakers=options.max_speakers,
+                )
+                self._mono_diarizer = EmbeddedDiarizer(self.models.speaker_encoder(), embedded_options)
+        return self._mono_diarizer
+
+    def _vad_model(self):
+        return self.models.silero_vad() if self.settings.vad.method == "silero" else None
+
+    def _redacted_audio(self, audio: Audio, call_id: str, redactions: list[Redaction]) -> RedactedAudio | None:
+        options = self.settings.redacted_audio
+        target = redacted_target(audio, call_id, options, self.redacted_audio_dir)
+        if target is None:
+            return None
+        spans = [Segment(r.start_s, r.end_s) for r in redactions]
+        return write_redacted_audio(audio, spans, self.settings.redaction.margin_s, options, target)
+
+
+def conversation_channels(audio: Audio) -> np.ndarray:
+    """The channels that carry the conversation: both sides of a dual-channel call, or one.
+
+    Refuses a silent file; a stereo file carrying the same signal twice (a mono call saved as
+    stereo) is one channel, since no channel map applies to it.
+    """
+    peak = peak_dbfs(audio.samples)
+    if peak < SILENT_PEAK_DBFS:
+        raise AudioError(audio.path, f"all silent: peak level {peak:.0f} dBFS, no speech to analyse")
+    return audio.samples[:1] if is_dual_mono(audio.samples) else audio.samples
+
+
+def require_speech(audio: Audio, regions: list[list[Segment]], min_speech_s: float) -> None:
+    speech_s = sum(region.duration_s for channel in regions for region in channel)
+    if speech_s < min_speech_s:
+        raise AudioError(
+            audio.path, f"no speech detected ({speech_s:.1f} s of speech-like sound in {audio.duration_s:.1f} s)"
+        )
+
+
+def assign_speakers(diarizer, turns: list[Turn], words: list[Word]) -> Speakers:
+    """Final speakers: the channel map's roles on dual-channel calls; on mono calls the diarized
+    labels become agent/customer from what each says (``diarize.roles``), or stay unknown."""
+    if isinstance(diarizer, ChannelMapDiarizer):
+        return Speakers(turns, words, 1.0, 1.0)
+    if isinstance(diarizer, UnassignedMonoDiarizer):
+        # nobody knows who the agent is: the score needs a human
+        return Speakers(turns, words, None, 0.0 if turns else None)
+    assignment = assign_roles(turns)
+    turns, words = apply_roles(turns, words, assignment.roles)
+    result = getattr(diarizer, "last_result", None)
+    return Speakers(turns, words, result.confidence if result is not None else None, assignment.confidence)
+
+
+class StageClock:
+    """Wall time per stage of one call, for logs and benchmarks."""
+
+    def __init__(self):
+        self.laps: dict[str, float] = {}
+        self._started = self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.laps[stage] = self.laps.get(stage, 0.0) + now - self._last
+        self._last = now
+
+    @property
+    def total_s(self) -> float:
+        return time.perf_counter() - self._started
+
+
+def process_safely(processor: CallProcessor, path: Path, sha256: str) -> CallResult | CallFailure:
+    """Run one call; any problem with this call becomes a ``CallFailure``, never an exception."""
+    try:
+        return processor(path, sha256)
+    except AudioError as exc:
+        error = str(exc)
+    except ModelError:
+        raise  # affects every call: stop the batch with the model's message
+    except MemoryError:
+        error = f"{path}: out of memory while processing (file too large for this machine?)"
+    except Exception as exc:  # one bad call must never stop the batch
+        error = f"{path}: internal error while processing: {type(exc).__name__}: {exc}"
+    return CallFailure(call_id_for(sha256), str(path), sha256, error)

@@ -1,0 +1,82 @@
+"""pipeline/transcribe.py: speech regions packed for Whisper and word times mapped back to the call,
+with hand-made regions (no model)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.transcribe import (
+    CHUNK_S,
+    REGION_GAP_S,
+    attach_words,
+    pack_regions,
+    speaker_by_overlap,
+    to_call_time,
+)
+from pipeline.types import Segment, Turn, Word
+
+RATE = 16_000
+
+
+def silence(seconds: float, channels: int = 2) -> np.ndarray:
+    return np.zeros((channels, int(seconds * RATE)), dtype=np.float32)
+
+
+def test_regions_are_laid_end_to_end_per_channel_with_a_gap_between_them():
+    regions = [[Segment(1.0, 2.0), Segment(5.0, 5.5)], [Segment(3.0, 4.0)]]
+    packed = pack_regions(silence(10.0), RATE, regions)
+    starts = [(r.channel, r.start_s, round(r.packed_start_s, 6)) for r in packed.regions]
+    assert starts == [
+        (0, 1.0, 0.0),
+        (0, 5.0, round(1.0 + REGION_GAP_S, 6)),
+        (1, 3.0, round(1.5 + 2 * REGION_GAP_S, 6)),
+    ]
+    assert len(packed.samples) == pytest.approx((2.5 + 3 * REGION_GAP_S) * RATE, abs=2)
+
+
+def test_chunks_never_mix_channels_nor_pass_whisper_window():
+    regions = [[Segment(i * 3.0, i * 3.0 + 2.0) for i in range(20)], [Segment(0.5, 1.5)]]
+    packed = pack_regions(silence(70.0), RATE, regions)
+    assert all(end - start <= CHUNK_S + 1e-6 for start, end in packed.chunks)
+    for start, end in packed.chunks:
+        channels = {r.channel for r in packed.regions if start <= r.packed_start_s < end}
+        assert len(channels) == 1
+
+
+def test_a_region_longer_than_a_window_is_split():
+    packed = pack_regions(silence(80.0, channels=1), RATE, [[Segment(0.0, 75.0)]])
+    assert len(packed.regions) >= 3
+    assert all(r.end_s - r.start_s <= CHUNK_S for r in packed.regions)
+    assert sum(r.end_s - r.start_s for r in packed.regions) == pytest.approx(75.0)
+
+
+def test_packed_times_map_back_to_the_call_on_the_right_channel():
+    regions = [[Segment(10.0, 12.0)], [Segment(20.0, 21.0)]]
+    packed = pack_regions(silence(30.0), RATE, regions)
+    second = packed.regions[1]
+    assert to_call_time(packed, 0.5, 0.9) == (0, 10.5, 10.9)
+    assert to_call_time(packed, second.packed_start_s + 0.2, second.packed_start_s + 0.4) == (
+        1,
+        20.2,
+        20.4,
+    )
+    # a word Whisper places running past its region's end is clipped to the region
+    assert to_call_time(packed, 1.8, 2.1) == (0, 11.8, 12.0)
+
+
+def test_each_word_takes_the_speaker_who_covers_most_of_it_or_the_nearest():
+    turns = [Turn("spk0", 0.0, 2.0), Turn("spk1", 1.8, 4.0)]
+    assert speaker_by_overlap(turns, 1.7, 2.2) == "spk1"  # 0.3 s in spk0, 0.4 s in spk1
+    assert speaker_by_overlap(turns, 5.0, 5.2) == "spk1"  # after every turn: the nearest
+    assert speaker_by_overlap([], 0.0, 1.0) == "unknown"
+
+
+def test_words_fill_the_turn_of_their_own_speaker():
+    turns = [Turn("agent", 0.0, 3.0), Turn("customer", 1.0, 2.0)]
+    words = [
+        Word(1.2, 1.4, "yes", 0.9, "customer"),
+        Word(1.3, 1.6, "so", 0.9, "agent"),
+        Word(3.5, 3.7, "bye", 0.9, "agent"),
+    ]
+    assert [t.text for t in attach_words(turns, words)] == ["so bye", "yes"]
