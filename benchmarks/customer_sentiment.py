@@ -32,15 +32,15 @@ from pathlib import Path
 # this checkout's pipeline/ and tests/ (the transcript helper), whatever is installed
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.features.customer import (  # noqa: E402
+from pipeline.features.customer import (
     TURN_LABELS,
     CustomerOptions,
     analyse_customer,
     label_turns,
     load_sentiment_analyzer,
 )
-from pipeline.script import Lemmatizer, load_nlp  # noqa: E402
-from tests.synthetic_calibration import transcript_from_lines  # noqa: E402
+from pipeline.script import Lemmatizer, load_nlp
+from tests.synthetic_calibration import transcript_from_lines
 
 PROJECT = Path(__file__).resolve().parent.parent
 UTTERANCES = PROJECT / "benchmarks" / "data" / "customer_utterances.csv"

@@ -26,7 +26,7 @@ from pathlib import Path
 # this checkout's pipeline/, whatever is installed
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.store.store import Store  # noqa: E402
+from pipeline.store.store import Store
 
 PROJECT = Path(__file__).resolve().parent.parent
 TARGET_S = 2.0

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 from pipeline.reports import build_scorecard, coaching_windows, follow_up_list, movement
-from pipeline.store.reports_sql import ReportQueries
 from pipeline.store.coaching_store import CoachingDB, SessionInput
+from pipeline.store.reports_sql import ReportQueries
 from pipeline.store.review_store import ReviewStore, User
 from tests.synthetic_month import AS_OF, COACHING_DAY, FOLLOW_UP_DAY, MONTH_START, WEEKS
 
