@@ -28,7 +28,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 
 def bare_faster_whisper(models: Models, files: list[Path]) -> float:
     model, batched = models.whisper()
-    asr = models.settings.asr
+    asr = models.asr
     started = time.perf_counter()
     for path in files:
         common = dict(language=asr.language, beam_size=asr.beam_size, word_timestamps=True, condition_on_previous_text=False)

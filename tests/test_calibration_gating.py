@@ -118,6 +118,7 @@ def call_flags(path):
         }
 
 
+@pytest.mark.slow
 def test_a_noisy_criterion_is_gated_and_stops_auto_failing_after_calibrate(graded_db):
     path, calls = graded_db
     runner = CliRunner()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import nbformat
 from nbclient import NotebookClient
 
@@ -19,6 +21,7 @@ FIGURES = (
 )
 
 
+@pytest.mark.slow
 def test_the_calibration_notebook_runs_and_saves_its_figures(tmp_path, monkeypatch):
     db = tmp_path / "calls.duckdb"
     with Store(db) as store:

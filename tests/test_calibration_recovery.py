@@ -55,6 +55,7 @@ def covered(estimate, truth):
     return estimate.low <= truth <= estimate.high
 
 
+@pytest.mark.slow
 def test_kappa_bias_and_icc_are_recovered_within_their_intervals(reports):
     """The truth lies inside the reported 95 % interval as often as it should.
 

@@ -83,6 +83,7 @@ EMPATHY_ANSWERS = (
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cue", [True, False])
 def test_similarity_margins_give_the_empathy_verdict_at_every_threshold(nlp, cue):
     """phrase_after_cue: the answer's margin gives the verdict at every threshold; with no cue
@@ -192,6 +193,7 @@ def queued_calls(path):
         }
 
 
+@pytest.mark.slow
 def test_tuning_writes_a_new_version_that_catches_the_human_failed_calls(graded_db, tmp_path):
     runner = CliRunner()
     failed = human_failed_calls(graded_db)

@@ -21,7 +21,10 @@ from tests.review_fixtures import PASSWORD, build_review_db, criteria_failing
 pytest.importorskip("playwright.sync_api")
 pytest.importorskip("uvicorn")
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed"),
+]
 SUE = User("sue", "supervisor", ("billing",))
 SPAN = "from=2026-11-01&to=2026-11-30"
 

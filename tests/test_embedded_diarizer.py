@@ -38,6 +38,7 @@ def der(reference_turns, hypothesis_turns) -> float:
         return DiarizationErrorRate(collar=0.5, skip_overlap=False)(reference, hypothesis)  # 0.25 s each side
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("truth_path", MONO_TRUTHS, ids=lambda p: p.name.split(".")[0])
 def test_mono_samples_diarize_within_ten_percent_der(diarizer, truth_path):
     truth = json.loads(truth_path.read_text())

@@ -17,6 +17,7 @@ from tests.test_reports import expected_production, month, plan  # noqa: F401  (
 NOTEBOOK = PROJECT / "notebooks" / "reports.ipynb"
 
 
+@pytest.mark.slow
 def test_the_reports_notebook_gives_the_report_figures(month, plan, tmp_path, monkeypatch):  # noqa: F811
     out = tmp_path / "out"
     monkeypatch.setenv("CALLQA_REPORTS_DB", str(month.db))

@@ -17,7 +17,10 @@ from tests.review_fixtures import build_review_db
 pytest.importorskip("playwright.sync_api")
 pytest.importorskip("uvicorn")
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed"),
+]
 
 
 @pytest.fixture(scope="module")

@@ -264,6 +264,7 @@ def _toolchain_differences(recorded: dict) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 def test_generator_rebuilds_the_committed_files_byte_for_byte(tmp_path: Path) -> None:
     differences = _toolchain_differences(load_truth("good_call")["synthesis"])
     if differences:

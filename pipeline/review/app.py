@@ -9,7 +9,6 @@ again (see ``pipeline/store/review_store.py``), so the nightly run can write in 
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 
-from pipeline.review.coaching import agent_may_open, coaching_router
+from pipeline.digest import file_sha256
 from pipeline.review.auth import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -38,6 +37,7 @@ from pipeline.review.auth import (
     new_token,
     verify_password,
 )
+from pipeline.review.coaching import agent_may_open, coaching_router
 from pipeline.store.review_store import (
     QUEUE_STATUSES,
     REASON_FILTERS,
@@ -141,11 +141,7 @@ def _num(value: float | None, digits: int = 0) -> str:
 @lru_cache(maxsize=4096)
 def _file_sha256(path: str, mtime_ns: int, size: int) -> str:
     """Hash once per version of a file (the modification time and size are part of the key)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_sha256(path)
 
 
 def _safe_next(target: str | None) -> str:
