@@ -19,17 +19,21 @@ from pipeline.call import (
     call_id_for_unreadable,
     process_safely,
 )
+from pipeline.categories import load_categories
 from pipeline.config import Settings
 from pipeline.judge import judge_call
 from pipeline.metadata import FileNamePattern
 from pipeline.models import ModelError, Models
 from pipeline.rubric import load_rubric
+from pipeline.signals import SignalStage
 from pipeline.store.store import Store
 
 
 def redacted_audio_dir_for(db_path: str | Path, settings: Settings) -> Path:
     directory = settings.redacted_audio.directory
-    return Path(directory) if directory else Path(db_path).with_name(Path(db_path).name + ".redacted")
+    return (
+        Path(directory) if directory else Path(db_path).with_name(Path(db_path).name + ".redacted")
+    )
 
 
 @dataclass
@@ -68,7 +72,11 @@ def plan(
             sha256 = file_sha256(path)
         except OSError as exc:
             reason = exc.strerror or str(exc)
-            planned.append(PlannedCall(path, None, call_id_for_unreadable(path), f"{path}: cannot read file: {reason}"))
+            planned.append(
+                PlannedCall(
+                    path, None, call_id_for_unreadable(path), f"{path}: cannot read file: {reason}"
+                )
+            )
             continue
         call_id = call_id_for(sha256)
         # a redacted copy (beside the originals, or replacing one) is output, not a new call
@@ -83,9 +91,13 @@ def plan(
 _worker_processor: CallProcessor | None = None
 
 
-def _init_worker(settings: Settings, redacted_dir: Path, untrusted: frozenset[str] = frozenset()) -> None:
+def _init_worker(
+    settings: Settings, redacted_dir: Path, untrusted: frozenset[str] = frozenset()
+) -> None:
     global _worker_processor  # one processor (and one set of loaded models) per worker process
-    _worker_processor = CallProcessor(settings, redacted_audio_dir=redacted_dir, untrusted=untrusted)
+    _worker_processor = CallProcessor(
+        settings, redacted_audio_dir=redacted_dir, untrusted=untrusted
+    )
 
 
 def _work(path: Path, sha256: str) -> CallResult | CallFailure:
@@ -109,8 +121,10 @@ def run_batch(
     # read and save grades in between (DuckDB allows one writing process at a time).
     local = processor or (CallProcessor(settings) if settings.workers <= 1 else None)
     rubric = local.rubric if local else load_rubric(settings.rubric, settings.rubric_variables)
+    categories = load_categories(settings.categories)
     with Store(db_path) as store:
         store.register_rubric(rubric, str(settings.rubric), Path(settings.rubric).read_text())
+        store.register_categories(categories, settings.categories)
         untrusted = store.untrusted_criteria(rubric.id, rubric.version)
         stored, redacted = store.call_statuses(), store.redacted_hashes()
         deleted = set() if reprocess_deleted else store.deleted_hashes()
@@ -150,7 +164,9 @@ def run_batch(
         for call in todo:
             record_result(process_safely(local, call.path, call.sha256))
     else:
-        _run_pool(todo, settings, redacted_audio_dir_for(db_path, settings), record_result, untrusted)
+        _run_pool(
+            todo, settings, redacted_audio_dir_for(db_path, settings), record_result, untrusted
+        )
     summary.wall_s = time.perf_counter() - started
     return summary
 
@@ -166,9 +182,13 @@ def _run_pool(
     if worker_settings.asr.cpu_threads == 0:
         # Share the cores instead of every worker's CTranslate2 grabbing all of them.
         worker_settings.asr.cpu_threads = max(1, (os.cpu_count() or 1) // settings.workers)
-    context = multiprocessing.get_context("spawn")  # fork after OpenMP/ONNX threads start can deadlock
+    context = multiprocessing.get_context(
+        "spawn"
+    )  # fork after OpenMP/ONNX threads start can deadlock
     initargs = (worker_settings, redacted_dir, untrusted)
-    with ProcessPoolExecutor(settings.workers, mp_context=context, initializer=_init_worker, initargs=initargs) as pool:
+    with ProcessPoolExecutor(
+        settings.workers, mp_context=context, initializer=_init_worker, initargs=initargs
+    ) as pool:
         pending: dict[Future, PlannedCall] = {}
         queue = list(reversed(todo))
         while queue or pending:
@@ -197,7 +217,9 @@ class RescoreSummary:
     queued: int = 0
 
 
-def rescore_calls(db_path: str | Path, settings: Settings, call_ids: list[str] | None = None) -> RescoreSummary:
+def rescore_calls(
+    db_path: str | Path, settings: Settings, call_ids: list[str] | None = None
+) -> RescoreSummary:
     """Score stored calls under ``settings.rubric`` from their stored turns and words (no audio, no ASR).
 
     Scores under other rubric versions stay; the pending queue entry follows the new version.
@@ -205,16 +227,21 @@ def rescore_calls(db_path: str | Path, settings: Settings, call_ids: list[str] |
     a call, and send it to a human where they decide its pass/fail.
     """
     rubric = load_rubric(settings.rubric, settings.rubric_variables)
-    nlp = Models(settings.models_dir, settings.asr).nlp()
+    categories = load_categories(settings.categories)
+    models = Models(settings.models_dir, settings.asr)
+    nlp = models.nlp()
+    signal_stage = SignalStage(models.sentiment(), settings.customer, categories)
     summary = RescoreSummary(rubric.id, rubric.version)
     with Store(db_path) as store:
         store.register_rubric(rubric, str(settings.rubric), Path(settings.rubric).read_text())
+        store.register_categories(categories, settings.categories)
         untrusted = store.untrusted_criteria(rubric.id, rubric.version)
         for call in list(store.calls_for_rescoring(call_ids)):
             judgement = judge_call(
                 call.call_id, call.turns, call.words, call.duration_s, rubric, nlp,
                 diarization_confidence=call.diarization_confidence, role_confidence=call.role_confidence,
                 feature_options=settings.features, queue_policy=settings.queue, untrusted=untrusted,
+                signal_stage=signal_stage,
             )  # fmt: skip
             store.write_judgement(call.call_id, judgement)
             summary.calls += 1

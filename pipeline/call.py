@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.audio import AudioError, is_dual_mono, load_audio, peak_dbfs
+from pipeline.categories import load_categories
 from pipeline.config import Settings
 from pipeline.diarize.embedded import EmbeddedDiarizer, EmbeddedOptions
 from pipeline.diarize.roles import apply_roles, assign_roles
@@ -23,6 +24,7 @@ from pipeline.models import ModelError, Models
 from pipeline.redact import PaymentWindow, Redaction, redact
 from pipeline.redacted_audio import RedactedAudio, redacted_target, write_redacted_audio
 from pipeline.rubric import Rubric, load_rubric
+from pipeline.signals import SignalStage
 from pipeline.transcribe import attach_words, transcribe
 from pipeline.types import Audio, Segment, Turn, Word
 from pipeline.vad import detect_speech
@@ -107,6 +109,7 @@ class CallProcessor:
         self.untrusted = untrusted
         # read once, up front: a broken rubric stops the run before any call is touched
         self.rubric: Rubric = load_rubric(settings.rubric, settings.rubric_variables)
+        self.categories = load_categories(settings.categories)  # likewise the call reasons
         self.stereo_diarizer = ChannelMapDiarizer(settings.channel_map)
         self._mono_diarizer = None
         self.warnings: list[str] = []
@@ -135,6 +138,7 @@ class CallProcessor:
             call_id, speakers.turns, speakers.words, audio.duration_s, self.rubric, self.models.nlp(),
             diarization_confidence=speakers.diarization_confidence, role_confidence=speakers.role_confidence,
             feature_options=settings.features, queue_policy=settings.queue, untrusted=self.untrusted,
+            signal_stage=SignalStage(self.models.sentiment(), settings.customer, self.categories),
         )  # fmt: skip
         clock.lap("features_scoring")
         redacted_audio = self._redacted_audio(audio, call_id, redactions)

@@ -129,10 +129,11 @@ def queue(
     db: Annotated[Path, typer.Option("--db", help="DuckDB file")] = Path("calls.duckdb"),
     status: Annotated[str, typer.Option(help="pending, in_review or done")] = "pending",
     limit: Annotated[int, typer.Option(help="rows to show")] = 50,
+    category: Annotated[Optional[str], typer.Option("--category", help="only calls with this call reason id")] = None,
 ) -> None:
     """The calls waiting for a supervisor, most urgent first, with why and where to listen."""
     with _open_store(db) as store:
-        rows = store.queue_rows(status, limit)
+        rows = store.queue_rows(status, limit, category)
     table = Table(title=f"Review queue ({status}, first {limit})")
     for column in ("prio", "call", "score", "auto-fail", "reasons", "listen at", "file"):
         table.add_column(column, overflow="fold")
@@ -208,6 +209,19 @@ def show(
             criteria.add_row(c["criterion_id"], status, f"{c['points']:.0f}/{c['max_points']:.0f}", c["evidence_text"] or "",
                              at, gating_cell(c, trust, score["rubric_version"]))  # fmt: skip
         out.print(criteria)
+    customer = report["customer"]
+    if customer:
+        verdict = "UNHAPPY" if customer["unhappy"] else "not unhappy"
+        out.print(
+            f"[bold]customer[/bold]: {verdict}; sentiment {customer['start_sentiment']:+.2f} at the start, "
+            f"{customer['end_sentiment']:+.2f} at the end; {customer['frustrated_turns']} frustrated turn(s), "
+            f"{customer['escalations']} escalation(s); {customer['unagreed_wait_s']:.0f} s of waits not agreed to"
+        )
+        for line in filter(None, [customer["escalation"], customer["unhappy_reasons"]]):
+            out.print(f"  {line}")
+    for reason in report["categories"]:
+        at = "" if reason["start_s"] is None else f" at {reason['start_s']:.1f} s"
+        out.print(f"[bold]call reason[/bold] {reason['name']}{at}: {reason['evidence_text']}")
     for entry in report["queue"]:
         out.print(f"[bold]queued[/bold] (priority {entry['priority']}, {entry['status']}): {entry['reasons']}")
     if not report["queue"]:
@@ -220,15 +234,19 @@ def rescore(
     db: Annotated[Path, typer.Option("--db", help="DuckDB file")] = Path("calls.duckdb"),
     call_ids: Annotated[Optional[list[str]], typer.Argument(help="calls to rescore (default: all done calls)")] = None,
     config: ConfigOption = None,
+    categories: Annotated[
+        Optional[Path], typer.Option("--categories", help="YAML call reasons to apply (default: the configured file)")
+    ] = None,
 ) -> None:
-    """Score stored calls under another rubric version from their transcripts (no re-transcription)."""
+    """Score stored calls under another rubric version from their transcripts (no re-transcription);
+    customer signals and call reasons are recomputed too."""
     from pipeline.batch import rescore_calls
 
     if not db.exists():
         console.print(f"[red]error:[/red] {db}: no such database")
         raise typer.Exit(2)
     try:
-        settings = load_settings(config, rubric=rubric)
+        settings = load_settings(config, rubric=rubric, categories=categories)
         summary = rescore_calls(db, settings, call_ids)
     except ValueError as exc:
         console.print(f"[red]error:[/red] {exc}")
@@ -536,9 +554,12 @@ app.add_typer(users_app, name="users")
 @users_app.command("add")
 def users_add(
     name: Annotated[str, typer.Argument(help="user name (letters, digits, . _ @ -)")],
-    role: Annotated[str, typer.Option("--role", help="supervisor, qa_lead or admin")],
+    role: Annotated[str, typer.Option("--role", help="supervisor, qa_lead, admin or agent")],
     team: Annotated[Optional[list[str]], typer.Option("--team", help="a team this supervisor reviews (repeat for more)")] = None,
     db: Annotated[Path, typer.Option("--db", help="DuckDB file")] = Path("calls.duckdb"),
+    agent_id: Annotated[
+        Optional[str], typer.Option("--agent-id", help="for --role agent: their agent id in the call metadata (default: NAME)")
+    ] = None,
 ) -> None:
     """Create an account; the password comes from CALLQA_PASSWORD or a prompt, never from a flag."""
     import os
@@ -567,10 +588,15 @@ def users_add(
     store.ensure_schema()
     try:
         with store.open() as review_db:
-            review_db.add_user(name, hash_password(password), role, teams, by=f"cli:{_os_user()}")
+            review_db.add_user(
+                name, hash_password(password), role, teams, by=f"cli:{_os_user()}", agent_id=agent_id if role == "agent" else None
+            )
     except ReviewConflict as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
+    if role == "agent":
+        console.print(f"added agent {name} (sees the reviewed calls of agent id {agent_id or name})")
+        return
     console.print(f"added {role} {name}" + (f" (teams: {', '.join(teams)})" if teams else " (all teams)"))
 
 
@@ -772,6 +798,150 @@ def calibrate_tune(
     console.print(
         f"wrote {out}: {result.rubric_id} v{result.to_version}. Apply it with `callqa rescore --rubric {out} --db {db}`"
     )
+
+
+report_app = typer.Typer(help="Production reports and agent scorecards.")
+app.add_typer(report_app, name="report")
+
+
+def _report_range(reports, date_from: datetime | None, date_to: datetime | None):
+    """Whole days: the given ones, else the first and last call day stored."""
+    first, last = reports.call_date_range() if date_from is None or date_to is None else (None, None)
+    start = date_from.date() if date_from else first
+    end = date_to.date() if date_to else last
+    if start is None or end is None:
+        console.print("[red]error:[/red] no calls stored: nothing to report")
+        raise typer.Exit(2)
+    if end < start:
+        console.print(f"[red]error:[/red] --to {end} is before --from {start}")
+        raise typer.Exit(2)
+    return start, end
+
+
+def _user_scope(reports, username: str | None):
+    """The team scope of a review-app user (``--as-user``), as SQL on ``calls c``."""
+    if username is None:
+        return "TRUE", []
+    scope = reports.user_scope(username)
+    if scope is None:
+        console.print(f"[red]error:[/red] no active user {username!r}")
+        raise typer.Exit(2)
+    return scope
+
+
+AsUserOption = Annotated[Optional[str], typer.Option("--as-user", help="apply this review-app user's team scope")]
+
+
+@report_app.command("production")
+def report_production(
+    by: Annotated[str, typer.Option("--by", help="day or week (weeks start on Monday)")] = "day",
+    group: Annotated[str, typer.Option("--group", help="team, agent, queue or reason (call reason)")] = "team",
+    date_from: Annotated[Optional[datetime], typer.Option("--from", formats=["%Y-%m-%d"], help="first day (default: first call)")] = None,
+    date_to: Annotated[Optional[datetime], typer.Option("--to", formats=["%Y-%m-%d"], help="last day, included (default: last call)")] = None,
+    db: Annotated[Path, typer.Option("--db", help="DuckDB file")] = Path("calls.duckdb"),
+    out: Annotated[Optional[Path], typer.Option("--out", help="write .csv, .parquet or .html (self-contained, with charts)")] = None,
+    as_user: AsUserOption = None,
+    limit: Annotated[int, typer.Option(help="rows to print (every row goes to --out)")] = 200,
+) -> None:
+    """Calls, audio hours, handle and hold time, share queued, reviews done, mean scores and the
+    unhappy-customer share per day or week and per team, agent, queue or call reason."""
+    from pipeline.store.reports_sql import GROUPS, PERIODS, PRODUCTION_COLUMNS
+
+    if by not in PERIODS or group not in GROUPS:
+        console.print(f"[red]error:[/red] --by is one of {', '.join(PERIODS)}; --group one of {', '.join(GROUPS)}")
+        raise typer.Exit(2)
+    suffix = out.suffix.lower().lstrip(".") if out else ""
+    if out and suffix not in ("csv", "parquet", "html"):
+        console.print(f"[red]error:[/red] {out}: --out must end in .csv, .parquet or .html")
+        raise typer.Exit(2)
+    with _open_store(db) as store:
+        reports = store.reports
+        start, end = _report_range(reports, date_from, date_to)
+        scope, params = _user_scope(reports, as_user)
+        rows = reports.production(by, group, start, end, scope, params)
+        if suffix in ("csv", "parquet"):
+            reports.export_production(rows, str(out), suffix)
+    title = f"Production by {by} and {group}, {start} to {end}"
+    if suffix == "html":
+        from pipeline.reports import render_production_html
+
+        subtitle = f"{sum(r['calls'] for r in rows)} calls in {db.name}" + (f", scope of {as_user}" if as_user else "")
+        out.write_text(render_production_html(rows, title, subtitle, PRODUCTION_COLUMNS), encoding="utf-8")
+    if out:
+        console.print(f"wrote {len(rows)} rows to {out}")
+        return
+    from pipeline.reports import format_value, plain_table
+
+    # plain aligned text: a rich Table takes longer to lay out than the query over a million calls
+    print(title)
+    print(plain_table(PRODUCTION_COLUMNS, [[format_value(row[c], c) for c in PRODUCTION_COLUMNS] for row in rows[:limit]],
+                      left=("period", "group")))  # fmt: skip
+    if len(rows) > limit:
+        console.print(f"{len(rows) - limit} more rows not printed: --limit {len(rows)}, or --out FILE for all")
+
+
+@report_app.command("agent")
+def report_agent(
+    agent: Annotated[str, typer.Argument(help="agent id (as in the call metadata)")],
+    date_from: Annotated[Optional[datetime], typer.Option("--from", formats=["%Y-%m-%d"], help="first day (default: first call)")] = None,
+    date_to: Annotated[Optional[datetime], typer.Option("--to", formats=["%Y-%m-%d"], help="last day, included (default: last call)")] = None,
+    as_of: Annotated[Optional[datetime], typer.Option("--as-of", formats=["%Y-%m-%d"], help="today, for coaching follow-ups")] = None,
+    db: Annotated[Path, typer.Option("--db", help="DuckDB file")] = Path("calls.duckdb"),
+    as_user: AsUserOption = None,
+) -> None:
+    """An agent's scorecard beside their team: calls, scores, handle time, talk ratio, hold, dead air,
+    interruptions, unhappy customers, pass rate per criterion, the weekly trend and coaching progress."""
+    from datetime import date as date_type
+
+    from pipeline.reports import build_scorecard, format_value
+
+    with _open_store(db) as store:
+        reports = store.reports
+        start, end = _report_range(reports, date_from, date_to)
+        scope, params = _user_scope(reports, as_user)
+        card = build_scorecard(reports, agent, start, end, as_of.date() if as_of else date_type.today(), scope, params)
+    if card is None:
+        console.print(f"[red]error:[/red] agent {agent!r} has no calls" + (f" in {as_user}'s teams" if as_user else ""))
+        raise typer.Exit(2)
+    out = Console(width=max(Console().width, 140))
+    out.rule(f"agent {agent} · team {card['team_name'] or '–'} · {start} to {end}")
+    table = Table(title="Figures")
+    for column in ("figure", agent, "team", f"team median ({card['agents_in_team']} agents)"):
+        table.add_column(column, justify="right")
+    rows = [("Calls handled", "calls"), ("Reviewed calls", "reviewed"), ("Dead air total (s)", "dead_air_total_s"),
+            ("Hold total (s)", "hold_sum_s")] + [(m.label + (f" ({m.unit})" if m.unit else ""), m.id) for m in card["metrics"].values()]  # fmt: skip
+    for label, key in rows:
+        column = "unhappy_share" if key == "unhappy" else key
+        table.add_row(label, *(format_value(card[side][key], column) for side in ("agent", "team", "team_median")))
+    out.print(table)
+    criteria = Table(title="Pass rate per criterion (N/A left out)")
+    for column in ("criterion", agent, "calls", "team", "team calls"):
+        criteria.add_column(column, justify="right")
+    for c in card["criteria"]:
+        criteria.add_row(c["criterion_id"], format_value(c["agent_rate"], "rate_share"), str(c["agent_applied"]),
+                         format_value(c["team_rate"], "rate_share"), str(c["team_applied"]))  # fmt: skip
+    out.print(criteria)
+    weeks = Table(title="Weekly trend (agent / team median of agents)")
+    for column in ("week", "calls", "auto score", "handle time (s)", "hold (s)", "interruptions", "unhappy"):
+        weeks.add_column(column, justify="right")
+    def pair(week: dict, key: str, column: str = "") -> str:
+        return f"{format_value(week[key], column)} / {format_value(week['team_' + key], column)}"
+
+    for w in card["weeks"]:
+        weeks.add_row(str(w["week"]), str(w["calls"]), pair(w, "auto_score"), pair(w, "handle_time_s"),
+                      pair(w, "hold_total_s"), pair(w, "agent_interruptions"), pair(w, "unhappy", "unhappy_share"))  # fmt: skip
+    out.print(weeks)
+    for session in card["coaching"]:
+        state = f"closed ({session['outcome']})" if session["closed_at"] else ("due" if session["due"] else "open")
+        out.print(
+            f"[bold]coaching[/bold] {session['held_on']} by {session['coach']}: {session['commitment']} "
+            f"(follow-up {session['follow_up_on']}, {state})"
+        )
+        for p in session["progress"]:
+            out.print(
+                f"  {p['label']}: {format_value(p['before'])} ({p['calls_before']} calls) -> "
+                f"{format_value(p['after'])} ({p['calls_after']} calls): {p['moved']}"
+            )
 
 
 if __name__ == "__main__":

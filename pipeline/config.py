@@ -12,8 +12,10 @@ import yaml
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pipeline.categories import DEFAULT_CATEGORIES_PATH
 from pipeline.diarize import DiarizationOptions
 from pipeline.features import FeatureOptions
+from pipeline.features.customer import CustomerOptions
 from pipeline.metadata import MetadataOptions
 from pipeline.queue import QueuePolicy
 from pipeline.redact import RedactionConfig
@@ -39,6 +41,8 @@ class Settings(BaseSettings):
     redaction: RedactionConfig = RedactionConfig()
     redacted_audio: RedactedAudioOptions = RedactedAudioOptions()
     features: FeatureOptions = FeatureOptions()
+    customer: CustomerOptions = CustomerOptions()
+    categories: Path = Field(DEFAULT_CATEGORIES_PATH, description="YAML call reasons (categories) applied to every call")
     rubric: Path = Field(DEFAULT_RUBRIC_PATH, description="YAML rubric the calls are scored against")
     rubric_variables: dict[str, str] = Field(default_factory=dict, description="e.g. {company: Acme Telecom}")
     queue: QueuePolicy = QueuePolicy()

@@ -1,4 +1,5 @@
-"""One call's verdict from its transcript: features -> rubric score -> review-queue decision.
+"""One call's verdict from its transcript: features -> the customer's signals and call reasons ->
+rubric score -> review-queue decision.
 
 The run, ``rescore`` and calibration's threshold tuning all judge calls through ``judge_call``,
 so a stored call is always judged the same way whether it was just transcribed or read back.
@@ -9,22 +10,28 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from pipeline.categories import CallCategories
 from pipeline.features import FeatureOptions, extract_features
+from pipeline.features.customer import CustomerSignals
 from pipeline.queue import CallConfidence, QueueDecision, QueuePolicy, review_decision
 from pipeline.rubric import Rubric
 from pipeline.scoring import CallScore, score_call
 from pipeline.script import Lemmatizer
+from pipeline.signals import SignalStage, call_signals
 from pipeline.types import Event, Features, Turn, Word
 
 
 @dataclass(frozen=True)
 class Judgement:
-    """What the pure stages say about one call: its measures, events, score and queue entry."""
+    """What the pure stages say about one call: its measures, events (the customer's too), score,
+    queue entry, the customer's side and the call reasons (None where not analysed)."""
 
     features: Features
     events: tuple[Event, ...]
     score: CallScore
     queue: QueueDecision | None
+    customer: CustomerSignals | None = None
+    categories: CallCategories | None = None
 
 
 def mean_word_probability(words: Sequence[Word]) -> float | None:
@@ -44,16 +51,20 @@ def judge_call(
     role_confidence: float | None,
     feature_options: FeatureOptions,
     queue_policy: QueuePolicy,
+    signal_stage: SignalStage,
     untrusted: Collection[str] = frozenset(),
 ) -> Judgement:
-    """Features, the score under ``rubric`` (criteria in ``untrusted`` never auto-fail) and the
-    queue decision, from the call's roles-assigned turns and words."""
-    features, events = extract_features(turns, words, duration_s, feature_options)
+    """Features, the customer's signals and call reasons, the score under ``rubric`` (criteria in
+    ``untrusted`` never auto-fail) and the queue decision, from the call's roles-assigned turns and
+    words."""
+    features, feature_events = extract_features(turns, words, duration_s, feature_options)
+    signals = call_signals(features, feature_events, turns, words, nlp, signal_stage)
+    events = signals.events
     score = score_call(features, events, turns, words, rubric, nlp, untrusted)
     confidence = CallConfidence(
         mean_word_probability=mean_word_probability(words),
         diarization_confidence=diarization_confidence,
         role_confidence=role_confidence,
     )
-    decision = review_decision(call_id, score, confidence, rubric.pass_mark, queue_policy)
-    return Judgement(features, tuple(events), score, decision)
+    decision = review_decision(call_id, score, confidence, rubric.pass_mark, queue_policy, signals.customer)
+    return Judgement(features, tuple(events), score, decision, signals.customer, signals.categories)

@@ -269,3 +269,11 @@ class Models:
 
             self._loaded["nlp"] = Lemmatizer(load_nlp())
         return self._loaded["nlp"]
+
+    def sentiment(self):
+        """VADER's sentiment analyser (its lexicon ships inside the vaderSentiment package), loaded once."""
+        if "sentiment" not in self._loaded:
+            from pipeline.features.customer import load_sentiment_analyzer
+
+            self._loaded["sentiment"] = load_sentiment_analyzer()
+        return self._loaded["sentiment"]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.features.customer import CustomerSignals
 from pipeline.scoring import CallScore
 
 AUTO_FAIL, BELOW_PASS_MARK, LOW_CONFIDENCE, RANDOM_SAMPLE = 1, 2, 3, 4
@@ -14,6 +15,8 @@ AUTO_FAIL, BELOW_PASS_MARK, LOW_CONFIDENCE, RANDOM_SAMPLE = 1, 2, 3, 4
 NEEDS_HUMAN = BELOW_PASS_MARK
 # a supervisor claimed a call the policy did not queue (from the review app)
 MANUAL_REVIEW = 5
+# an escalated or unhappy customer: a supervisor should hear the call whatever it scored
+CUSTOMER_AT_RISK = BELOW_PASS_MARK
 
 # Why a call is in the queue, one kind per reason (kind -> what the review app's filter says).
 REASON_KINDS = {
@@ -23,12 +26,15 @@ REASON_KINDS = {
     "low_confidence": "low confidence",
     "random_sample": "random sample",
     "manual_review": "manual review",
+    "customer_escalation": "customer escalation",
+    "unhappy_customer": "unhappy customer",
 }
 
 
 class QueuePolicy(BaseModel):
-    """What puts a call in the review queue. Priorities: 1 auto-fail, 2 below the pass mark or
-    "needs human" (a criterion calibration does not trust decides pass/fail), 3 low confidence
+    """What puts a call in the review queue. Priorities: 1 auto-fail, 2 below the pass mark,
+    "needs human" (a criterion calibration does not trust decides pass/fail), or a customer who
+    escalated or was unhappy (even on a call that scores well), 3 low confidence
     (ASR, diarization, roles or the score's own), 4 a random sample of passing calls, so the
     queue also measures the auto-scorer."""
 
@@ -39,6 +45,8 @@ class QueuePolicy(BaseModel):
     min_diarization_confidence: float = Field(0.5, ge=0, le=1)
     min_role_confidence: float = Field(0.5, ge=0, le=1)
     random_sample_rate: float = Field(0.05, ge=0, le=1)
+    queue_escalations: bool = Field(True, description="queue a call where the customer escalated (priority 2)")
+    queue_unhappy: bool = Field(True, description="queue a call where the customer was unhappy (priority 2)")
 
 
 @dataclass(frozen=True)
@@ -78,7 +86,8 @@ def _at(start_s: float | None) -> str:
 
 
 def review_decision(
-    call_id: str, score: CallScore, confidence: CallConfidence, pass_mark: float, policy: QueuePolicy
+    call_id: str, score: CallScore, confidence: CallConfidence, pass_mark: float, policy: QueuePolicy,
+    customer: CustomerSignals | None = None,
 ) -> QueueDecision | None:
     """The queue entry for a scored call, or None when it need not be reviewed."""
     reasons: list[QueueReason] = []
@@ -102,6 +111,14 @@ def review_decision(
             )
             reasons.append(QueueReason("needs_human", text))
             priority = min(priority or NEEDS_HUMAN, NEEDS_HUMAN)
+    if customer is not None and customer.escalated and policy.queue_escalations:
+        text = f"{REASON_KINDS['customer_escalation']}: {customer.escalation}"
+        reasons.append(QueueReason("customer_escalation", text))
+        priority = min(priority or CUSTOMER_AT_RISK, CUSTOMER_AT_RISK)
+    if customer is not None and customer.unhappy_reasons and policy.queue_unhappy:
+        text = f"{REASON_KINDS['unhappy_customer']}: " + "; ".join(customer.unhappy_reasons)
+        reasons.append(QueueReason("unhappy_customer", text))
+        priority = min(priority or CUSTOMER_AT_RISK, CUSTOMER_AT_RISK)
     low = []
     if score.confidence < policy.min_score_confidence:
         low.append(f"score confidence {score.confidence:.2f}")

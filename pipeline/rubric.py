@@ -12,7 +12,8 @@ weights over the whole rubric sum to 100. Criterion types:
 ``feature_max``/``feature_min``  a ``Features`` field compared with ``threshold``
 ``event_count_max``   at most ``max_count`` events of kind ``event`` (optionally by ``speaker``,
                       at least ``min_duration_s`` long)
-``phrase_after_cue``  after the customer says one of ``cue_phrases``, the agent says one of
+``phrase_after_cue``  after the customer says one of ``cue_phrases`` (or an event of one of
+                      ``cue_events`` happens, e.g. ``frustration``), the agent says one of
                       ``phrases`` within ``within_s`` seconds (N/A without a cue)
 ``order``             one of ``first_phrases`` is said before any of ``then_phrases``
 
@@ -151,10 +152,14 @@ class EventCountMaxCriterion(_Criterion):
 
 
 class PhraseAfterCueCriterion(_Criterion):
-    """After a cue (e.g. customer frustration) the agent must answer with one of ``phrases``."""
+    """After a cue (e.g. customer frustration) the agent must answer with one of ``phrases``.
+
+    The cue is one of ``cue_phrases`` said by ``cue_speaker``, or an event of one of
+    ``cue_events`` (e.g. the customer's ``frustration`` or ``escalation``), or either."""
 
     type: Literal["phrase_after_cue"]
-    cue_phrases: PhraseList
+    cue_phrases: PhraseList | None = None
+    cue_events: list[str] = Field(default_factory=list)
     cue_speaker: Speaker = CUSTOMER
     phrases: PhraseList
     speaker: Speaker = AGENT
@@ -162,6 +167,20 @@ class PhraseAfterCueCriterion(_Criterion):
     cue_min_similarity: float | None = Field(None, ge=0, le=100)
     min_similarity: float | None = Field(None, ge=0, le=100)
     na_when: Literal["no_hold", "no_cue"] | None = "no_cue"
+
+    @field_validator("cue_events")
+    @classmethod
+    def _known_events(cls, value: list[str]) -> list[str]:
+        unknown = [kind for kind in value if kind not in EVENT_KINDS]
+        if unknown:
+            raise ValueError(f"unknown event kind {unknown[0]!r}; known: {', '.join(EVENT_KINDS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _has_a_cue(self) -> PhraseAfterCueCriterion:
+        if not self.cue_phrases and not self.cue_events:
+            raise ValueError("a phrase_after_cue criterion needs cue_phrases, cue_events or both")
+        return self
 
 
 class OrderCriterion(_Criterion):
@@ -243,6 +262,24 @@ def parse_rubric(
     text: str, source: str = "<rubric>", variables: Mapping[str, str] | None = None
 ) -> Rubric:
     """Like :func:`load_rubric` for YAML text; ``source`` names it in errors."""
+    data, root = read_yaml(text, source, "the rubric is empty")
+    if isinstance(data, dict) and variables:
+        data = {**data, "variables": {**(data.get("variables") or {}), **variables}}
+    try:
+        rubric = Rubric.model_validate(data)
+    except ValidationError as exc:
+        raise RubricError(source, [_describe(error, root, data) for error in exc.errors()]) from exc
+    problems = _check_whole(rubric, root)
+    if problems:
+        raise RubricError(source, problems)
+    return _expand_variables(rubric)
+
+
+def read_yaml(
+    text: str, source: str, empty_message: str, error: type[RubricError] = RubricError
+) -> tuple[Any, yaml.Node]:
+    """YAML text -> (data, node tree for line numbers); ``error`` (file, line, reason) for text
+    that is not YAML, is empty, or repeats a key (YAML silently keeps the last)."""
     try:
         loader = yaml.SafeLoader(text)
         try:
@@ -254,22 +291,18 @@ def parse_rubric(
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
         line = mark.line + 1 if mark is not None else None
-        raise RubricError(source, [(line, f"not valid YAML: {problem}")]) from exc
+        raise error(source, [(line, f"not valid YAML: {problem}")]) from exc
     if root is None:
-        raise RubricError(source, [(None, "the rubric is empty")])
+        raise error(source, [(None, empty_message)])
     problems = _duplicate_keys(root)
     if problems:
-        raise RubricError(source, problems)
-    if isinstance(data, dict) and variables:
-        data = {**data, "variables": {**(data.get("variables") or {}), **variables}}
-    try:
-        rubric = Rubric.model_validate(data)
-    except ValidationError as exc:
-        raise RubricError(source, [_describe(error, root, data) for error in exc.errors()]) from exc
-    problems = _check_whole(rubric, root)
-    if problems:
-        raise RubricError(source, problems)
-    return _expand_variables(rubric)
+        raise error(source, problems)
+    return data, root
+
+
+def line_at(root: yaml.Node, loc: tuple[str | int, ...]) -> int:
+    """The line of the deepest node along ``loc`` (a pydantic error location) in the YAML."""
+    return _line(_node_at(root, loc))
 
 
 def _line(node: yaml.Node) -> int:

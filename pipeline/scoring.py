@@ -265,9 +265,20 @@ def _event_count(criterion: EventCountMaxCriterion, call: _Call) -> _Verdict:
     )
 
 
+def _cues(criterion: PhraseAfterCueCriterion, call: _Call) -> list[PhraseMatch]:
+    """Cue phrases said by the cue speaker and events of the cue kinds (by that speaker), in time order."""
+    cues: list[PhraseMatch] = []
+    if criterion.cue_phrases:
+        cue_bar = call.min_similarity(criterion.cue_min_similarity)
+        cues += call.stream(criterion.cue_speaker).find_all(criterion.cue_phrases, call.whole, cue_bar)
+    for kind in criterion.cue_events:
+        for event in _matching_events(call, kind, criterion.cue_speaker):
+            cues.append(PhraseMatch(True, 100.0, event.detail or kind, event.start_s, event.end_s, f"{kind} event"))
+    return sorted(cues, key=lambda m: (m.start_s, m.end_s))
+
+
 def _phrase_after_cue(criterion: PhraseAfterCueCriterion, call: _Call) -> _Verdict:
-    cue_bar = call.min_similarity(criterion.cue_min_similarity)
-    cues = call.stream(criterion.cue_speaker).find_all(criterion.cue_phrases, call.whole, cue_bar)
+    cues = _cues(criterion, call)
     if not cues:
         if criterion.na_when == "no_cue":
             return _Verdict(NA, "no cue said")

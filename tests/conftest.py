@@ -64,3 +64,28 @@ def default_model_db(tmp_path_factory) -> Path:
     result = run_default_model(db)
     assert result.returncode == 0, result.stderr
     return db
+
+
+@pytest.fixture(scope="session")
+def synthetic_month(tmp_path_factory):
+    """The synthetic month (tests/synthetic_month.py), built once per test session; copy ``db``
+    before writing to it."""
+    from tests.synthetic_month import write_month
+
+    return write_month(tmp_path_factory.mktemp("month"))
+
+
+@pytest.fixture(scope="session")
+def lemmatizer():
+    """The spaCy lemma matcher, built once per test session."""
+    from pipeline.script import Lemmatizer, load_nlp
+
+    return Lemmatizer(load_nlp())
+
+
+@pytest.fixture(scope="session")
+def vader():
+    """VADER's sentiment analyser (its lexicon ships in the package), built once per test session."""
+    from pipeline.features.customer import load_sentiment_analyzer
+
+    return load_sentiment_analyzer()

@@ -84,3 +84,46 @@ def test_a_clean_passing_call_is_not_queued_unless_sampled_and_the_sample_is_sta
     assert picks == [
         review_decision(f"call{i}", score(95), SURE, 80, half) is not None for i in range(400)
     ]
+
+
+def test_an_escalated_or_unhappy_customer_is_queued_even_when_the_call_scores_well(
+    lemmatizer, vader
+):
+    from dataclasses import replace
+
+    from pipeline.features import extract_features
+    from pipeline.features.customer import CustomerOptions, analyse_customer
+    from tests.synthetic_calibration import transcript_from_lines
+
+    lines = [
+        ("agent", 0.0, 5.0, "Thank you for calling Acme Telecom, my name is Sam."),
+        (
+            "customer",
+            6.0,
+            11.0,
+            "Hi, I was charged twice on my bill and I want to cancel my contract.",
+        ),
+        ("agent", 12.0, 15.0, "I'm sorry to hear that, let me look."),
+    ]
+    turns, words = transcript_from_lines(lines)
+    _, events = extract_features(turns, words, 20.0)
+    customer = analyse_customer(turns, words, events, lemmatizer, vader, CustomerOptions())
+    passing = score(95)
+    decision = review_decision("c1", passing, SURE, 80, NO_SAMPLE, customer)
+    assert decision.priority == BELOW_PASS_MARK
+    # the escalation is also the customer's last turn: they ended unhappy too
+    assert [r.kind for r in decision.reasons] == ["customer_escalation", "unhappy_customer"]
+    assert decision.text.startswith(
+        "customer escalation: 'cancel my contract.' (cancel my contract)"
+    )
+    assert review_decision("c1", passing, SURE, 80, NO_SAMPLE) is None
+    quiet = QueuePolicy(random_sample_rate=0.0, queue_escalations=False, queue_unhappy=False)
+    assert review_decision("c1", passing, SURE, 80, quiet, customer) is None
+    unhappy_only = replace(
+        customer, escalations=0, escalation="", unhappy_reasons=("2 frustrated turns",)
+    )
+    decision = review_decision("c1", passing, SURE, 80, NO_SAMPLE, unhappy_only)
+    assert [(r.kind, r.text) for r in decision.reasons] == [
+        ("unhappy_customer", "unhappy customer: 2 frustrated turns")
+    ]
+    assert {"customer_escalation", "unhappy_customer"} <= set(REASON_KINDS)

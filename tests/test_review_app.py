@@ -82,7 +82,13 @@ def test_no_route_answers_without_a_session(app, fx):
             route.path.replace("{call_id}", call_id)
             .replace("{username}", "sue")
             .replace("{action}", "disable")
+            .replace("{agent_id}", "agent-7")
+            .replace("{session_id}", "0" * 32)
+            .replace("{dispute_id}", "0" * 32)
+            .replace("{decision}", "upheld")
+            .replace("{file_format}", "csv")
         )
+        assert "{" not in path, f"no stand-in value for the path parameter of {route.path}"
         for method in route.methods:
             response = TestClient(app, follow_redirects=False).request(
                 method, path, data={"csrf_token": "x"}

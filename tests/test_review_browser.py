@@ -10,33 +10,18 @@ Set CALLQA_UPDATE_SCREENSHOTS=1 to refresh docs/screenshots/ (otherwise they go 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import threading
 import time
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from pipeline.review.app import AppOptions, create_app
-from tests.review_fixtures import (
-    PASSWORD,
-    SECRET_KEY,
-    build_review_db,
-    free_port,
-    server_process,
-)
+from tests.browser import CHROMIUM, chromium, log_in, screenshot_dir, served
+from tests.review_fixtures import PASSWORD, build_review_db, server_process
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-uvicorn = pytest.importorskip("uvicorn")
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
-]  # fmt: skip
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+pytest.importorskip("playwright.sync_api")
+pytest.importorskip("uvicorn")
 
 pytestmark = [
     pytest.mark.slow,
@@ -51,29 +36,14 @@ def fx(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(fx):
-    """The app under uvicorn on a free loopback port, in a thread."""
-    port = free_port()
-    app = create_app(AppOptions(db_path=str(fx.db), secret_key=SECRET_KEY))
-    instance = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not instance.started:
-        assert time.monotonic() < deadline, "the review app did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(10)
+    with served(fx.db) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
@@ -85,18 +55,7 @@ def page(browser):
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory) -> Path:
-    if os.environ.get("CALLQA_UPDATE_SCREENSHOTS"):
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        return SCREENSHOTS
-    return tmp_path_factory.mktemp("screenshots")
-
-
-def log_in(page, server: str, username: str, password: str = PASSWORD) -> None:
-    page.goto(f"{server}/queue")
-    assert "/login" in page.url
-    page.fill("#username", username)
-    page.fill("#password", password)
-    page.click("button[type=submit]")
+    return screenshot_dir(tmp_path_factory)
 
 
 def player_time(page) -> float:

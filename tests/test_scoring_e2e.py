@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -342,3 +343,86 @@ def test_rescore_under_a_new_version_keeps_version_one(scored_db, tmp_path):
         "SELECT DISTINCT rubric_version, max_points FROM criterion_scores WHERE criterion_id = 'greeting' ORDER BY 1",
     )
     assert greeting_points == [(1, 10.0), (2, 5.0)]
+
+
+# --- (f) the customer's escalations and frustration, as Whisper heard them -----------------------
+# The escalation phrases and the rubric's frustration cues, searched in the truth turns as
+# plain text; each must come out of the real run as an escalation or frustration event at its time.
+CUSTOMER_PHRASES = {
+    "this is ridiculous": "frustration",
+    "cancel my": "escalation",
+    "speak to your manager": "escalation",
+    "make a complaint": "escalation",
+    "called three times": "frustration",
+}
+
+
+# On the mono talkover call the customer's "This is ridiculous" is spoken over the agent: the
+# embedded diarizer hears one voice at a time and Whisper transcribes the agent (see "Who spoke when").
+NOT_TRANSCRIBED_ON_MONO = {("talkover", "this is ridiculous")}
+
+
+def planted_customer_phrases():
+    for name, truth in TRUTHS.items():
+        for turn in truth["turns"]:
+            for phrase, kind in CUSTOMER_PHRASES.items():
+                if turn["speaker"] == "customer" and phrase in turn["text"].lower():
+                    for layout in truth["files"]:
+                        marks = []
+                        if layout == "mono" and (name, phrase) in NOT_TRANSCRIBED_ON_MONO:
+                            marks = [
+                                pytest.mark.xfail(
+                                    strict=True, reason="overlapped speech on a mono call"
+                                )
+                            ]
+                        yield pytest.param(
+                            name, layout, turn, kind, id=f"{name}-{layout}-{phrase}", marks=marks
+                        )
+
+
+@pytest.mark.parametrize(("name", "layout", "turn", "kind"), list(planted_customer_phrases()))
+def test_every_escalation_phrase_in_the_demo_calls_is_flagged_with_its_time(
+    scored_db, name, layout, turn, kind
+):
+    call_id = call_id_of(scored_db, name, layout)
+    events = query(
+        scored_db,
+        "SELECT kind, start_s, end_s, detail FROM events WHERE call_id = ? AND speaker = 'customer'"
+        " AND kind IN ('escalation', 'frustration') ORDER BY start_s",
+        [call_id],
+    )
+    inside = [
+        e
+        for e in events
+        if turn["start_s"] - EVIDENCE_SLACK_S <= e[1] <= turn["end_s"] + EVIDENCE_SLACK_S
+    ]
+    assert [e[0] for e in inside] == [kind], (turn, events)
+
+
+def test_escalated_and_unhappy_customers_are_queued_with_that_reason(scored_db):
+    def reasons(name: str) -> str:
+        rows = query(
+            scored_db,
+            "SELECT reasons FROM review_queue WHERE call_id = ?",
+            [call_id_of(scored_db, name)],
+        )
+        return " ".join(r[0] for r in rows)
+
+    assert re.search(r"customer escalation: '[^']*cancel my contract", reasons("talkover")), (
+        reasons("talkover")
+    )
+    assert "unhappy customer" in reasons(RUDE)
+    # one outburst the agent answered with empathy, then thanks: not an unhappy customer
+    assert "unhappy customer" not in reasons(GOOD) and "customer escalation" not in reasons(GOOD)
+    unhappy = dict(
+        query(
+            scored_db,
+            "SELECT c.source_path, u.unhappy FROM call_customer u JOIN calls c USING (call_id)",
+        )
+    )
+    assert {Path(p).name.split(".")[0] for p, flag in unhappy.items() if flag} == {"talkover", RUDE}
+    shown = flat(cli("show", call_id_of(scored_db, "talkover"), "--db", scored_db).stdout)
+    assert (
+        flat("customer: UNHAPPY") in shown
+        and flat("call reason Cancellation intent at 13.") in shown
+    )

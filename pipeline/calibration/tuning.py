@@ -329,10 +329,15 @@ def margins_from_transcripts(
     each sweepable criterion's verdict carries the similarity it turns on."""
 
     def margins_for(call_ids: list[str]) -> dict[str, dict[str, float]]:
+        from pipeline.categories import load_categories
         from pipeline.judge import judge_call
         from pipeline.models import Models
+        from pipeline.signals import SignalStage
 
-        nlp = Models(settings.models_dir, settings.asr).nlp()
+        models = Models(settings.models_dir, settings.asr)
+        nlp = models.nlp()
+        # the customer's events too: a phrase_after_cue criterion may be cued by them
+        signal_stage = SignalStage(models.sentiment(), settings.customer, load_categories(settings.categories))
         margins: dict[str, dict[str, float]] = {}
         for call in store.calls_for_rescoring(call_ids):
             if not call.words:
@@ -340,7 +345,7 @@ def margins_from_transcripts(
             judgement = judge_call(
                 call.call_id, call.turns, call.words, call.duration_s, rubric, nlp,
                 diarization_confidence=call.diarization_confidence, role_confidence=call.role_confidence,
-                feature_options=settings.features, queue_policy=settings.queue,
+                feature_options=settings.features, queue_policy=settings.queue, signal_stage=signal_stage,
             )  # fmt: skip
             margins[call.call_id] = {
                 c.criterion_id: c.similarity_margin

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.features.confidence import find_low_confidence
+from pipeline.features.customer import CUSTOMER_EVENT_KINDS
 from pipeline.features.hold import find_holds
 from pipeline.features.overlap import find_talkovers
 from pipeline.features.silence import find_silences, summarize_silence
@@ -28,7 +29,8 @@ from pipeline.features.talk import (
 )
 from pipeline.types import AGENT, CUSTOMER, Event, Features, Segment, Turn, Word
 
-EVENT_KINDS = ("dead_air", "hold", "talkover", "interruption", "backchannel", "low_confidence")
+# the customer's events (escalation, frustration, ...) come from ``customer.analyse_customer``
+EVENT_KINDS = ("dead_air", "hold", "talkover", "interruption", "backchannel", "low_confidence", *CUSTOMER_EVENT_KINDS)
 
 DEFAULT_HOLD_PHRASES = (
     "place you on hold",

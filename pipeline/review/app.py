@@ -38,6 +38,7 @@ from starlette.datastructures import FormData, MutableHeaders
 
 from pipeline.digest import file_sha256
 from pipeline.review.auth import SESSION_COOKIE, LoginPolicy, Signer
+from pipeline.review.coaching import agent_may_open, coaching_router
 from pipeline.store.review_store import (
     Forbidden,
     NotFound,
@@ -276,6 +277,8 @@ class ReviewApp:
         user = db.session_user(session_id) if session_id else None
         if user is None:
             raise LoginRequired()
+        if user.role == "agent" and not agent_may_open(request.url.path):
+            raise NotFound(request.url.path)  # an agent sees only their own reviewed calls (/my)
         request.state.user = user
         request.state.csrf = self.signer.csrf_token(session_id)
         return user, session_id
@@ -355,6 +358,9 @@ class ReviewApp:
             self.routers.append(module.router)
             self.nav.extend(getattr(module, "NAV", ()))
         self.nav.sort(key=lambda link: link.order)
+        coaching = coaching_router(self)  # coaching, disputes, agents' own pages, reports
+        app.include_router(coaching)
+        self.routers.append(coaching)
         return app
 
     def page_routes(self) -> list[APIRoute]:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from pipeline.review.coaching import agent_may_open
 from pipeline.review.app import ReviewApp, review_of, safe_next
 from pipeline.review.auth import (
     LOGIN_COOKIE,
@@ -77,8 +78,8 @@ async def logout(request: Request):
 def home(request: Request):
     review = review_of(request)
     with review.store.open() as db:
-        review.authenticate(request, db)
-    return RedirectResponse("/queue", status_code=303)
+        user, _ = review.authenticate(request, db)
+    return RedirectResponse("/my" if user.role == "agent" else "/queue", status_code=303)
 
 
 def _login(review: ReviewApp, request: Request, form) -> Response:
@@ -118,6 +119,8 @@ def _login(review: ReviewApp, request: Request, form) -> Response:
         session_id = new_token()
         db.create_session(user.username, session_id, policy.session_ttl_s)
         db.record_login(user.username, address)
+    if user.role == "agent" and not agent_may_open(next_path.split("?")[0]):
+        next_path = "/my"
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(
         SESSION_COOKIE, review.signer.session_cookie(session_id), max_age=int(policy.session_ttl_s),

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
+from pipeline.review.coaching import STAFF  # agents have their own pages (/my)
 from pipeline.review.app import BadInput, NavLink, review_of
 from pipeline.store.review_store import QUEUE_SORTS, QUEUE_STATUSES, REASON_FILTERS, QueueFilters
 
@@ -19,7 +20,7 @@ FILTER_KEYS = (
 MAX_FILTER_NAME_CHARS = 60
 
 router = APIRouter()
-NAV = (NavLink("Queue", "/queue", order=10), NavLink("Search", "/search", order=20))
+NAV = (NavLink("Queue", "/queue", roles=STAFF, order=10), NavLink("Search", "/search", roles=STAFF, order=20))
 
 
 def parse_filters(query) -> tuple[QueueFilters, int, list[str]]:
@@ -66,6 +67,7 @@ def parse_filters(query) -> tuple[QueueFilters, int, list[str]]:
         date_to=as_date("date_to"),
         score_min=as_score("score_min"),
         score_max=as_score("score_max"),
+        category=(query.get("category") or "").strip()[:100] or None,
         sort=sort if sort in QUEUE_SORTS else "priority",
         descending=query.get("dir") == "desc",
     )

@@ -35,7 +35,7 @@ from pipeline.store.connection import (
 from pipeline.queue import MANUAL_REVIEW, REASON_KINDS
 from pipeline.store.store import Store
 
-ROLES = ("supervisor", "qa_lead", "admin")
+ROLES = ("supervisor", "qa_lead", "admin", "agent")
 QUEUE_STATUSES = ("pending", "mine", "in_review", "done")
 # The queue page's reason filter: label -> the reason kind the queue policy (pipeline/queue.py) stores.
 REASON_FILTERS = {label: kind for kind, label in REASON_KINDS.items()}
@@ -84,6 +84,7 @@ class QueueFilters:
     score_max: float | None = None
     sort: str = "priority"  # a key of QUEUE_SORTS
     descending: bool = False
+    category: str | None = None  # a call reason id (call_categories)
 
 
 @dataclass
@@ -212,6 +213,8 @@ def current_review(reviews: list[dict]) -> dict | None:
 
 
 def _scope_sql(user: User, alias: str = "c") -> tuple[str, list]:
+    if user.role == "agent":
+        return "FALSE", []  # an agent reaches only their own reviewed calls (pipeline/store/coaching_store.py)
     if user.sees_all_teams:
         return "TRUE", []
     return f"{alias}.team IN (SELECT unnest(?::VARCHAR[]))", [list(user.teams)]
@@ -252,7 +255,8 @@ class ReviewDB:
         return [User(r[0], r[1], tuple(r[2] or ()), bool(r[3])) for r in rows]
 
     def add_user(
-        self, username: str, password_hash: str, role: str, teams: list[str], by: str
+        self, username: str, password_hash: str, role: str, teams: list[str], by: str,
+        agent_id: str | None = None,
     ) -> None:
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
@@ -263,13 +267,12 @@ class ReviewDB:
                 ).fetchone()[0]:
                     raise ReviewConflict(f"user {username!r} already exists")
                 self.con.execute(
-                    "INSERT INTO users (username, password_hash, role, teams, created_at, disabled)"
-                    " VALUES (?, ?, ?, ?, ?, false)",
-                    [username, password_hash, role, teams, utc_now()],
+                    "INSERT INTO users (username, password_hash, role, teams, created_at, disabled, agent_id)"
+                    " VALUES (?, ?, ?, ?, ?, false, ?)",
+                    [username, password_hash, role, teams, utc_now(), agent_id],
                 )
-                self._audit(
-                    by, "user_add", username, None, json.dumps({"role": role, "teams": teams})
-                )
+                added = {"role": role, "teams": teams} | ({"agent_id": agent_id} if agent_id else {})
+                self._audit(by, "user_add", username, None, json.dumps(added))
 
     def set_disabled(self, username: str, disabled: bool, by: str) -> None:
         with self.store._write_lock:
@@ -456,6 +459,9 @@ class ReviewDB:
         if filters.score_max is not None:
             where.append("s.score <= ?")
             params.append(filters.score_max)
+        if filters.category:
+            where.append("q.call_id IN (SELECT call_id FROM call_categories WHERE category_id = ?)")
+            params.append(filters.category)
         page = max(1, page)
         column = QUEUE_SORTS.get(filters.sort, "priority")
         order = (
@@ -496,7 +502,20 @@ class ReviewDB:
         total = rows[0].pop("total_rows") if rows else self._count_matching(where, params)
         for row in rows[1:]:
             row.pop("total_rows")
+        self._add_call_reasons(rows)
         return QueuePage(rows, total, page, page_size)
+
+    def _add_call_reasons(self, rows: list[dict]) -> None:
+        """Each row's call reasons (names, comma-separated), looked up for this page's calls only."""
+        names = dict(
+            self.con.execute(
+                "SELECT call_id, string_agg(name, ', ' ORDER BY name) FROM call_categories"
+                " WHERE call_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY call_id",
+                [[row["call_id"] for row in rows]],
+            ).fetchall()
+        )
+        for row in rows:
+            row["categories"] = names.get(row["call_id"])
 
     def _count_matching(self, where: list[str], params: list) -> int:
         """For a page past the end (no row to carry the total)."""
@@ -522,7 +541,10 @@ class ReviewDB:
             team_names = [t[0] for t in teams]
         else:
             team_names = sorted(user.teams)
-        return {"agents": [a[0] for a in agents], "teams": team_names}
+        categories = self.con.execute(
+            "SELECT category_id, any_value(name) FROM call_categories GROUP BY 1 ORDER BY 2"
+        ).fetchall()
+        return {"agents": [a[0] for a in agents], "teams": team_names, "categories": categories}
 
     def saved_filters(self, user: User) -> list[dict]:
         return _dicts(

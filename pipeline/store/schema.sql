@@ -227,7 +227,7 @@ CREATE TABLE IF NOT EXISTS criterion_trust (
 CREATE TABLE IF NOT EXISTS users (
     username      VARCHAR NOT NULL,
     password_hash VARCHAR NOT NULL,   -- argon2
-    role          VARCHAR NOT NULL CHECK (role IN ('supervisor', 'qa_lead', 'admin')),
+    role          VARCHAR NOT NULL CHECK (role IN ('supervisor', 'qa_lead', 'admin', 'agent')),
     teams         VARCHAR[],          -- a supervisor sees only these teams' calls
     created_at    TIMESTAMP NOT NULL,
     disabled      BOOLEAN NOT NULL DEFAULT false
@@ -314,4 +314,116 @@ CREATE TABLE IF NOT EXISTS login_addresses (
     username      VARCHAR NOT NULL,
     address       VARCHAR NOT NULL,
     last_login_at TIMESTAMP NOT NULL
+);
+
+-- The customer's side of each call (pipeline/features/customer.py): one row per call, one per
+-- customer turn. Their escalation / frustration / unagreed_wait events are in `events`.
+CREATE TABLE IF NOT EXISTS call_customer (
+    call_id           VARCHAR NOT NULL,
+    customer_turns    INTEGER NOT NULL,
+    frustrated_turns  INTEGER NOT NULL,   -- frustrated or escalating turns
+    escalations       INTEGER NOT NULL,
+    mean_sentiment    DOUBLE,             -- VADER compound, -1..1
+    start_sentiment   DOUBLE,             -- mean of the first turns (cue-detected complaints count <= 0)
+    end_sentiment     DOUBLE,             -- mean of the last turns
+    unagreed_wait_s   DOUBLE,             -- dead air and holds the customer did not agree to
+    escalated         BOOLEAN NOT NULL,
+    unhappy           BOOLEAN NOT NULL,
+    escalation        VARCHAR,            -- the first escalation: quote, sentiment, time
+    unhappy_reasons   VARCHAR             -- '; '-separated
+);
+
+CREATE TABLE IF NOT EXISTS customer_turn_sentiment (
+    call_id   VARCHAR NOT NULL,
+    turn_idx  INTEGER NOT NULL,            -- order among the customer's turns
+    start_s   DOUBLE NOT NULL,
+    end_s     DOUBLE NOT NULL,
+    compound  DOUBLE NOT NULL,
+    label     VARCHAR NOT NULL,            -- escalation / frustrated / satisfied / neutral
+    cue       VARCHAR                      -- the phrase or sarcasm opener that decided it
+);
+
+-- Call reasons (pipeline/categories.py): every categories file version used, and the categories
+-- each call has (a rescore replaces a call's rows; set_version says which version made them).
+CREATE TABLE IF NOT EXISTS category_sets (
+    set_id        VARCHAR NOT NULL,
+    set_version   INTEGER NOT NULL,
+    source_path   VARCHAR,
+    source_text   VARCHAR NOT NULL,
+    first_used_at TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS call_categories (
+    call_id       VARCHAR NOT NULL,
+    set_id        VARCHAR NOT NULL,
+    set_version   INTEGER NOT NULL,
+    category_id   VARCHAR NOT NULL,
+    name          VARCHAR NOT NULL,
+    evidence_text VARCHAR,
+    start_s       DOUBLE,
+    end_s         DOUBLE
+);
+
+-- An `agent` account sees only the reviewed calls of this agent id (calls.agent_id); NULL = the
+-- user name. (Databases made before the `agent` role get their users table rebuilt with the new
+-- role check on open: see pipeline/store/coaching_store.py.)
+ALTER TABLE users ADD COLUMN IF NOT EXISTS agent_id VARCHAR;
+
+-- Coaching: a supervisor's session with an agent, the focus (criteria or metrics), the agreed
+-- commitment and when to follow up; closing the follow-up records whether it was met.
+CREATE TABLE IF NOT EXISTS coaching_sessions (
+    session_id    VARCHAR NOT NULL,
+    agent_id      VARCHAR NOT NULL,
+    team          VARCHAR,
+    coach         VARCHAR NOT NULL,
+    held_on       DATE NOT NULL,
+    focus         VARCHAR[] NOT NULL,  -- metric ids (pipeline/store/reports_sql.py METRICS) or criterion:<id>
+    commitment    VARCHAR NOT NULL,
+    follow_up_on  DATE NOT NULL,
+    notes         VARCHAR,
+    created_at    TIMESTAMP NOT NULL,
+    closed_at     TIMESTAMP,
+    closed_by     VARCHAR,
+    outcome       VARCHAR CHECK (outcome IS NULL OR outcome IN ('met', 'not_met')),
+    outcome_note  VARCHAR
+);
+
+-- An agent acknowledging a review of their call.
+CREATE TABLE IF NOT EXISTS review_acknowledgements (
+    review_id       VARCHAR NOT NULL,
+    call_id         VARCHAR NOT NULL,
+    username        VARCHAR NOT NULL,
+    acknowledged_at TIMESTAMP NOT NULL
+);
+
+-- An agent disputing one criterion of a review; accepting it amends the review (a new review with
+-- source 'dispute' under the original reviewer, amends_review_id set), which calibration reads.
+CREATE TABLE IF NOT EXISTS disputes (
+    dispute_id        VARCHAR NOT NULL,
+    review_id         VARCHAR NOT NULL,   -- the review version disputed
+    call_id           VARCHAR NOT NULL,
+    criterion_id      VARCHAR NOT NULL,
+    raised_by         VARCHAR NOT NULL,
+    comment           VARCHAR NOT NULL,
+    raised_at         TIMESTAMP NOT NULL,
+    status            VARCHAR NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'accepted', 'rejected')),
+    resolved_by       VARCHAR,
+    resolved_at       TIMESTAMP,
+    resolution        VARCHAR,            -- the reason given
+    amended_review_id VARCHAR             -- the review an accepted dispute created
+);
+
+-- What the production report needs of each call besides `calls`, in one row, written with the call
+-- and by every rescore (reports over a million calls then join one table, not five): the newest
+-- score, hold and dead-air seconds, whether the queue policy queued it, whether the customer was
+-- unhappy. Databases from before this table get it filled once on open (store/migrations.py).
+CREATE TABLE IF NOT EXISTS call_summary (
+    call_id        VARCHAR NOT NULL,
+    hold_total_s   DOUBLE,
+    dead_air_s     DOUBLE,
+    auto_score     DOUBLE,
+    rubric_id      VARCHAR,
+    rubric_version INTEGER,
+    queued         BOOLEAN,           -- the queue policy queued it when it was last scored
+    unhappy        BOOLEAN            -- NULL: the customer was not analysed
 );

@@ -8,20 +8,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.store.connection import LOCK_RETRY_S, connect_with_retry, transaction, utc_now
+from pipeline.store.migrations import add_agent_role, fill_call_summary
+from pipeline.store.signals_sql import SIGNAL_TABLES, register_categories, write_signals, write_summary
 from pipeline.types import Event, Features, Turn, Word
 
 if TYPE_CHECKING:  # read-only commands (callqa queue/show) should not pay for these imports
     from pipeline.call import CallFailure, CallResult
+    from pipeline.categories import CategorySet
     from pipeline.judge import Judgement
     from pipeline.metadata import CallMetadata
     from pipeline.queue import QueueDecision
     from pipeline.rubric import Rubric
     from pipeline.store.calibration_sql import CalibrationQueries
+    from pipeline.store.reports_sql import ReportQueries
     from pipeline.scoring import CallScore
 
 SCHEMA_PATH = Path(__file__).with_name("schema.sql")
 CALL_TABLES = (
     "turns", "words", "redactions", "payment_windows", "features", "events", "call_scores", "criterion_scores",
+    *SIGNAL_TABLES,
 )  # fmt: skip
 VIEWS_PATH = Path(__file__).with_name("views.sql")
 # Dataclass fields the pipeline keeps in memory but the tables do not store.
@@ -66,9 +71,12 @@ class Store:
         self.path = str(path)
         self.con = connect_with_retry(self.path, read_only, lock_timeout_s)
         if not read_only:
-            self.con.execute(SCHEMA_PATH.read_text())
+            schema = SCHEMA_PATH.read_text()
+            self.con.execute(schema)
+            add_agent_role(self.con, schema)
             self.con.execute(VIEWS_PATH.read_text())
             self._store_missing_rubric_criteria()
+            fill_call_summary(self.con)
 
     def close(self) -> None:
         self.con.close()
@@ -140,6 +148,18 @@ class Store:
 
         return CalibrationQueries(self.con)
 
+    @property
+    def reports(self) -> ReportQueries:
+        """Production report, scorecards, coaching progress and the calls behind each figure."""
+        from pipeline.store.reports_sql import ReportQueries
+
+        return ReportQueries(self.con)
+
+    def register_categories(self, categories: CategorySet, path: str | Path) -> None:
+        """Keep every call-reasons file version used; a changed file under an old version is refused."""
+        with transaction(self.con):
+            register_categories(self.con, categories, path)
+
     def untrusted_criteria(self, rubric_id: str, version: int) -> frozenset[str]:
         """The criteria of this rubric version calibration does not let decide a call on its own."""
         return self.calibration.untrusted_criteria(rubric_id, version)
@@ -190,7 +210,16 @@ class Store:
         """Store a (re)score for one call in one transaction; other rubric versions' rows stay."""
         with transaction(self.con):
             self._replace_features(call_id, judgement.features, judgement.events)
+            self._write_derived(call_id, judgement)
             self._write_score(call_id, judgement.score, judgement.queue)
+
+    def _write_derived(self, call_id: str, judgement: Judgement) -> None:
+        """The customer's rows, the call reasons and the report summary of a judged call."""
+        write_signals(self.con, call_id, judgement.customer, judgement.categories)
+        write_summary(
+            self.con, call_id, judgement.features, list(judgement.events), judgement.score, judgement.queue,
+            judgement.customer,
+        )
 
     def _insert_items(self, table: str, call_id: str, index_column: str, items) -> None:
         """Rows from plain dataclasses whose stored field names are the table's columns, numbered in order."""
@@ -211,8 +240,9 @@ class Store:
         finally:
             self.con.unregister("incoming_rows")
 
-    def queue_rows(self, status: str = "pending", limit: int = 50) -> list[dict]:
-        """The review queue, most urgent first, with score and the failed criteria's times to listen to."""
+    def queue_rows(self, status: str = "pending", limit: int = 50, category: str | None = None) -> list[dict]:
+        """The review queue, most urgent first, with score and the failed criteria's times to listen to;
+        ``category``: only calls with that call reason."""
         sql = """
             SELECT q.priority, q.call_id, s.score, s.auto_fail, q.reasons, q.status, q.assigned_to, c.source_path,
                    c.duration_s,
@@ -222,13 +252,15 @@ class Store:
                      WHERE cs.call_id = q.call_id AND cs.rubric_id = q.rubric_id
                        AND cs.rubric_version = q.rubric_version AND cs.status = 'fail'
                        AND cs.evidence_start_s IS NOT NULL) AS listen_at
-              FROM (SELECT * FROM review_queue WHERE status = ? ORDER BY priority, created_at LIMIT ?) q
+              FROM (SELECT * FROM review_queue WHERE status = ? {reason} ORDER BY priority, created_at LIMIT ?) q
               JOIN calls c USING (call_id)
               LEFT JOIN call_scores s
                 ON s.call_id = q.call_id AND s.rubric_id = q.rubric_id AND s.rubric_version = q.rubric_version
              ORDER BY q.priority, s.score NULLS FIRST, q.call_id
         """
-        cursor = self.con.execute(sql, [status, limit])
+        reason = "AND call_id IN (SELECT call_id FROM call_categories WHERE category_id = ?)" if category else ""
+        params = [status, category, limit] if category else [status, limit]
+        cursor = self.con.execute(sql.replace("{reason}", reason), params)
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
@@ -264,6 +296,27 @@ class Store:
             "score": score[0] if score else None,
             "criteria": criteria,
             "queue": dicts("SELECT priority, reasons, status, assigned_to FROM review_queue WHERE call_id = ?", [key]),
+            **self._signals_report(key),
+        }
+
+    def _signals_report(self, call_id: str) -> dict:
+        """The customer summary and call reasons (absent from a database no newer version has opened)."""
+        tables = {row[0] for row in self.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if not {"call_customer", "call_categories"} <= tables:
+            return {"customer": None, "categories": []}
+        cursor = self.con.execute("SELECT * EXCLUDE (call_id) FROM call_customer WHERE call_id = ?", [call_id])
+        names = [d[0] for d in cursor.description]
+        rows = cursor.fetchall()
+        row = rows[0] if rows else None
+        cursor = self.con.execute(
+            "SELECT category_id, name, evidence_text, start_s, set_id, set_version FROM call_categories WHERE call_id = ?"
+            " ORDER BY start_s NULLS LAST, category_id",
+            [call_id],
+        )
+        columns = [d[0] for d in cursor.description]
+        return {
+            "customer": dict(zip(names, row)) if row else None,
+            "categories": [dict(zip(columns, r)) for r in cursor.fetchall()],
         }
 
     def calls_for_rescoring(self, call_ids: list[str] | None = None) -> Iterator[StoredCall]:
@@ -419,4 +472,5 @@ class Store:
                 # stored again on purpose (`callqa run --reprocess-deleted`): no longer deleted
                 self.con.execute("DELETE FROM deleted_calls WHERE call_id = ?", [result.call_id])
                 self._replace_features(result.call_id, result.judgement.features, result.judgement.events)
+                self._write_derived(result.call_id, result.judgement)
                 self._write_score(result.call_id, result.judgement.score, result.judgement.queue)
