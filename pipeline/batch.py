@@ -238,12 +238,15 @@ def schedule(
     stopped = False
     while waiting or engine.in_flight():
         while waiting and not stopped and engine.has_room():
-            call = waiting[0]
+            # the first call in order a worker can take (a lost call waits for another worker)
+            call = next((c for c in waiting if engine.has_room(avoid=lost_on.get(c.call_id))), None)
+            if call is None:
+                break
             if not may_start(deadline, datetime.now(), estimate.expected_s(call.size_bytes)):
                 stopped = True
                 log.event("deadline_stop", next_call=str(call.path), in_flight=engine.in_flight())
                 break
-            waiting.popleft()
+            waiting.remove(call)
             submitted_at[call.call_id] = time.monotonic()
             engine.submit(call, avoid=lost_on.get(call.call_id))
         if stopped and waiting:

@@ -80,12 +80,13 @@ class Engine(Protocol):
     name: str
     workers: int
 
-    def has_room(self) -> bool:
-        """Whether a worker can take another call now (each holds ``calls_per_worker``)."""
+    def has_room(self, avoid: str | None = None) -> bool:
+        """Whether a worker (other than ``avoid``, where the call was lost, if there are others)
+        can take another call now; each holds ``calls_per_worker``."""
         ...
 
     def submit(self, call: PlannedCall, avoid: str | None = None) -> None:
-        """Give the call to a worker, other than ``avoid`` (where it was lost) when there is one."""
+        """Give the call to a worker with room, other than ``avoid`` when there are others."""
         ...
 
     def in_flight(self) -> int: ...

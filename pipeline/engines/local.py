@@ -36,7 +36,7 @@ class ThreadEngine:
         self._in_flight = 0
         self._worker = f"pid {os.getpid()}"
 
-    def has_room(self) -> bool:
+    def has_room(self, avoid: str | None = None) -> bool:
         return self._in_flight < self.capacity
 
     def in_flight(self) -> int:
@@ -111,16 +111,18 @@ class ProcessEngine:
         outbox_writer.close()
         return _Worker(self._started, process, inbox_writer, outbox_reader)
 
-    def has_room(self) -> bool:
-        return any(len(worker.calls) < self.capacity for worker in self._pool)
+    def has_room(self, avoid: str | None = None) -> bool:
+        return bool(self._open(avoid))
+
+    def _open(self, avoid: str | None) -> list[_Worker]:
+        """Workers with room, ``avoid`` left out (a lost call's dead worker was replaced anyway)."""
+        return [worker for worker in self._pool if len(worker.calls) < self.capacity and worker.name != avoid]
 
     def in_flight(self) -> int:
         return sum(len(worker.calls) for worker in self._pool)
 
     def submit(self, call: PlannedCall, avoid: str | None = None) -> None:
-        open_workers = [worker for worker in self._pool if len(worker.calls) < self.capacity]
-        elsewhere = [worker for worker in open_workers if worker.name != avoid] or open_workers
-        worker = min(elsewhere, key=lambda worker: len(worker.calls))
+        worker = min(self._open(avoid), key=lambda worker: len(worker.calls))
         worker.calls[call.call_id] = call
         worker.inbox.send((call.call_id, call.path, call.sha256))
 

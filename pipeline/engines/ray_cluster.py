@@ -107,41 +107,71 @@ class RayEngine:
         self.capacity = options.calls_per_worker
         self._held: list[int] = [0] * self.workers
         self._pending: dict = {}  # ObjectRef -> (call, actor index)
+        self._restarting: dict = {}  # ObjectRef of a ping -> index of an actor Ray is bringing back
+        self._gone: set[int] = set()  # actors Ray could not bring back
+        errors = ray.exceptions
+        self._lost_errors = (errors.RayActorError, errors.ObjectLostError, errors.WorkerCrashedError, errors.NodeDiedError)
 
-    def has_room(self) -> bool:
-        return any(held < self.capacity for held in self._held)
+    def has_room(self, avoid: str | None = None) -> bool:
+        return bool(self._open(avoid))
+
+    def _open(self, avoid: str | None) -> list[int]:
+        """Actors with room; a call lost on ``avoid`` waits for another live actor when there is one."""
+        down = {*self._restarting.values(), *self._gone}
+        open_actors = [index for index, held in enumerate(self._held) if held < self.capacity and index not in down]
+        others_live = any(_actor_name(index) != avoid for index in range(self.workers) if index not in self._gone)
+        if not others_live:  # only the actor it was lost on is left: it takes the call again
+            return open_actors
+        return [index for index in open_actors if _actor_name(index) != avoid]
 
     def in_flight(self) -> int:
         return len(self._pending)
 
     def submit(self, call: PlannedCall, avoid: str | None = None) -> None:
-        open_actors = [index for index, held in enumerate(self._held) if held < self.capacity]
-        elsewhere = [index for index in open_actors if _actor_name(index) != avoid] or open_actors
-        index = min(elsewhere, key=lambda index: self._held[index])
+        index = min(self._open(avoid), key=lambda index: self._held[index])
         self._held[index] += 1
         reference = self._actors[index].process.remote(call.call_id, str(call.path), call.sha256)
         self._pending[reference] = (call, index)
 
     def finished(self, timeout_s: float) -> list[Outcome]:
-        if not self._pending:
+        waiting_on = [*self._pending, *self._restarting]
+        if not waiting_on:
             return []
-        ready, _ = self._ray.wait(list(self._pending), num_returns=1, timeout=timeout_s)
+        ready, _ = self._ray.wait(waiting_on, num_returns=1, timeout=timeout_s)
         if ready:  # everything else already done too, without waiting again
-            ready, _ = self._ray.wait(list(self._pending), num_returns=len(self._pending), timeout=0)
+            ready, _ = self._ray.wait(waiting_on, num_returns=len(waiting_on), timeout=0)
         outcomes = []
         for reference in ready:
+            if reference in self._restarting:
+                self._back(reference)
+                continue
             call, index = self._pending.pop(reference)
             self._held[index] -= 1
             try:
                 kind, where, payload, files = self._ray.get(reference)
-            except (self._ray.exceptions.RayActorError, self._ray.exceptions.ObjectLostError) as exc:
-                reason = f"{_actor_name(index)} died: {type(exc).__name__}"
-                outcomes.append(Outcome(call, _actor_name(index), lost=reason))
+            except self._lost_errors as exc:
+                outcomes.append(Outcome(call, _actor_name(index), lost=f"{_actor_name(index)} died: {type(exc).__name__}"))
+                self._wait_for_restart(index)
                 continue
             if kind == "model_error":
                 raise ModelError(payload)
             outcomes.append(Outcome(call, f"{_actor_name(index)} ({where})", payload, shard=files))
         return outcomes
+
+    def _wait_for_restart(self, index: int) -> None:
+        """No calls for the actor until Ray has it back: a ping that Ray retries until it answers."""
+        if index not in self._restarting.values():
+            ping = self._actors[index].location.options(max_task_retries=-1).remote()
+            self._restarting[ping] = index
+
+    def _back(self, ping) -> None:
+        index = self._restarting.pop(ping)
+        try:
+            self._ray.get(ping)
+        except self._lost_errors as exc:  # Ray gave up on it: the night goes on without it
+            self._gone.add(index)
+            if len(self._gone) == self.workers:
+                raise EngineError(f"every Ray worker died and Ray could not restart them ({exc})") from exc
 
     def close(self) -> None:
         for actor in self._actors:
