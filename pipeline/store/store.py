@@ -350,7 +350,8 @@ class Store:
             return
         import pandas as pd
 
-        tables = call_tables(results, utc_now())
+        latest = {result.call_id: result for result in results}  # a call given twice is stored once
+        tables = call_tables(list(latest.values()), utc_now())
         names = {table: f"incoming_{table}" for table, columns in tables.items() if row_count(columns)}
         for table, name in names.items():
             self.con.register(name, pd.DataFrame(tables[table]))
@@ -363,6 +364,7 @@ class Store:
 
     def load_shards(self, shards: Sequence[Path]) -> None:
         """Store the calls of finished Parquet shards (``store.shards``) in one transaction."""
+        shards = list(dict.fromkeys(shards))  # a shard is named by its call: one each
         sources = {}
         for table in STAGED_TABLES:
             files = [str(shard / f"{table}.parquet") for shard in shards if (shard / f"{table}.parquet").exists()]
