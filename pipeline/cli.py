@@ -82,6 +82,8 @@ def run(
     Exit codes: 0 all done, 1 some calls (or metadata lines) failed, 2 nothing processed
     (configuration, rubric, model or engine problem), 3 stopped at the deadline with calls left.
     """
+    from rich.markup import escape
+
     from pipeline.batch import BatchSummary, run_batch
     from pipeline.engines import EngineError
     from pipeline.operations import (
@@ -94,8 +96,8 @@ def run(
 
     summary_path = summary_file or db.with_name(db.name + ".run.json")
 
-    def stop(message: str, exc: Exception) -> None:
-        console.print(message)
+    def stop(label: str, exc: Exception) -> None:
+        console.print(f"[red]{label}:[/red] {escape(str(exc))}")
         failed = BatchSummary().as_json() | {"status": "error", "exit_code": EXIT_CONFIGURATION, "error": str(exc)}
         write_summary(summary_path, failed)
         raise typer.Exit(EXIT_CONFIGURATION) from exc
@@ -109,7 +111,7 @@ def run(
         )  # fmt: skip
         until = run_deadline(deadline, max_hours, datetime.now())
     except ValueError as exc:
-        stop(f"[red]error:[/red] {exc}", exc)
+        stop("error", exc)
 
     progress = Progress(
         TextColumn("[bold]calls"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[stats]}"),
@@ -140,11 +142,11 @@ def run(
         with progress:
             summary = run_batch(paths, db, settings, on_progress=on_progress, on_plan=on_plan, deadline=until, log=run_log)
     except ModelError as exc:
-        stop(f"[red]model error:[/red] {exc}", exc)
+        stop("model error", exc)
     except EngineError as exc:
-        stop(f"[red]engine error:[/red] {exc}", exc)
+        stop("engine error", exc)
     except ValueError as exc:  # a rubric with mistakes (RubricError) or a rubric version clash
-        stop(f"[red]error:[/red] {exc}", exc)
+        stop("error", exc)
     finally:
         run_log.close()
     console.print(
