@@ -6,8 +6,10 @@ saying why not) that the store writes, and that pickles as it is to another proc
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -113,36 +115,45 @@ class CallProcessor:
         self.stereo_diarizer = ChannelMapDiarizer(settings.channel_map)
         self._mono_diarizer = None
         self.warnings: list[str] = []
+        # Threads calling this processor take turns in each lane, so one call's decoding and
+        # another's scoring overlap the model's work on a third (``batch``), and each model is
+        # used by one thread at a time.
+        self.lanes = Lanes(("before_asr", "asr", "after_asr"))
 
     def __call__(self, path: Path, sha256: str) -> CallResult:
         settings, clock = self.settings, StageClock()
-        audio = load_audio(path, settings.max_duration_s, sha256=sha256)
-        samples = conversation_channels(audio)
-        clock.lap("decode")
-        regions = detect_speech(samples, audio.sample_rate, settings.vad, settings.bleed, self._vad_model())
-        require_speech(audio, regions, settings.min_speech_s)
-        clock.lap("vad")
-        diarizer = self.stereo_diarizer if len(samples) == 2 else self.mono_diarizer
-        turns = diarizer(replace(audio, samples=samples), regions)
-        clock.lap("diarize")
-        words = transcribe(self.models.whisper(), samples, audio.sample_rate, regions, turns, settings.asr)
-        clock.lap("transcribe")
-        # Redact before anything is stored or built from the text: nothing unredacted leaves here.
-        redacted = redact(words, settings.redaction)
-        words, redactions = redacted.words, redacted.redactions
-        clock.lap("redact")
-        speakers = assign_speakers(diarizer, attach_words(turns, words), words)
-        clock.lap("roles")
-        call_id = call_id_for(sha256)
-        judgement = judge_call(
-            call_id, speakers.turns, speakers.words, audio.duration_s, self.rubric, self.models.nlp(),
-            diarization_confidence=speakers.diarization_confidence, role_confidence=speakers.role_confidence,
-            feature_options=settings.features, queue_policy=settings.queue, untrusted=self.untrusted,
-            signal_stage=SignalStage(self.models.sentiment(), settings.customer, self.categories),
-        )  # fmt: skip
-        clock.lap("features_scoring")
-        redacted_audio = self._redacted_audio(audio, call_id, redactions)
-        clock.lap("redacted_audio")
+        with self.lanes.enter("before_asr", clock):
+            audio = load_audio(path, settings.max_duration_s, sha256=sha256)
+            samples = conversation_channels(audio)
+            clock.lap("decode")
+            regions = detect_speech(samples, audio.sample_rate, settings.vad, settings.bleed, self._vad_model())
+            require_speech(audio, regions, settings.min_speech_s)
+            clock.lap("vad")
+            diarizer = self.stereo_diarizer if len(samples) == 2 else self.mono_diarizer
+            turns = diarizer(replace(audio, samples=samples), regions)
+            # read now: the next call through this lane reuses the diarizer
+            diarization_confidence = diarizer_confidence(diarizer)
+            clock.lap("diarize")
+        with self.lanes.enter("asr", clock):
+            words = transcribe(self.models.whisper(), samples, audio.sample_rate, regions, turns, settings.asr)
+            clock.lap("transcribe")
+        with self.lanes.enter("after_asr", clock):
+            # Redact before anything is stored or built from the text: nothing unredacted leaves here.
+            redacted = redact(words, settings.redaction)
+            words, redactions = redacted.words, redacted.redactions
+            clock.lap("redact")
+            speakers = assign_speakers(diarizer, attach_words(turns, words), words, diarization_confidence)
+            clock.lap("roles")
+            call_id = call_id_for(sha256)
+            judgement = judge_call(
+                call_id, speakers.turns, speakers.words, audio.duration_s, self.rubric, self.models.nlp(),
+                diarization_confidence=speakers.diarization_confidence, role_confidence=speakers.role_confidence,
+                feature_options=settings.features, queue_policy=settings.queue, untrusted=self.untrusted,
+                signal_stage=SignalStage(self.models.sentiment(), settings.customer, self.categories),
+            )  # fmt: skip
+            clock.lap("features_scoring")
+            redacted_audio = self._redacted_audio(audio, call_id, redactions)
+            clock.lap("redacted_audio")
         return CallResult(
             call_id=call_id,
             source_path=str(path),
@@ -161,7 +172,7 @@ class CallProcessor:
             payment_windows=tuple(redacted.payment_windows),
             judgement=judgement,
             redacted_audio=redacted_audio,
-            processing_s=round(clock.total_s, 3),
+            processing_s=round(clock.busy_s, 3),
             stage_s=dict(clock.laps),
         )
 
@@ -218,7 +229,15 @@ def require_speech(audio: Audio, regions: list[list[Segment]], min_speech_s: flo
         )
 
 
-def assign_speakers(diarizer, turns: list[Turn], words: list[Word]) -> Speakers:
+def diarizer_confidence(diarizer) -> float | None:
+    """How cleanly the diarizer's last call split into speakers, where it says so."""
+    result = getattr(diarizer, "last_result", None)
+    return result.confidence if result is not None else None
+
+
+def assign_speakers(
+    diarizer, turns: list[Turn], words: list[Word], diarization_confidence: float | None
+) -> Speakers:
     """Final speakers: the channel map's roles on dual-channel calls; on mono calls the diarized
     labels become agent/customer from what each says (``diarize.roles``), or stay unknown."""
     if isinstance(diarizer, ChannelMapDiarizer):
@@ -228,12 +247,12 @@ def assign_speakers(diarizer, turns: list[Turn], words: list[Word]) -> Speakers:
         return Speakers(turns, words, None, 0.0 if turns else None)
     assignment = assign_roles(turns)
     turns, words = apply_roles(turns, words, assignment.roles)
-    result = getattr(diarizer, "last_result", None)
-    return Speakers(turns, words, result.confidence if result is not None else None, assignment.confidence)
+    return Speakers(turns, words, diarization_confidence, assignment.confidence)
 
 
 class StageClock:
-    """Wall time per stage of one call, for logs and benchmarks."""
+    """Wall time per stage of one call, for logs and benchmarks; ``waiting`` is time spent
+    queued for a lane another call held."""
 
     def __init__(self):
         self.laps: dict[str, float] = {}
@@ -247,6 +266,25 @@ class StageClock:
     @property
     def total_s(self) -> float:
         return time.perf_counter() - self._started
+
+    @property
+    def busy_s(self) -> float:
+        """Time the call's own work took, queueing left out."""
+        return sum(seconds for stage, seconds in self.laps.items() if stage != "waiting")
+
+
+class Lanes:
+    """One lock per part of a call. A thread enters each lane in turn; while it holds one, other
+    threads work in the others, so N threads keep up to N calls moving through the parts."""
+
+    def __init__(self, names: tuple[str, ...]):
+        self._locks = {name: threading.Lock() for name in names}
+
+    @contextmanager
+    def enter(self, name: str, clock: StageClock) -> Iterator[None]:
+        with self._locks[name]:
+            clock.lap("waiting")
+            yield
 
 
 def process_safely(processor: CallProcessor, path: Path, sha256: str) -> CallResult | CallFailure:

@@ -45,7 +45,24 @@ def run(
     device: Annotated[Optional[str], typer.Option(help="cpu, cuda or auto")] = None,
     compute_type: Annotated[Optional[str], typer.Option(help="int8, float16, ... (default: by device)")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="ASR batch size; 0 = sequential")] = None,
-    workers: Annotated[Optional[int], typer.Option(help="worker processes on this machine")] = None,
+    workers: Annotated[
+        Optional[int], typer.Option(help="workers (processes here, or Ray actors); 0 = as the CPUs allow")
+    ] = None,
+    engine: Annotated[Optional[str], typer.Option(help="local (this machine) or ray (a Ray cluster)")] = None,
+    address: Annotated[
+        Optional[str], typer.Option(help="Ray cluster address (host:port); default: Ray on this machine")
+    ] = None,
+    deadline: Annotated[
+        Optional[str],
+        typer.Option(help="HH:MM (local time): start no call that would not be stored by then; exit code 3"),
+    ] = None,
+    max_hours: Annotated[Optional[float], typer.Option("--max-hours", help="as --deadline, hours from now")] = None,
+    log: Annotated[
+        Optional[Path], typer.Option("--log", help="append JSON lines: one per call with its stage times")
+    ] = None,
+    summary_file: Annotated[
+        Optional[Path], typer.Option("--summary", help="run summary JSON for a cron job (default: DB.run.json)")
+    ] = None,
     config: ConfigOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
     metadata: Annotated[
@@ -63,17 +80,41 @@ def run(
         bool, typer.Option("--reprocess-deleted", help="process recordings of calls deleted with `callqa delete` again")
     ] = False,
 ) -> None:
-    """Process every new call under PATHS into the database; calls already stored are skipped."""
-    from pipeline.batch import run_batch
+    """Process every new call under PATHS into the database; calls already stored are skipped.
+
+    Exit codes: 0 all done, 1 some calls (or metadata lines) failed, 2 nothing processed
+    (configuration, rubric, model or engine problem), 3 stopped at the deadline with calls left.
+    """
+    from rich.markup import escape
+
+    from pipeline.batch import BatchSummary, run_batch
+    from pipeline.engines import EngineError
+    from pipeline.operations import (
+        EXIT_CALLS_FAILED,
+        EXIT_CONFIGURATION,
+        RunLog,
+        run_deadline,
+        write_summary,
+    )
+
+    summary_path = summary_file or db.with_name(db.name + ".run.json")
+
+    def stop(label: str, exc: Exception) -> None:
+        console.print(f"[red]{label}:[/red] {escape(str(exc))}")
+        failed = BatchSummary().as_json() | {"status": "error", "exit_code": EXIT_CONFIGURATION, "error": str(exc)}
+        write_summary(summary_path, failed)
+        raise typer.Exit(EXIT_CONFIGURATION) from exc
 
     asr = {k: v for k, v in dict(model=model, device=device, compute_type=compute_type, batch_size=batch_size).items() if v is not None}
+    engine_options = {k: v for k, v in dict(kind=engine, address=address).items() if v is not None}
     try:
         settings = load_settings(
-            config, workers=workers, asr=asr or None, metadata={"name_pattern": name_pattern} if name_pattern else None
-        )
+            config, workers=workers, asr=asr or None, engine=engine_options or None,
+            metadata={"name_pattern": name_pattern} if name_pattern else None,
+        )  # fmt: skip
+        until = run_deadline(deadline, max_hours, datetime.now())
     except ValueError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        stop("error", exc)
 
     progress = Progress(
         TextColumn("[bold]calls"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[stats]}"),
@@ -85,34 +126,51 @@ def run(
         progress.update(task, total=len(planned))
         console.print(f"{len(planned)} call(s) to process, {skipped} already stored (skipped)")
 
-    def on_progress(record, summary):
-        stats = f"done {summary.done}  failed {summary.failed}  audio {summary.audio_s / 3600:.2f} h  RTF {summary.real_time_factor:.3f}"
-        progress.update(task, advance=1, stats=stats)
-        if record.status == "failed":
-            progress.console.print(f"[red]failed[/red] {record.error}")
+    def on_progress(finished, summary):
+        # stored calls only (a retried call counts once); the total drops by what the deadline leaves
+        stats = (
+            f"done {summary.done}  failed {summary.failed}  in flight {summary.in_flight}  "
+            f"audio {summary.audio_s / 3600:.2f} h  RTF {summary.real_time_factor:.3f}"
+        )
+        progress.update(task, completed=summary.done + summary.failed, total=summary.planned - summary.not_started, stats=stats)
+        if finished.status == "failed":
+            progress.console.print(f"[red]failed[/red] {finished.error}")
 
     from pipeline.metadata import sidecars_in
 
     sidecars = [metadata] if metadata else sidecars_in(paths)
     bad_metadata_lines = sum(_import_metadata(sidecar, db) for sidecar in sidecars)
+    run_log = RunLog(log)
     try:
         with progress:
             summary = run_batch(
-                paths, db, settings, on_progress=on_progress, on_plan=on_plan, reprocess_deleted=reprocess_deleted
+                paths, db, settings, on_progress=on_progress, on_plan=on_plan, deadline=until, log=run_log,
+                reprocess_deleted=reprocess_deleted,
             )
     except ModelError as exc:
-        console.print(f"[red]model error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        stop("model error", exc)
+    except EngineError as exc:
+        stop("engine error", exc)
     except ValueError as exc:  # a rubric with mistakes (RubricError) or a rubric version clash
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        stop("error", exc)
+    finally:
+        run_log.close()
     console.print(
         f"[bold]summary[/bold]: {summary.done} done, {summary.failed} failed, {summary.skipped} skipped; "
         f"{summary.audio_s / 60:.1f} min of audio in {summary.wall_s:.1f} s (real-time factor {summary.real_time_factor:.3f}); "
         f"database {db}"
     )
-    if summary.failed or bad_metadata_lines:
-        raise typer.Exit(1)
+    if summary.not_started:
+        console.print(
+            f"[yellow]stopped at the deadline[/yellow] ({summary.deadline:%Y-%m-%d %H:%M}): {summary.not_started} call(s) "
+            "not started; the next run takes them"
+        )
+    outcome = summary.as_json()
+    if bad_metadata_lines and outcome["exit_code"] == 0:
+        outcome |= {"status": "complete with failures", "exit_code": EXIT_CALLS_FAILED}
+    write_summary(summary_path, outcome | {"database": str(db), "bad_metadata_lines": bad_metadata_lines})
+    if outcome["exit_code"]:
+        raise typer.Exit(outcome["exit_code"])
 
 
 def _open_store(db: Path):

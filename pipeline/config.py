@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pipeline.categories import DEFAULT_CATEGORIES_PATH
 from pipeline.diarize import DiarizationOptions
+from pipeline.engines import EngineOptions
 from pipeline.features import FeatureOptions
 from pipeline.features.customer import CustomerOptions
 from pipeline.metadata import MetadataOptions
@@ -52,7 +53,10 @@ class Settings(BaseSettings):
     min_speech_s: float = Field(
         0.5, ge=0, description="a call with less detected speech is failed as silent"
     )
-    workers: int = Field(1, ge=1)
+    workers: int = Field(
+        0, ge=0, description="workers: 0 = as many as the CPUs allow (CPUs / engine.cpus_per_worker)"
+    )
+    engine: EngineOptions = EngineOptions()
 
     @field_validator("channel_map")
     @classmethod

@@ -6,10 +6,12 @@ the sha256 pinned in ``models/manifest.json`` before use; a mismatch is refused.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -192,6 +194,18 @@ def keep_offline() -> None:
         os.environ.setdefault(variable, value)
 
 
+def _one_loader_at_a_time(method):
+    """Threads of one process (``CallProcessor.lanes``) share its models: a model two threads ask
+    for at once is still loaded once."""
+
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
 class Models:
     """Loads each model at most once per process and hands the same object to every stage.
 
@@ -206,7 +220,9 @@ class Models:
         self.diarization = diarization
         self._manifest = load_manifest()
         self._loaded: dict[str, Any] = {}
+        self._lock = threading.RLock()
 
+    @_one_loader_at_a_time
     def whisper(self):
         """The faster-whisper model (and its batched pipeline) from the ASR options, loaded once."""
         key = "whisper"
@@ -226,6 +242,7 @@ class Models:
             self._loaded[key] = (model, batched)
         return self._loaded[key]
 
+    @_one_loader_at_a_time
     def silero_vad(self):
         """Silero VAD (the ONNX model shipped inside faster-whisper), hash-checked, loaded once."""
         if "silero-vad" not in self._loaded:
@@ -235,6 +252,7 @@ class Models:
             self._loaded["silero-vad"] = SileroVADModel(str(path))
         return self._loaded["silero-vad"]
 
+    @_one_loader_at_a_time
     def speaker_encoder(self):
         """Resemblyzer's bundled speaker encoder, hash-checked, loaded once."""
         if "resemblyzer" not in self._loaded:
@@ -245,6 +263,7 @@ class Models:
             self._loaded["resemblyzer"] = VoiceEncoder(device, verbose=False, weights_fpath=weights)
         return self._loaded["resemblyzer"]
 
+    @_one_loader_at_a_time
     def pyannote(self):
         """The configured pyannote.audio diarization pipeline, loaded once (ModelError when absent)."""
         if "pyannote" not in self._loaded:
@@ -262,6 +281,7 @@ class Models:
             )
         return self._loaded["pyannote"]
 
+    @_one_loader_at_a_time
     def nlp(self):
         """The spaCy pipeline (vendored English model, or blank English) wrapped for cached lemmas, loaded once."""
         if "nlp" not in self._loaded:

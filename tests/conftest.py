@@ -89,3 +89,29 @@ def vader():
     from pipeline.features.customer import load_sentiment_analyzer
 
     return load_sentiment_analyzer()
+
+
+@pytest.fixture(scope="session")
+def tiny_samples_db(tmp_path_factory) -> Path:
+    """One real local `callqa run` over audio_samples/ with whisper-tiny.en, made once per test
+    session: end-to-end checks read it, and other engines' runs are compared with it. Read only."""
+    import subprocess
+    import sys
+
+    db = tmp_path_factory.mktemp("tiny_samples") / "calls.duckdb"
+    command = [sys.executable, "-m", "pipeline.cli", "run", str(SAMPLES), "--db", str(db), "--model", "whisper-tiny.en", "-q"]
+    result = subprocess.run(command, check=False, capture_output=True, text=True, cwd=PROJECT)
+    assert result.returncode == 0, result.stderr
+    return db
+
+
+def stored_rows_of(db: Path, call_ids: set[str]) -> dict[str, list]:
+    """Every stored row of these calls, table by table, timings and paths beside the database left
+    out (``tests/rows_snapshot.py``): two runs of the same calls compare equal."""
+    from tests.rows_snapshot import database_rows
+
+    rows = {}
+    for table, (columns, *body) in database_rows(db).items():
+        if columns and columns[0] == "call_id":
+            rows[table] = [row for row in body if row[0] in call_ids]
+    return rows

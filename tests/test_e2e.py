@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import duckdb
 import jiwer
@@ -20,15 +18,8 @@ TRUTHS = sorted(SAMPLES.glob("*.truth.json"))
 
 
 @pytest.fixture(scope="session")
-def sample_db(tmp_path_factory):
-    db = tmp_path_factory.mktemp("e2e") / "calls.duckdb"
-    result = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "run", str(SAMPLES), "--db", str(db), "--model", "whisper-tiny.en", "-q"],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr
-    return db
+def sample_db(tiny_samples_db):
+    return tiny_samples_db
 
 
 def query(db, sql, params=()):

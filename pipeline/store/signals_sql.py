@@ -3,6 +3,7 @@ its call reasons and its one-row summary for the reports."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,76 +48,70 @@ def register_categories(
         )
 
 
-def write_signals(
-    con: duckdb.DuckDBPyConnection,
-    call_id: str,
-    customer: CustomerSignals | None,
-    categories: CallCategories | None,
-) -> None:
-    """Replace the call's customer rows and its reasons (inside the caller's transaction)."""
+def signal_columns(
+    call_id: str, customer: CustomerSignals | None, categories: CallCategories | None
+) -> dict[str, dict[str, list]]:
+    """The call's customer rows and its reasons, as columns per table (stored by ``store.Store``)."""
+    tables: dict[str, dict[str, list]] = {}
     if customer is not None:
-        con.execute("DELETE FROM call_customer WHERE call_id = ?", [call_id])
-        con.execute("DELETE FROM customer_turn_sentiment WHERE call_id = ?", [call_id])
-        con.execute(
-            "INSERT INTO call_customer VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                call_id, len(customer.turns), customer.frustrated_turns, customer.escalations,
-                round(customer.mean_compound, 4), round(customer.start_compound, 4), round(customer.end_compound, 4),
-                round(customer.unagreed_wait_s, 3), customer.escalated, customer.unhappy, customer.escalation or None,
-                "; ".join(customer.unhappy_reasons) or None,
-            ],
-        )  # fmt: skip
-        if customer.turns:
-            con.executemany(
-                "INSERT INTO customer_turn_sentiment VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    [
-                        call_id,
-                        index,
-                        t.start_s,
-                        t.end_s,
-                        round(t.compound, 4),
-                        t.label,
-                        t.cue or None,
-                    ]
-                    for index, t in enumerate(customer.turns)
-                ],
-            )
+        tables["call_customer"] = {
+            "call_id": [call_id],
+            "customer_turns": [len(customer.turns)],
+            "frustrated_turns": [customer.frustrated_turns],
+            "escalations": [customer.escalations],
+            "mean_sentiment": [round(customer.mean_compound, 4)],
+            "start_sentiment": [round(customer.start_compound, 4)],
+            "end_sentiment": [round(customer.end_compound, 4)],
+            "unagreed_wait_s": [round(customer.unagreed_wait_s, 3)],
+            "escalated": [customer.escalated],
+            "unhappy": [customer.unhappy],
+            "escalation": [customer.escalation or None],
+            "unhappy_reasons": ["; ".join(customer.unhappy_reasons) or None],
+        }
+        turns = customer.turns
+        tables["customer_turn_sentiment"] = {
+            "call_id": [call_id] * len(turns),
+            "turn_idx": list(range(len(turns))),
+            "start_s": [t.start_s for t in turns],
+            "end_s": [t.end_s for t in turns],
+            "compound": [round(t.compound, 4) for t in turns],
+            "label": [t.label for t in turns],
+            "cue": [t.cue or None for t in turns],
+        }
     if categories is not None:
-        con.execute(
-            "DELETE FROM call_categories WHERE call_id = ? AND set_id = ?",
-            [call_id, categories.set_id],
-        )
-        if categories.matches:
-            con.executemany(
-                "INSERT INTO call_categories VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    [call_id, categories.set_id, categories.set_version, m.category_id, m.name, m.evidence_text,
-                     m.start_s, m.end_s]
-                    for m in categories.matches
-                ],
-            )  # fmt: skip
+        matches = categories.matches
+        tables["call_categories"] = {
+            "call_id": [call_id] * len(matches),
+            "set_id": [categories.set_id] * len(matches),
+            "set_version": [categories.set_version] * len(matches),
+            "category_id": [m.category_id for m in matches],
+            "name": [m.name for m in matches],
+            "evidence_text": [m.evidence_text for m in matches],
+            "start_s": [m.start_s for m in matches],
+            "end_s": [m.end_s for m in matches],
+        }
+    return tables
 
 
-def write_summary(
-    con: duckdb.DuckDBPyConnection,
+def summary_columns(
     call_id: str,
     features: Features | None,
-    events: list[Event],
+    events: Sequence[Event],
     score: CallScore | None,
     queue: QueueDecision | None,
     customer: CustomerSignals | None,
-) -> None:
-    """Replace the call's report summary (inside the caller's transaction)."""
-    con.execute("DELETE FROM call_summary WHERE call_id = ?", [call_id])
+) -> dict[str, list]:
+    """The call's one-row report summary (no row without features), as columns."""
     if features is None:
-        return
+        return {"call_id": []}
     dead_air_s = sum(e.end_s - e.start_s for e in events if e.kind == "dead_air")
-    con.execute(
-        "INSERT INTO call_summary VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            call_id, features.hold_total_s, dead_air_s, round(score.score, 2) if score else None,
-            score.rubric_id if score else None, score.rubric_version if score else None, queue is not None,
-            customer.unhappy if customer is not None else None,
-        ],
-    )  # fmt: skip
+    return {
+        "call_id": [call_id],
+        "hold_total_s": [features.hold_total_s],
+        "dead_air_s": [dead_air_s],
+        "auto_score": [round(score.score, 2) if score else None],
+        "rubric_id": [score.rubric_id if score else None],
+        "rubric_version": [score.rubric_version if score else None],
+        "queued": [queue is not None],
+        "unhappy": [customer.unhappy if customer is not None else None],
+    }

@@ -1,15 +1,17 @@
-"""The only module that speaks SQL for the nightly run. Short connections; one transaction per call."""
+"""The only module that speaks SQL for the nightly run. Short connections; one transaction per batch of
+finished calls (all of a call or none of it)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.store.connection import LOCK_RETRY_S, connect_with_retry, transaction, utc_now
 from pipeline.store.migrations import add_agent_role, fill_call_summary
-from pipeline.store.signals_sql import SIGNAL_TABLES, register_categories, write_signals, write_summary
+from pipeline.store.signals_sql import SIGNAL_TABLES, register_categories, signal_columns, summary_columns
 from pipeline.types import Event, Features, Turn, Word
 
 if TYPE_CHECKING:  # read-only commands (callqa queue/show) should not pay for these imports
@@ -67,10 +69,18 @@ def rubric_criteria_rows(rubric: Rubric) -> list[tuple]:
 
 
 class Store:
-    def __init__(self, path: str | Path, read_only: bool = False, lock_timeout_s: float = LOCK_RETRY_S):
+    def __init__(
+        self,
+        path: str | Path,
+        read_only: bool = False,
+        lock_timeout_s: float = LOCK_RETRY_S,
+        apply_schema: bool = True,
+    ):
+        """Open the database. ``apply_schema`` brings it up to date (schema.sql, views.sql): once
+        per process is enough, so the nightly run's writer opens it without after the first time."""
         self.path = str(path)
         self.con = connect_with_retry(self.path, read_only, lock_timeout_s)
-        if not read_only:
+        if not read_only and apply_schema:
             schema = SCHEMA_PATH.read_text()
             self.con.execute(schema)
             add_agent_role(self.con, schema)
@@ -148,6 +158,10 @@ class Store:
 
         return CalibrationQueries(self.con)
 
+    def untrusted_criteria(self, rubric_id: str, version: int) -> frozenset[str]:
+        """The criteria of this rubric version calibration does not let decide a call on its own."""
+        return self.calibration.untrusted_criteria(rubric_id, version)
+
     @property
     def reports(self) -> ReportQueries:
         """Production report, scorecards, coaching progress and the calls behind each figure."""
@@ -160,81 +174,44 @@ class Store:
         with transaction(self.con):
             register_categories(self.con, categories, path)
 
-    def untrusted_criteria(self, rubric_id: str, version: int) -> frozenset[str]:
-        """The criteria of this rubric version calibration does not let decide a call on its own."""
-        return self.calibration.untrusted_criteria(rubric_id, version)
-
-    def _write_score(self, call_id: str, score: CallScore, queue: QueueDecision | None) -> None:
-        now = utc_now()
-        key = [call_id, score.rubric_id, score.rubric_version]
-        for table in ("call_scores", "criterion_scores"):
-            self.con.execute(f"DELETE FROM {table} WHERE call_id = ? AND rubric_id = ? AND rubric_version = ?", key)
-        self.con.execute(
-            "INSERT INTO call_scores VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [*key, round(score.score, 2), score.passed, score.auto_failed, round(score.confidence, 3), now],
-        )
-        criteria = score.criteria
-        self._insert_frame(
-            "criterion_scores",
-            {
-                "call_id": call_id,
-                "rubric_id": score.rubric_id,
-                "rubric_version": score.rubric_version,
-                "criterion_id": [c.criterion_id for c in criteria],
-                "stage": [c.stage for c in criteria],
-                "points": [float(c.points) for c in criteria],
-                "max_points": [float(c.max_points) for c in criteria],
-                "status": [c.status for c in criteria],
-                "auto_fail": [c.auto_fail for c in criteria],
-                "confidence": [c.confidence for c in criteria],
-                "evidence_text": [c.evidence_text for c in criteria],
-                "evidence_start_s": [c.evidence_start_s for c in criteria],
-                "evidence_end_s": [c.evidence_end_s for c in criteria],
-                "trusted": [c.trusted for c in criteria],
-            },
-        )
-        in_review = self.con.execute(
-            "SELECT count(*) FROM review_queue WHERE call_id = ? AND status = 'in_review'", [call_id]
-        ).fetchone()[0]
-        if in_review:
-            return  # a supervisor has the call open: their queue entry stays as it is
-        self.con.execute("DELETE FROM review_queue WHERE call_id = ? AND status = 'pending'", [call_id])
-        if queue is not None:
-            self.con.execute(
-                "INSERT INTO review_queue (call_id, priority, reasons, reason_kinds, rubric_id, rubric_version, status,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
-                [call_id, queue.priority, queue.text, list(queue.kinds), score.rubric_id, score.rubric_version, now],
-            )
-
     def write_judgement(self, call_id: str, judgement: Judgement) -> None:
         """Store a (re)score for one call in one transaction; other rubric versions' rows stay."""
+        score = judgement.score
+        key = [call_id, score.rubric_id, score.rubric_version]
+        tables = {
+            "features": features_columns(call_id, judgement.features),
+            "events": item_columns(call_id, "event_idx", Event, judgement.events),
+            **score_columns(call_id, score, utc_now()),
+            **derived_columns(call_id, judgement),
+        }
+        queue = queue_columns(call_id, score, judgement.queue, utc_now())
         with transaction(self.con):
-            self._replace_features(call_id, judgement.features, judgement.events)
-            self._write_derived(call_id, judgement)
-            self._write_score(call_id, judgement.score, judgement.queue)
-
-    def _write_derived(self, call_id: str, judgement: Judgement) -> None:
-        """The customer's rows, the call reasons and the report summary of a judged call."""
-        write_signals(self.con, call_id, judgement.customer, judgement.categories)
-        write_summary(
-            self.con, call_id, judgement.features, list(judgement.events), judgement.score, judgement.queue,
-            judgement.customer,
-        )
-
-    def _insert_items(self, table: str, call_id: str, index_column: str, items) -> None:
-        """Rows from plain dataclasses whose stored field names are the table's columns, numbered in order."""
-        if not items:
-            return
-        names = [f.name for f in fields(items[0]) if f.name not in NOT_STORED]
-        columns = {"call_id": call_id, index_column: range(len(items))}
-        columns.update({name: [getattr(item, name) for item in items] for name in names})
-        self._insert_frame(table, columns)
+            for table in ("features", "events", "call_customer", "customer_turn_sentiment", "call_summary"):
+                self.con.execute(f"DELETE FROM {table} WHERE call_id = ?", [call_id])
+            if judgement.categories is not None:
+                self.con.execute(
+                    "DELETE FROM call_categories WHERE call_id = ? AND set_id = ?", [call_id, judgement.categories.set_id]
+                )
+            for table in ("call_scores", "criterion_scores"):
+                self.con.execute(
+                    f"DELETE FROM {table} WHERE call_id = ? AND rubric_id = ? AND rubric_version = ?", key
+                )
+            for table, columns in tables.items():
+                self._insert_frame(table, columns)
+            in_review = self.con.execute(
+                "SELECT count(*) FROM review_queue WHERE call_id = ? AND status = 'in_review'", [call_id]
+            ).fetchone()[0]
+            if in_review:
+                return  # a supervisor has the call open: their queue entry stays as it is
+            self.con.execute("DELETE FROM review_queue WHERE call_id = ? AND status = 'pending'", [call_id])
+            self._insert_frame("review_queue", queue)
 
     def _insert_frame(self, table: str, columns: dict) -> None:
+        if not row_count(columns):
+            return
         import pandas as pd
 
-        frame = pd.DataFrame(columns)
-        self.con.register("incoming_rows", frame)
+        self.con.register("incoming_rows", pd.DataFrame(columns))
         try:
             self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming_rows")
         finally:
@@ -344,12 +321,6 @@ class Store:
         for call_id, duration_s, diarization, role in calls:
             yield StoredCall(call_id, duration_s, diarization, role, turns.get(call_id, []), words.get(call_id, []))
 
-    def _replace_features(self, call_id: str, features: Features, events: tuple[Event, ...]) -> None:
-        self.con.execute("DELETE FROM features WHERE call_id = ?", [call_id])
-        self.con.execute("DELETE FROM events WHERE call_id = ?", [call_id])
-        self._insert_frame("features", {"call_id": [call_id], **{k: [v] for k, v in asdict(features).items()}})
-        self._insert_items("events", call_id, "event_idx", list(events))
-
     def redacted_hashes(self) -> set[str]:
         rows = self.con.execute("SELECT redacted_sha256 FROM calls WHERE redacted_sha256 IS NOT NULL").fetchall()
         return {row[0] for row in rows}
@@ -437,40 +408,208 @@ class Store:
 
     def write_call(self, result: CallResult | CallFailure) -> None:
         """Replace whatever is stored for this call, atomically: all of it or none of it."""
-        done = result.status == "done"
-        turns, words = (list(result.turns), list(result.words)) if done else ([], [])
-        speech_s = sum(turn.end_s - turn.start_s for turn in turns) if turns else None
-        probabilities = [word.probability for word in words]
-        mean_probability = sum(probabilities) / len(probabilities) if probabilities else None
-        redacted = result.redacted_audio if done else None
+        self.write_calls([result])
+
+    def write_calls(self, results: Sequence[CallResult | CallFailure]) -> None:
+        """Replace whatever is stored for these calls in one transaction: all of them or none."""
+        if not results:
+            return
+        import pandas as pd
+
+        latest = {result.call_id: result for result in results}  # a call given twice is stored once
+        tables = call_tables(list(latest.values()), utc_now())
+        names = {table: f"incoming_{table}" for table, columns in tables.items() if row_count(columns)}
+        for table, name in names.items():
+            self.con.register(name, pd.DataFrame(tables[table]))
+        try:
+            with transaction(self.con):
+                self._replace_calls(names)
+        finally:
+            for name in names.values():
+                self.con.unregister(name)
+
+    def load_shards(self, shards: Sequence[Path]) -> None:
+        """Store the calls of finished Parquet shards (``store.shards``) in one transaction."""
+        shards = list(dict.fromkeys(shards))  # a shard is named by its call: one each
+        sources = {}
+        for table in STAGED_TABLES:
+            files = [str(shard / f"{table}.parquet") for shard in shards if (shard / f"{table}.parquet").exists()]
+            if files:
+                sources[table] = "read_parquet([" + ", ".join(f"'{_sql_string(file)}'" for file in files) + "])"
         with transaction(self.con):
-            for table in ("calls", *CALL_TABLES):
-                self.con.execute(f"DELETE FROM {table} WHERE call_id = ?", [result.call_id])
-            self.con.execute(
-                "INSERT INTO calls (call_id, source_path, sha256, duration_s, sample_rate, channels, status, error,"
-                " asr_model, diarizer, num_speakers, diarization_confidence, role_confidence, speech_s, word_count,"
-                " mean_word_probability, processing_s, redacted_audio_path, redacted_sha256, processed_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    result.call_id, result.source_path, result.sha256,
-                    *((result.duration_s, result.sample_rate, result.channels) if done else (None, None, None)),
-                    result.status, result.error,
-                    *((result.asr_model, result.diarizer, result.num_speakers, result.diarization_confidence,
-                       result.role_confidence) if done else (None,) * 5),
-                    speech_s, len(words) if done else None, mean_probability,
-                    result.processing_s if done else None,
-                    redacted.path if redacted else None, redacted.sha256 if redacted else None,
-                    utc_now(),
-                ],
-            )  # fmt: skip
-            self._apply_metadata("calls.call_id = ?", [result.call_id])  # metadata outlives the row
-            if done:
-                self._insert_items("turns", result.call_id, "turn_idx", turns)
-                self._insert_items("words", result.call_id, "word_idx", words)
-                self._insert_items("redactions", result.call_id, "redaction_idx", list(result.redactions))
-                self._insert_items("payment_windows", result.call_id, "window_idx", list(result.payment_windows))
-                # stored again on purpose (`callqa run --reprocess-deleted`): no longer deleted
-                self.con.execute("DELETE FROM deleted_calls WHERE call_id = ?", [result.call_id])
-                self._replace_features(result.call_id, result.judgement.features, result.judgement.events)
-                self._write_derived(result.call_id, result.judgement)
-                self._write_score(result.call_id, result.judgement.score, result.judgement.queue)
+            self._replace_calls(sources)
+
+    def _replace_calls(self, sources: dict[str, str]) -> None:
+        """Inside a transaction: the calls of ``sources["calls"]`` replace what was stored for them.
+
+        ``sources`` names, for each table, a relation with its new rows (a registered frame or
+        Parquet files). A call a supervisor has open (``in_review``) keeps its queue entry.
+        """
+        incoming = f"(SELECT call_id FROM {sources['calls']})"
+        for table in ("calls", *CALL_TABLES):
+            self.con.execute(f"DELETE FROM {table} WHERE call_id IN {incoming}")
+        # stored again on purpose (`callqa run --reprocess-deleted`): no longer deleted
+        self.con.execute(f"DELETE FROM deleted_calls WHERE call_id IN {incoming}")
+        in_review = "(SELECT call_id FROM review_queue WHERE status = 'in_review')"
+        done = f"(SELECT call_id FROM {sources['calls']} WHERE status = 'done')"
+        self.con.execute(
+            f"DELETE FROM review_queue WHERE status = 'pending' AND call_id IN {done} AND call_id NOT IN {in_review}"
+        )
+        for table in STAGED_TABLES:
+            if table not in sources:
+                continue
+            keep_open_reviews = f" WHERE call_id NOT IN {in_review}" if table == "review_queue" else ""
+            self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {sources[table]}{keep_open_reviews}")
+            if table == "calls":  # metadata outlives the row
+                self._apply_metadata(f"calls.call_id IN {incoming}", [])
+
+
+# The tables one call's result fills, in the order they are written (review_queue last: it reads
+# what is stored); ``call_tables`` builds their rows.
+STAGED_TABLES = ("calls", *CALL_TABLES, "review_queue")
+
+
+def row_count(columns: dict) -> int:
+    return max((len(value) for value in columns.values() if isinstance(value, (list, range))), default=0)
+
+
+def _sql_string(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def call_tables(results: Sequence[CallResult | CallFailure], now: datetime) -> dict[str, dict[str, list]]:
+    """The rows these calls store in each table (``STAGED_TABLES``), as columns. The local writer
+    and the Parquet shards of a cluster run both store exactly these."""
+    tables: dict[str, dict[str, list]] = {}
+    for result in results:
+        for table, columns in _one_call_tables(result, now).items():
+            target = tables.setdefault(table, {})
+            rows = row_count(columns)
+            for name, value in columns.items():
+                target.setdefault(name, []).extend(value if isinstance(value, (list, range)) else [value] * rows)
+    return tables
+
+
+def _one_call_tables(result: CallResult | CallFailure, now: datetime) -> dict[str, dict]:
+    done = result.status == "done"
+    turns, words = (list(result.turns), list(result.words)) if done else ([], [])
+    speech_s = sum(turn.end_s - turn.start_s for turn in turns) if turns else None
+    probabilities = [word.probability for word in words]
+    redacted = result.redacted_audio if done else None
+    calls = {
+        "call_id": [result.call_id],
+        "source_path": [result.source_path],
+        "sha256": [result.sha256],
+        "duration_s": [result.duration_s if done else None],
+        "sample_rate": [result.sample_rate if done else None],
+        "channels": [result.channels if done else None],
+        "status": [result.status],
+        "error": [result.error],
+        "asr_model": [result.asr_model if done else None],
+        "diarizer": [result.diarizer if done else None],
+        "num_speakers": [result.num_speakers if done else None],
+        "diarization_confidence": [result.diarization_confidence if done else None],
+        "role_confidence": [result.role_confidence if done else None],
+        "speech_s": [speech_s],
+        "word_count": [len(words) if done else None],
+        "mean_word_probability": [sum(probabilities) / len(probabilities) if probabilities else None],
+        "processing_s": [result.processing_s if done else None],
+        "redacted_audio_path": [redacted.path if redacted else None],
+        "redacted_sha256": [redacted.sha256 if redacted else None],
+        "processed_at": [now],
+    }
+    if not done:
+        return {"calls": calls}
+    judgement = result.judgement
+    return {
+        "calls": calls,
+        "turns": item_columns(result.call_id, "turn_idx", Turn, turns),
+        "words": item_columns(result.call_id, "word_idx", Word, words),
+        "redactions": item_columns(result.call_id, "redaction_idx", _redaction_type(), result.redactions),
+        "payment_windows": item_columns(result.call_id, "window_idx", _payment_window_type(), result.payment_windows),
+        "features": features_columns(result.call_id, judgement.features),
+        "events": item_columns(result.call_id, "event_idx", Event, judgement.events),
+        **score_columns(result.call_id, judgement.score, now),
+        **derived_columns(result.call_id, judgement),
+        "review_queue": queue_columns(result.call_id, judgement.score, judgement.queue, now),
+    }
+
+
+def derived_columns(call_id: str, judgement: Judgement) -> dict[str, dict[str, list]]:
+    """The customer's rows, the call reasons and the report summary of a judged call."""
+    return {
+        **signal_columns(call_id, judgement.customer, judgement.categories),
+        "call_summary": summary_columns(
+            call_id, judgement.features, judgement.events, judgement.score, judgement.queue, judgement.customer
+        ),
+    }
+
+
+def _payment_window_type() -> type:
+    from pipeline.redact import PaymentWindow
+
+    return PaymentWindow
+
+
+def _redaction_type() -> type:
+    # imported on the write path only: `callqa queue` and `show` never load redaction
+    from pipeline.redact import Redaction
+
+    return Redaction
+
+
+def item_columns(call_id: str, index_column: str, item_type: type, items: Sequence) -> dict[str, list]:
+    """Rows from plain dataclasses whose stored field names are the table's columns, numbered in order."""
+    names = [f.name for f in fields(item_type) if f.name not in NOT_STORED]
+    columns: dict[str, list] = {"call_id": [call_id] * len(items), index_column: list(range(len(items)))}
+    columns.update({name: [getattr(item, name) for item in items] for name in names})
+    return columns
+
+
+def features_columns(call_id: str, features: Features) -> dict[str, list]:
+    return {"call_id": [call_id], **{name: [value] for name, value in asdict(features).items()}}
+
+
+def score_columns(call_id: str, score: CallScore, now: datetime) -> dict[str, dict[str, list]]:
+    """``call_scores`` and ``criterion_scores`` rows of one call's score under one rubric version."""
+    criteria = score.criteria
+    key = {"call_id": call_id, "rubric_id": score.rubric_id, "rubric_version": score.rubric_version}
+    return {
+        "call_scores": {
+            **{name: [value] for name, value in key.items()},
+            "score": [round(score.score, 2)],
+            "passed": [score.passed],
+            "auto_fail": [score.auto_failed],
+            "confidence": [round(score.confidence, 3)],
+            "scored_at": [now],
+        },
+        "criterion_scores": {
+            **{name: [value] * len(criteria) for name, value in key.items()},
+            "criterion_id": [c.criterion_id for c in criteria],
+            "stage": [c.stage for c in criteria],
+            "points": [float(c.points) for c in criteria],
+            "max_points": [float(c.max_points) for c in criteria],
+            "status": [c.status for c in criteria],
+            "auto_fail": [c.auto_fail for c in criteria],
+            "confidence": [c.confidence for c in criteria],
+            "evidence_text": [c.evidence_text for c in criteria],
+            "evidence_start_s": [c.evidence_start_s for c in criteria],
+            "evidence_end_s": [c.evidence_end_s for c in criteria],
+            "trusted": [c.trusted for c in criteria],
+        },
+    }
+
+
+def queue_columns(call_id: str, score: CallScore, queue: QueueDecision | None, now: datetime) -> dict[str, list]:
+    """The call's pending ``review_queue`` row, or no row when the policy does not queue it."""
+    queued = [queue] if queue is not None else []
+    return {
+        "call_id": [call_id for _ in queued],
+        "priority": [q.priority for q in queued],
+        "reasons": [q.text for q in queued],
+        "reason_kinds": [list(q.kinds) for q in queued],
+        "rubric_id": [score.rubric_id for _ in queued],
+        "rubric_version": [score.rubric_version for _ in queued],
+        "status": ["pending" for _ in queued],
+        "created_at": [now for _ in queued],
+    }
