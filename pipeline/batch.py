@@ -36,7 +36,7 @@ from pipeline.store.calibration_sql import untrusted_criteria
 from pipeline.store.store import CallRecord, Store
 from pipeline.transcribe import attach_words, speaker_by_overlap, transcribe_regions
 from pipeline.types import Turn, Word
-from pipeline.vad import detect_speech
+from pipeline.vad import detect_speech, settle_speech
 
 # Below this the file holds digital silence or dither, not a conversation.
 SILENT_PEAK_DBFS = -60.0
@@ -144,9 +144,20 @@ class CallProcessor:
         if is_dual_mono(samples):
             # The same signal on both channels: a mono call saved as stereo, no channel map applies.
             samples = samples[:1]
-        self.models.verify_vad()
-        regions = detect_speech(samples, audio.sample_rate, settings.vad, settings.bleed, settings.vad.method)
+        activity = detect_speech(
+            samples, audio.sample_rate, settings.vad, settings.bleed, settings.vad.method,
+            vad=self.models.vad() if settings.vad.method == "silero" else None,
+            source_sample_rate=audio.source_sample_rate,
+        )  # fmt: skip
         clock.lap("vad")
+        # The ASR hears the speech and the candidates Silero was unsure of; its words settle them.
+        heard = transcribe_regions(
+            self.models.whisper(), samples, audio.sample_rate, activity.speech, settings.asr, activity.candidates
+        )
+        regions, placed = settle_speech(
+            activity, heard, settings.vad.confirm_min_word_probability, settings.vad.pad_s
+        )
+        clock.lap("transcribe")
         speech_s = sum(region.duration_s for channel in regions for region in channel)
         if speech_s < settings.min_speech_s:
             raise AudioError(path, f"no speech detected ({speech_s:.1f} s of speech-like sound in {audio.duration_s:.1f} s)")
@@ -154,8 +165,6 @@ class CallProcessor:
         diarizer = self.stereo_diarizer if dual_channel else self.mono_diarizer
         turns = diarizer(replace(audio, samples=samples), regions)
         clock.lap("diarize")
-        placed = transcribe_regions(self.models.whisper(), samples, audio.sample_rate, regions, settings.asr)
-        clock.lap("transcribe")
         words: list[Word] = []
         for channel, word in placed:
             if dual_channel:

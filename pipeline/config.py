@@ -16,11 +16,37 @@ from pipeline.rubric import DEFAULT_RUBRIC_PATH
 
 
 class VadOptions(BaseModel):
-    """Speech detection per channel (Silero VAD from faster-whisper)."""
+    """Speech detection per channel (Silero VAD from the silero-vad package; see pipeline/vad.py)."""
 
-    threshold: float = Field(0.5, ge=0.0, le=1.0, description="Silero speech probability threshold")
+    threshold: float = Field(0.5, ge=0.0, le=1.0, description="Silero probability that starts speech")
+    neg_threshold: float = Field(
+        0.15, ge=0.0, le=1.0, description="speech goes on while the probability stays above this"
+    )
+    candidate_threshold: float = Field(
+        0.1,
+        ge=0.0,
+        le=1.0,
+        description="a stretch Silero gives this much is handed to the ASR; kept where words are heard",
+    )
+    candidate_loud_db: float = Field(
+        20.0, ge=0.0, description="own-voice sound this far over the noise floor is a candidate too"
+    )
+    candidate_min_above_floor_db: float = Field(
+        6.0, ge=0.0, description="on a noisy line, sound this far over the floor is already a candidate"
+    )
+    confirm_min_word_probability: float = Field(
+        0.5, ge=0.0, le=1.0, description="mean ASR word probability that confirms a candidate as speech"
+    )
+    speech_level_range_dbfs: tuple[float, float] = Field(
+        (-35.0, -15.0), description="a channel whose speech level is outside this is brought into it before Silero"
+    )
+    speech_level_percentile: float = Field(
+        95.0, gt=0.0, le=100.0, description="the frame-level percentile taken as a channel's speech level"
+    )
+    max_gain_db: float = Field(30.0, ge=0.0, description="most a channel's level is raised or lowered")
     method: Literal["silero", "energy"] = "silero"
     min_speech_s: float = Field(0.12, ge=0.0, description="shorter speech blips are dropped")
+    min_candidate_s: float = Field(0.2, ge=0.0, description="shorter candidates are not transcribed")
     min_silence_s: float = Field(0.35, ge=0.0, description="shorter pauses do not split a turn")
     pad_s: float = Field(0.05, ge=0.0, description="padding added around each speech region")
 
@@ -35,6 +61,9 @@ class BleedOptions(BaseModel):
     )
     above_floor_db: float = Field(
         6.0, ge=0.0, description="own speech stands this far above the channel's noise floor"
+    )
+    min_own_share: float = Field(
+        0.5, ge=0.0, le=1.0, description="a region with fewer own-voice frames than this is bleed"
     )
 
 
@@ -53,6 +82,9 @@ class AsrOptions(BaseModel):
     beam_size: int = Field(5, ge=1)
     language: str | None = "en"
     cpu_threads: int = Field(0, ge=0, description="0 = CTranslate2 default")
+    region_pad_s: float = Field(
+        0.8, ge=0.0, description="audio heard either side of each speech region, for context"
+    )
 
     def resolved_compute_type(self) -> str:
         if self.compute_type != "default":

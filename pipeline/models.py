@@ -230,7 +230,11 @@ class Models:
             self._loaded["nlp"] = Lemmatizer(load_nlp())
         return self._loaded["nlp"]
 
-    def verify_vad(self) -> None:
-        """Check the bundled Silero weights once before the first call uses them."""
+    def vad(self):
+        """Silero VAD from the silero-vad package (hash-checked), loaded once."""
         if "silero-vad" not in self._loaded:
-            self._loaded["silero-vad"] = prepare_model("silero-vad", self._manifest["silero-vad"], self.settings.models_dir)
+            from pipeline.vad import SileroVad
+
+            path = prepare_model("silero-vad", self._manifest["silero-vad"], self.settings.models_dir)
+            self._loaded["silero-vad"] = SileroVad(str(path))
+        return self._loaded["silero-vad"]

@@ -18,7 +18,9 @@ from pipeline.types import UNKNOWN, Segment, Turn, Word
 
 # Whisper's window is 30 s; stay a little under so a chunk never spills into a second window.
 CHUNK_S = 29.5
-REGION_GAP_S = 0.2
+# Silence laid between packed regions: Whisper's word timings drift by a few hundred ms, and a
+# word must not be carried across a join into a region where nobody said it.
+REGION_GAP_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -43,19 +45,26 @@ class PackedAudio:
 
 
 def pack_regions(
-    samples: np.ndarray, sample_rate: int, regions_per_channel: list[list[Segment]], chunk_s: float = CHUNK_S
+    samples: np.ndarray,
+    sample_rate: int,
+    streams: list[tuple[int, list[Segment]]],
+    chunk_s: float = CHUNK_S,
 ) -> PackedAudio:
-    """Lay every channel's speech regions end to end; chunks never mix channels or exceed ``chunk_s``."""
+    """Lay each stream's regions (a channel and its regions) end to end, a short silence between
+    them; chunks never mix streams (so never channels) or exceed ``chunk_s``."""
     gap = np.zeros(int(REGION_GAP_S * sample_rate), dtype=np.float32)
     pieces: list[np.ndarray] = []
     packed_regions: list[PackedRegion] = []
     chunks: list[tuple[float, float]] = []
     cursor_s = 0.0
-    for channel, regions in enumerate(regions_per_channel):
+    for channel, regions in streams:
         chunk_start_s = None
         for region in _split_long(regions, chunk_s - 2 * REGION_GAP_S):
             length_s = region.end_s - region.start_s
-            if chunk_start_s is None or cursor_s + length_s + REGION_GAP_S - chunk_start_s > chunk_s:
+            if (
+                chunk_start_s is None
+                or cursor_s + length_s + REGION_GAP_S - chunk_start_s > chunk_s
+            ):
                 if chunk_start_s is not None:
                     chunks.append((chunk_start_s, cursor_s))
                 chunk_start_s = cursor_s
@@ -63,12 +72,44 @@ def pack_regions(
             last = int(round(region.end_s * sample_rate))
             piece = samples[channel, first:last]
             pieces.extend([piece, gap])
-            packed_regions.append(PackedRegion(channel, region.start_s, region.start_s + len(piece) / sample_rate, cursor_s))
+            packed_regions.append(
+                PackedRegion(
+                    channel, region.start_s, region.start_s + len(piece) / sample_rate, cursor_s
+                )
+            )
             cursor_s += (len(piece) + len(gap)) / sample_rate
         if chunk_start_s is not None:
             chunks.append((chunk_start_s, cursor_s))
     packed = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
     return PackedAudio(packed.astype(np.float32, copy=False), packed_regions, chunks)
+
+
+def pad_regions(regions: list[Segment], pad_s: float, duration_s: float) -> list[Segment]:
+    """Each region widened by ``pad_s`` (inside the call); regions that then touch become one."""
+    merged: list[Segment] = []
+    for region in sorted(regions, key=lambda r: r.start_s):
+        start_s, end_s = max(0.0, region.start_s - pad_s), min(duration_s, region.end_s + pad_s)
+        if merged and start_s <= merged[-1].end_s:
+            merged[-1] = Segment(merged[-1].start_s, max(merged[-1].end_s, end_s))
+        else:
+            merged.append(Segment(start_s, end_s))
+    return merged
+
+
+def subtract_spans(spans: list[Segment], taken: list[Segment]) -> list[Segment]:
+    """The parts of ``spans`` outside every span of ``taken``."""
+    out = []
+    for span in spans:
+        start_s = span.start_s
+        for other in sorted(taken, key=lambda t: t.start_s):
+            if other.end_s <= start_s or other.start_s >= span.end_s:
+                continue
+            if other.start_s > start_s:
+                out.append(Segment(start_s, other.start_s))
+            start_s = max(start_s, other.end_s)
+        if span.end_s > start_s:
+            out.append(Segment(start_s, span.end_s))
+    return out
 
 
 def _split_long(regions: list[Segment], max_s: float) -> list[Segment]:
@@ -82,12 +123,19 @@ def _split_long(regions: list[Segment], max_s: float) -> list[Segment]:
     return out
 
 
-def to_call_time(packed: PackedAudio, packed_start_s: float, packed_end_s: float) -> tuple[int, float, float] | None:
-    """Map a packed-time span to (channel, start_s, end_s) in call time by the region at its midpoint."""
+def to_call_time(
+    packed: PackedAudio, packed_start_s: float, packed_end_s: float
+) -> tuple[int, float, float] | None:
+    """Map a packed-time span to (channel, start_s, end_s) in call time by the region nearest its midpoint."""
     middle = (packed_start_s + packed_end_s) / 2
     best = None
     for region in packed.regions:
-        if region.packed_start_s <= middle <= region.packed_end_s + REGION_GAP_S:
+        # the silence after a region belongs half to it and half to the next one
+        if (
+            region.packed_start_s - REGION_GAP_S / 2
+            <= middle
+            <= region.packed_end_s + REGION_GAP_S / 2
+        ):
             best = region
             break
     if best is None:
@@ -104,24 +152,47 @@ def transcribe_regions(
     sample_rate: int,
     regions_per_channel: list[list[Segment]],
     options: AsrOptions,
+    candidates_per_channel: list[list[Segment]] | None = None,
 ) -> list[tuple[int, Word]]:
-    """Transcribe each channel's speech; returns (channel, Word) in call time, sorted by start."""
-    packed = pack_regions(samples, sample_rate, regions_per_channel)
+    """Transcribe each channel's speech (and candidates); returns (channel, Word) in call time, by start.
+
+    Each region is heard with ``options.region_pad_s`` of audio either side (a word whose start
+    the speech detector clipped is still heard whole); words that land in that margin are the
+    caller's to keep or drop (``vad.settle_speech``). Candidates not already inside that margin
+    are heard apart from the speech, so Whisper never carries a word across from real speech
+    into a stretch where nobody spoke.
+    """
+    duration_s = samples.shape[1] / sample_rate
+    speech = [
+        pad_regions(regions, options.region_pad_s, duration_s) for regions in regions_per_channel
+    ]
+    streams = list(enumerate(speech))
+    for channel, candidates in enumerate(candidates_per_channel or []):
+        apart = subtract_spans(
+            pad_regions(candidates, options.region_pad_s, duration_s), speech[channel]
+        )
+        if apart:
+            streams.append((channel, apart))
+    packed = pack_regions(samples, sample_rate, streams)
     if not packed.chunks:
         return []
     model, batched = model_and_batched
-    common = dict(
-        language=options.language,
-        beam_size=options.beam_size,
-        word_timestamps=True,
-        condition_on_previous_text=False,
-    )
+    common = {
+        "language": options.language,
+        "beam_size": options.beam_size,
+        "word_timestamps": True,
+        "condition_on_previous_text": False,
+    }
     if batched is not None:
         clips = [{"start": start, "end": end} for start, end in packed.chunks]
-        segments, _ = batched.transcribe(packed.samples, batch_size=options.batch_size, clip_timestamps=clips, **common)
+        segments, _ = batched.transcribe(
+            packed.samples, batch_size=options.batch_size, clip_timestamps=clips, **common
+        )
     else:
         clips = [value for span in packed.chunks for value in span]
-        segments, _ = model.transcribe(packed.samples, vad_filter=False, clip_timestamps=clips, **common)
+        segments, _ = model.transcribe(
+            packed.samples, vad_filter=False, clip_timestamps=clips, **common
+        )
     results: list[tuple[int, Word]] = []
     for segment in segments:
         for word in segment.words or []:

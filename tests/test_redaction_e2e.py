@@ -328,7 +328,8 @@ def whisper():
     from pipeline.models import Models
 
     settings = load_settings(asr={"model": MODEL})
-    return settings, Models(settings).whisper()
+    models = Models(settings)
+    return settings, models.whisper(), models.vad()
 
 
 @pytest.mark.parametrize("layout", list(FILES))
@@ -338,12 +339,15 @@ def test_redacted_audio_gives_no_card_back(cli_run: CliRun, whisper, layout: str
     from pipeline.transcribe import transcribe_regions
     from pipeline.vad import detect_speech
 
-    settings, model = whisper
+    settings, model, vad = whisper
     audio = load_audio(_redacted_audio(cli_run, layout))
-    regions = detect_speech(
-        audio.samples, audio.sample_rate, settings.vad, settings.bleed, settings.vad.method
+    activity = detect_speech(
+        audio.samples, audio.sample_rate, settings.vad, settings.bleed, settings.vad.method,
+        vad=vad, source_sample_rate=audio.source_sample_rate,
+    )  # fmt: skip
+    placed = transcribe_regions(
+        model, audio.samples, audio.sample_rate, activity.speech, settings.asr, activity.candidates
     )
-    placed = transcribe_regions(model, audio.samples, audio.sample_rate, regions, settings.asr)
     text = " ".join(word.word for _, word in sorted(placed, key=lambda cw: cw[1].start_s))
     print(f"{layout} redacted audio, transcribed again: {text}")
     assert text.strip(), "nothing transcribed at all: the check below would be empty"
