@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from pipeline import timeline
 from pipeline.config import AsrOptions
 from pipeline.types import UNKNOWN, Segment, Turn, Word
 
@@ -84,34 +85,6 @@ def pack_regions(
     return PackedAudio(packed.astype(np.float32, copy=False), packed_regions, chunks)
 
 
-def pad_regions(regions: list[Segment], pad_s: float, duration_s: float) -> list[Segment]:
-    """Each region widened by ``pad_s`` (inside the call); regions that then touch become one."""
-    merged: list[Segment] = []
-    for region in sorted(regions, key=lambda r: r.start_s):
-        start_s, end_s = max(0.0, region.start_s - pad_s), min(duration_s, region.end_s + pad_s)
-        if merged and start_s <= merged[-1].end_s:
-            merged[-1] = Segment(merged[-1].start_s, max(merged[-1].end_s, end_s))
-        else:
-            merged.append(Segment(start_s, end_s))
-    return merged
-
-
-def subtract_spans(spans: list[Segment], taken: list[Segment]) -> list[Segment]:
-    """The parts of ``spans`` outside every span of ``taken``."""
-    out = []
-    for span in spans:
-        start_s = span.start_s
-        for other in sorted(taken, key=lambda t: t.start_s):
-            if other.end_s <= start_s or other.start_s >= span.end_s:
-                continue
-            if other.start_s > start_s:
-                out.append(Segment(start_s, other.start_s))
-            start_s = max(start_s, other.end_s)
-        if span.end_s > start_s:
-            out.append(Segment(start_s, span.end_s))
-    return out
-
-
 def _split_long(regions: list[Segment], max_s: float) -> list[Segment]:
     out = []
     for region in regions:
@@ -163,14 +136,12 @@ def transcribe_regions(
     into a stretch where nobody spoke.
     """
     duration_s = samples.shape[1] / sample_rate
-    speech = [
-        pad_regions(regions, options.region_pad_s, duration_s) for regions in regions_per_channel
-    ]
+    pad_s = options.region_pad_s
+    speech = [timeline.widen(regions, pad_s, 0.0, duration_s) for regions in regions_per_channel]
     streams = list(enumerate(speech))
     for channel, candidates in enumerate(candidates_per_channel or []):
-        apart = subtract_spans(
-            pad_regions(candidates, options.region_pad_s, duration_s), speech[channel]
-        )
+        heard = timeline.widen(candidates, pad_s, 0.0, duration_s)
+        apart = timeline.subtract(heard, speech[channel])
         if apart:
             streams.append((channel, apart))
     packed = pack_regions(samples, sample_rate, streams)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline import timeline
 from pipeline.config import BleedOptions, VadOptions
 from pipeline.types import Segment, Word
 
@@ -194,34 +195,17 @@ def mask_to_regions(
     duration_s: float,
 ) -> list[Segment]:
     """Runs of True frames -> regions: short pauses bridged, blips dropped, edges padded."""
-    runs: list[list[float]] = []
     padded = np.concatenate([[False], mask, [False]])
     edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
-    for start_frame, end_frame in zip(edges[::2], edges[1::2]):
-        start_s, end_s = start_frame * frame_s, end_frame * frame_s
-        if runs and start_s - runs[-1][1] < min_silence_s:
-            runs[-1][1] = end_s
-        else:
-            runs.append([start_s, end_s])
-    regions = []
-    for start_s, end_s in runs:
-        if end_s - start_s < min_speech_s:
-            continue
-        regions.append(
-            Segment(round(max(0.0, start_s - pad_s), 3), round(min(duration_s, end_s + pad_s), 3))
-        )
-    return merge_spans(regions)
-
-
-def merge_spans(spans: list[Segment]) -> list[Segment]:
-    """Sorted, non-overlapping union of ``spans`` (touching spans join)."""
-    merged: list[Segment] = []
-    for span in sorted(spans, key=lambda s: (s.start_s, s.end_s)):
-        if merged and span.start_s <= merged[-1].end_s:
-            merged[-1] = Segment(merged[-1].start_s, max(merged[-1].end_s, span.end_s))
-        else:
-            merged.append(span)
-    return merged
+    runs = timeline.merge(
+        (Segment(start * frame_s, end * frame_s) for start, end in zip(edges[::2], edges[1::2])),
+        bridge_s=min_silence_s,
+    )
+    return timeline.merge(
+        Segment(round(max(0.0, run.start_s - pad_s), 3), round(min(duration_s, run.end_s + pad_s), 3))
+        for run in runs
+        if run.duration_s >= min_speech_s
+    )
 
 
 def detection_rate(source_sample_rate: int) -> int:
@@ -374,7 +358,7 @@ def settle_speech(
         regions[channel].append(Segment(round(start_s, 3), round(end_s, 3)))
         kept.extend((channel, word) for word in heard)
     kept.sort(key=lambda item: (item[1].start_s, item[0]))
-    return [merge_spans(channel) for channel in regions], kept
+    return [timeline.merge(channel) for channel in regions], kept
 
 
 def _audible(

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 
+from pipeline import timeline
 from pipeline.types import Event, Segment, Turn
 
 
@@ -26,26 +26,12 @@ class SilenceStats:
 
 def speech_spans(turns: Sequence[Turn]) -> list[Segment]:
     """The union of all turns (every speaker), as sorted, non-overlapping spans."""
-    merged: list[Segment] = []
-    for turn in sorted(turns, key=lambda t: (t.start_s, t.end_s)):
-        if turn.end_s <= turn.start_s:
-            continue
-        if merged and turn.start_s <= merged[-1].end_s:
-            if turn.end_s > merged[-1].end_s:
-                merged[-1] = Segment(merged[-1].start_s, turn.end_s)
-        else:
-            merged.append(Segment(turn.start_s, turn.end_s))
-    return merged
+    return timeline.merge(Segment(turn.start_s, turn.end_s) for turn in turns)
 
 
 def find_silences(turns: Sequence[Turn]) -> list[Segment]:
     """Gaps between speech where nobody speaks, in time order (leading/trailing gaps excluded)."""
-    spans = speech_spans(turns)
-    return [
-        Segment(before.end_s, after.start_s)
-        for before, after in pairwise(spans)
-        if after.start_s > before.end_s
-    ]
+    return timeline.gaps(Segment(turn.start_s, turn.end_s) for turn in turns)
 
 
 def find_dead_air(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pipeline import timeline
 from pipeline.types import AGENT, CUSTOMER, Segment, Turn, Word
 
 _PARTIES = (AGENT, CUSTOMER)
@@ -11,14 +12,7 @@ _PARTIES = (AGENT, CUSTOMER)
 
 def talk_time_s(turns: Sequence[Turn], speaker: str) -> float:
     """Seconds ``speaker`` talks: the union of their turns, so overlapping turns count once."""
-    total_s = 0.0
-    covered_until_s = float("-inf")
-    for turn in sorted((t for t in turns if t.speaker == speaker), key=lambda t: t.start_s):
-        start_s = max(turn.start_s, covered_until_s)
-        if turn.end_s > start_s:
-            total_s += turn.end_s - start_s
-            covered_until_s = turn.end_s
-    return total_s
+    return timeline.total_s(Segment(t.start_s, t.end_s) for t in turns if t.speaker == speaker)
 
 
 def talk_ratio(agent_talk_s: float, customer_talk_s: float) -> float:
