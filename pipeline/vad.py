@@ -42,7 +42,7 @@ class SpeechActivity:
 
     speech: list[list[Segment]]
     candidates: list[list[Segment]]
-    own_voice: np.ndarray  # (channels, frames) bool: audible, and the channel's own party
+    own_voice: np.ndarray  # (channels, frames) bool: some sign of the channel's own voice
     leak: np.ndarray  # (channels, frames) bool: audible, but far below the other channel
 
     def is_own_voice(self, channel: int, start_s: float, end_s: float) -> bool:
@@ -242,6 +242,7 @@ def detect_speech(
     own = own_voice_mask(levels, bleed.margin_db, bleed.above_floor_db)
     audible = np.stack([_audible(level, options) for level in levels])
     leak = audible & ~own if samples.shape[0] == 2 else np.zeros_like(own)
+    evidence = np.zeros_like(own)
     speech, candidates = [], []
     for channel in range(samples.shape[0]):
         heard = hysteresis(probabilities[channel], options.threshold, options.neg_threshold)
@@ -256,14 +257,18 @@ def detect_speech(
         # Own-voice frames strung together across a leak are still mostly the leak: not a turn.
         regions = [r for r in regions if _own_share(heard, own[channel], r) >= bleed.min_own_share]
         speech.append(regions)
+        # Any sign of this side's voice: Silero half hears it, or it is loud for this line.
+        hinted = hysteresis(
+            probabilities[channel], options.candidate_threshold, options.candidate_threshold / 2
+        )
+        loud = _audible(levels[channel], options, options.candidate_loud_db)
+        evidence[channel] = (heard | hinted | loud) & own[channel]
         candidates.append(
-            _candidates(
-                probabilities[channel], levels[channel], own[channel], regions, options, duration_s
-            )
-            if method == "silero"
+            _candidates(evidence[channel], regions, options, duration_s)
+            if method == "silero" and options.candidate_threshold < options.threshold
             else []
         )
-    return SpeechActivity(speech, candidates, own & audible, leak)
+    return SpeechActivity(speech, candidates, evidence, leak)
 
 
 def _silero(
@@ -284,27 +289,16 @@ def _silero(
 
 
 def _candidates(
-    probabilities: np.ndarray,
-    levels_db: np.ndarray,
-    own: np.ndarray,
-    speech: list[Segment],
-    options: VadOptions,
-    duration_s: float,
+    evidence: np.ndarray, speech: list[Segment], options: VadOptions, duration_s: float
 ) -> list[Segment]:
-    """Own-voice stretches outside ``speech`` that Silero half hears, or that are loud while it hears nothing.
-
-    Loud is half-way from the channel's noise floor to its speech level, between
-    ``candidate_min_above_floor_db`` and ``candidate_loud_db`` over the floor.
-    """
-    if options.candidate_threshold >= options.threshold:
-        return []
-    in_speech = np.zeros(len(probabilities), dtype=bool)
+    """Stretches outside ``speech`` with some sign of the channel's own voice: Silero half hears
+    them, or they are loud for this line (half-way from its noise floor to its speech level,
+    between ``candidate_min_above_floor_db`` and ``candidate_loud_db`` over the floor)."""
+    in_speech = np.zeros(len(evidence), dtype=bool)
     for region in speech:
         in_speech[int(region.start_s / FRAME_S) : int(np.ceil(region.end_s / FRAME_S))] = True
-    hinted = hysteresis(probabilities, options.candidate_threshold, options.candidate_threshold / 2)
-    loud = _audible(levels_db, options, options.candidate_loud_db)
     return mask_to_regions(
-        (hinted | loud) & own & ~in_speech,
+        evidence & ~in_speech,
         FRAME_S,
         options.min_candidate_s,
         options.min_silence_s,
