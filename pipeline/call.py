@@ -23,9 +23,9 @@ from pipeline.models import ModelError, Models
 from pipeline.redact import Redaction, redact_words
 from pipeline.redacted_audio import RedactedAudio, redacted_target, write_redacted_audio
 from pipeline.rubric import Rubric, load_rubric
-from pipeline.transcribe import attach_words, transcribe
+from pipeline.transcribe import attach_words, transcribe_regions, with_speakers
 from pipeline.types import Audio, Segment, Turn, Word
-from pipeline.vad import detect_speech
+from pipeline.vad import detect_speech, settle_speech
 
 # Below this the file holds digital silence or dither, not a conversation.
 SILENT_PEAK_DBFS = -60.0
@@ -115,14 +115,21 @@ class CallProcessor:
         audio = load_audio(path, settings.max_duration_s, sha256=sha256)
         samples = conversation_channels(audio)
         clock.lap("decode")
-        regions = detect_speech(samples, audio.sample_rate, settings.vad, settings.bleed, self._vad_model())
-        require_speech(audio, regions, settings.min_speech_s)
+        activity = detect_speech(
+            samples, audio.sample_rate, settings.vad, settings.bleed, self._vad_model(), audio.source_sample_rate
+        )
         clock.lap("vad")
+        # The ASR hears the speech and the candidates Silero was unsure of; its words settle them.
+        heard = transcribe_regions(
+            self.models.whisper(), samples, audio.sample_rate, activity.speech, settings.asr, activity.candidates
+        )
+        regions, words = settle_speech(activity, heard, settings.vad.confirm_min_word_probability, settings.vad.pad_s)
+        require_speech(audio, regions, settings.min_speech_s)
+        clock.lap("transcribe")
         diarizer = self.stereo_diarizer if len(samples) == 2 else self.mono_diarizer
         turns = diarizer(replace(audio, samples=samples), regions)
+        words = with_speakers(words, turns)
         clock.lap("diarize")
-        words = transcribe(self.models.whisper(), samples, audio.sample_rate, regions, turns, settings.asr)
-        clock.lap("transcribe")
         # Redact before anything is stored or built from the text: nothing unredacted leaves here.
         words, redactions = redact_words(words, settings.redaction)
         clock.lap("redact")

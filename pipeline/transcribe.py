@@ -15,11 +15,14 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
+from pipeline import timeline
 from pipeline.types import UNKNOWN, Segment, Turn, Word
 
 # Whisper's window is 30 s; stay a little under so a chunk never spills into a second window.
 CHUNK_S = 29.5
-REGION_GAP_S = 0.2
+# Silence laid between packed regions: Whisper's word timings drift by a few hundred ms, and a
+# word must not be carried across a join into a region where nobody said it.
+REGION_GAP_S = 0.5
 
 
 class AsrOptions(BaseModel):
@@ -37,6 +40,9 @@ class AsrOptions(BaseModel):
     beam_size: int = Field(5, ge=1)
     language: str | None = "en"
     cpu_threads: int = Field(0, ge=0, description="0 = CTranslate2 default")
+    region_pad_s: float = Field(
+        0.8, ge=0.0, description="audio heard either side of each speech region, for context"
+    )
 
     def resolved_compute_type(self) -> str:
         if self.compute_type != "default":
@@ -66,19 +72,26 @@ class PackedAudio:
 
 
 def pack_regions(
-    samples: np.ndarray, sample_rate: int, regions_per_channel: list[list[Segment]], chunk_s: float = CHUNK_S
+    samples: np.ndarray,
+    sample_rate: int,
+    streams: list[tuple[int, list[Segment]]],
+    chunk_s: float = CHUNK_S,
 ) -> PackedAudio:
-    """Lay every channel's speech regions end to end; chunks never mix channels or exceed ``chunk_s``."""
+    """Lay each stream's regions (a channel and its regions) end to end, a short silence between
+    them; chunks never mix streams (so never channels) or exceed ``chunk_s``."""
     gap = np.zeros(int(REGION_GAP_S * sample_rate), dtype=np.float32)
     pieces: list[np.ndarray] = []
     packed_regions: list[PackedRegion] = []
     chunks: list[tuple[float, float]] = []
     cursor_s = 0.0
-    for channel, regions in enumerate(regions_per_channel):
+    for channel, regions in streams:
         chunk_start_s = None
         for region in _split_long(regions, chunk_s - 2 * REGION_GAP_S):
             length_s = region.end_s - region.start_s
-            if chunk_start_s is None or cursor_s + length_s + REGION_GAP_S - chunk_start_s > chunk_s:
+            if (
+                chunk_start_s is None
+                or cursor_s + length_s + REGION_GAP_S - chunk_start_s > chunk_s
+            ):
                 if chunk_start_s is not None:
                     chunks.append((chunk_start_s, cursor_s))
                 chunk_start_s = cursor_s
@@ -86,7 +99,11 @@ def pack_regions(
             last = int(round(region.end_s * sample_rate))
             piece = samples[channel, first:last]
             pieces.extend([piece, gap])
-            packed_regions.append(PackedRegion(channel, region.start_s, region.start_s + len(piece) / sample_rate, cursor_s))
+            packed_regions.append(
+                PackedRegion(
+                    channel, region.start_s, region.start_s + len(piece) / sample_rate, cursor_s
+                )
+            )
             cursor_s += (len(piece) + len(gap)) / sample_rate
         if chunk_start_s is not None:
             chunks.append((chunk_start_s, cursor_s))
@@ -105,12 +122,19 @@ def _split_long(regions: list[Segment], max_s: float) -> list[Segment]:
     return out
 
 
-def to_call_time(packed: PackedAudio, packed_start_s: float, packed_end_s: float) -> tuple[int, float, float] | None:
-    """Map a packed-time span to (channel, start_s, end_s) in call time by the region at its midpoint."""
+def to_call_time(
+    packed: PackedAudio, packed_start_s: float, packed_end_s: float
+) -> tuple[int, float, float] | None:
+    """Map a packed-time span to (channel, start_s, end_s) in call time by the region nearest its midpoint."""
     middle = (packed_start_s + packed_end_s) / 2
     best = None
     for region in packed.regions:
-        if region.packed_start_s <= middle <= region.packed_end_s + REGION_GAP_S:
+        # the silence after a region belongs half to it and half to the next one
+        if (
+            region.packed_start_s - REGION_GAP_S / 2
+            <= middle
+            <= region.packed_end_s + REGION_GAP_S / 2
+        ):
             best = region
             break
     if best is None:
@@ -121,20 +145,15 @@ def to_call_time(packed: PackedAudio, packed_start_s: float, packed_end_s: float
     return best.channel, round(start, 3), round(end, 3)
 
 
-def transcribe(
-    model_and_batched,
-    samples: np.ndarray,
-    sample_rate: int,
-    regions_per_channel: list[list[Segment]],
-    turns: list[Turn],
-    options: AsrOptions,
-) -> list[Word]:
-    """Transcribe each channel's speech; words in call time, sorted by start, each with its channel
-    and the speaker of ``turns`` on that channel who covers most of it (``speaker_by_overlap``)."""
-    turns_on = {channel: [t for t in turns if t.channel == channel] for channel in range(len(regions_per_channel))}
+def with_speakers(words: list[Word], turns: list[Turn]) -> list[Word]:
+    """Each word with the speaker of the turns on its own channel who covers most of it
+    (``speaker_by_overlap``); words keep their order."""
+    turns_on: dict[int, list[Turn]] = {}
+    for turn in turns:
+        turns_on.setdefault(turn.channel, []).append(turn)
     return [
         replace(word, speaker=speaker_by_overlap(turns_on.get(word.channel, []), word.start_s, word.end_s))
-        for word in transcribe_regions(model_and_batched, samples, sample_rate, regions_per_channel, options)
+        for word in words
     ]
 
 
@@ -144,24 +163,45 @@ def transcribe_regions(
     sample_rate: int,
     regions_per_channel: list[list[Segment]],
     options: AsrOptions,
+    candidates_per_channel: list[list[Segment]] | None = None,
 ) -> list[Word]:
-    """Whisper over each channel's packed speech; words in call time with their channel, sorted by start."""
-    packed = pack_regions(samples, sample_rate, regions_per_channel)
+    """Transcribe each channel's speech (and candidates); words in call time with their channel, by start.
+
+    Each region is heard with ``options.region_pad_s`` of audio either side (a word whose start
+    the speech detector clipped is still heard whole); words that land in that margin are the
+    caller's to keep or drop (``vad.settle_speech``). Candidates not already inside that margin
+    are heard apart from the speech, so Whisper never carries a word across from real speech
+    into a stretch where nobody spoke.
+    """
+    duration_s = samples.shape[1] / sample_rate
+    pad_s = options.region_pad_s
+    speech = [timeline.widen(regions, pad_s, 0.0, duration_s) for regions in regions_per_channel]
+    streams = list(enumerate(speech))
+    for channel, candidates in enumerate(candidates_per_channel or []):
+        heard = timeline.widen(candidates, pad_s, 0.0, duration_s)
+        apart = timeline.subtract(heard, speech[channel])
+        if apart:
+            streams.append((channel, apart))
+    packed = pack_regions(samples, sample_rate, streams)
     if not packed.chunks:
         return []
     model, batched = model_and_batched
-    common = dict(
-        language=options.language,
-        beam_size=options.beam_size,
-        word_timestamps=True,
-        condition_on_previous_text=False,
-    )
+    common = {
+        "language": options.language,
+        "beam_size": options.beam_size,
+        "word_timestamps": True,
+        "condition_on_previous_text": False,
+    }
     if batched is not None:
         clips = [{"start": start, "end": end} for start, end in packed.chunks]
-        segments, _ = batched.transcribe(packed.samples, batch_size=options.batch_size, clip_timestamps=clips, **common)
+        segments, _ = batched.transcribe(
+            packed.samples, batch_size=options.batch_size, clip_timestamps=clips, **common
+        )
     else:
         clips = [value for span in packed.chunks for value in span]
-        segments, _ = model.transcribe(packed.samples, vad_filter=False, clip_timestamps=clips, **common)
+        segments, _ = model.transcribe(
+            packed.samples, vad_filter=False, clip_timestamps=clips, **common
+        )
     words: list[Word] = []
     for segment in segments:
         for word in segment.words or []:
