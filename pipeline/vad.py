@@ -23,13 +23,13 @@ The frame grid is 32 ms (512 samples at 16 kHz, 256 at 8 kHz).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from pipeline import timeline
-from pipeline.types import Segment, Word
+from pipeline.types import Audio, AudioSource, Segment, Word
 
 FRAME_S = 0.032
 FRAME_SAMPLES = 512  # at 16 kHz, the rate audio is decoded to
@@ -128,8 +128,6 @@ class SileroVad:
     Loaded once per process (``Models.silero_vad()``); channels are run side by side as one batch.
     """
 
-    CONTEXT = {8000: 32, 16000: 64}  # samples of the previous chunk the model sees
-
     def __init__(self, path: str):
         import onnxruntime
 
@@ -143,26 +141,83 @@ class SileroVad:
 
     def probabilities(self, channels: np.ndarray, rate: int) -> np.ndarray:
         """Speech probability of each 32 ms frame of each channel: (channels, frames)."""
+        stream = self.stream(channels.shape[0], rate)
+        return np.concatenate([stream.push(channels), stream.finish()], axis=1)
+
+    def stream(self, count: int, rate: int) -> SileroStream:
+        """A run over ``count`` channels fed block by block, its state carried from one to the next."""
+        return SileroStream(self.session, count, rate)
+
+
+class SileroStream:
+    """Silero over a channel that arrives in blocks: the model's state and context run on across
+    them, so the probabilities equal those of the whole channel in one go."""
+
+    CONTEXT: ClassVar[dict[int, int]] = {8000: 32, 16000: 64}  # samples of the chunk before it the model sees
+
+    def __init__(self, session, count: int, rate: int):
         if rate not in self.CONTEXT:
             raise ValueError(f"Silero runs at 8 or 16 kHz, got {rate} Hz")
-        chunk = int(FRAME_S * rate)
-        context_size = self.CONTEXT[rate]
-        count = channels.shape[0]
-        padded = np.pad(
-            channels.astype(np.float32, copy=False), ((0, 0), (0, (-channels.shape[1]) % chunk))
-        )
-        frames = padded.reshape(count, -1, chunk)
-        state = np.zeros((2, count, 128), dtype=np.float32)
-        context = np.zeros((count, context_size), dtype=np.float32)
-        sample_rate = np.array(rate, dtype=np.int64)
+        self.session = session
+        self.chunk = int(FRAME_S * rate)
+        self.state = np.zeros((2, count, 128), dtype=np.float32)
+        self.context = np.zeros((count, self.CONTEXT[rate]), dtype=np.float32)
+        self.sample_rate = np.array(rate, dtype=np.int64)
+        self.pending = np.zeros((count, 0), dtype=np.float32)
+
+    def push(self, samples: np.ndarray) -> np.ndarray:
+        """Probabilities of the whole frames now available: (channels, frames)."""
+        pending = np.concatenate([self.pending, samples.astype(np.float32, copy=False)], axis=1)
+        whole = pending.shape[1] - pending.shape[1] % self.chunk
+        self.pending = pending[:, whole:]
+        return self._run(pending[:, :whole])
+
+    def finish(self) -> np.ndarray:
+        """The last, partial frame, zero-padded (nothing when the channel ended on a frame)."""
+        if not self.pending.shape[1]:
+            return np.zeros((self.pending.shape[0], 0), dtype=np.float32)
+        padded = np.pad(self.pending, ((0, 0), (0, self.chunk - self.pending.shape[1])))
+        self.pending = self.pending[:, :0]
+        return self._run(padded)
+
+    def _run(self, samples: np.ndarray) -> np.ndarray:
+        count, context_size = samples.shape[0], self.context.shape[1]
+        frames = samples.reshape(count, -1, self.chunk)
         out = np.zeros((count, frames.shape[1]), dtype=np.float32)
         for index in range(frames.shape[1]):
-            window = np.concatenate([context, frames[:, index]], axis=1)
-            probability, state = self.session.run(
-                None, {"input": window, "state": state, "sr": sample_rate}
+            window = np.concatenate([self.context, frames[:, index]], axis=1)
+            probability, self.state = self.session.run(
+                None, {"input": window, "state": self.state, "sr": self.sample_rate}
             )
             out[:, index] = probability[:, 0]
-            context = window[:, -context_size:]
+            self.context = window[:, -context_size:]
+        return out
+
+
+class HalfRate:
+    """``scipy.signal.resample_poly(x, 1, 2)`` over a signal that arrives in blocks, equal to
+    resampling it whole: each block borrows enough of its neighbours for the filter."""
+
+    CONTEXT = 64  # input samples kept either side: more than the filter's half length (20), even
+
+    def __init__(self):
+        self.buffer: np.ndarray | None = None
+        self.buffer_start = 0  # input index of buffer[:, 0], always even
+        self.emitted = 0  # output samples given out so far
+
+    def push(self, block: np.ndarray, last: bool = False) -> np.ndarray:
+        from scipy.signal import resample_poly
+
+        buffer = block if self.buffer is None else np.concatenate([self.buffer, block], axis=1)
+        end = self.buffer_start + buffer.shape[1]
+        # outputs whose filter reaches past what has arrived wait for the next block
+        stop = -(-end // 2) if last else max(self.emitted, (end - self.CONTEXT) // 2)
+        first = self.emitted - self.buffer_start // 2
+        out = resample_poly(buffer, 1, 2, axis=1)[:, first : first + stop - self.emitted]
+        self.emitted = stop
+        keep_from = max(self.buffer_start, 2 * stop - self.CONTEXT)
+        self.buffer = buffer[:, keep_from - self.buffer_start :]
+        self.buffer_start = keep_from
         return out
 
 
@@ -267,7 +322,7 @@ def detection_rate(source_sample_rate: int) -> int:
 
 
 def detect_speech(
-    samples: np.ndarray,
+    samples: np.ndarray | AudioSource,
     sample_rate: int,
     options: VadOptions,
     bleed: BleedOptions,
@@ -276,26 +331,30 @@ def detect_speech(
 ) -> SpeechActivity:
     """Speech and candidate regions for each channel of ``samples`` (channels, frames) at 16 kHz.
 
+    ``samples`` is an array or a source read block by block (``audio.SpooledAudio``): the call is
+    read twice, for the level of every frame and then for Silero, never held whole.
+
     ``vad_model`` is the loaded Silero model (``Models.silero_vad()``; the ``energy`` method needs
     none); ``source_sample_rate`` is the recording's own rate, which decides whether Silero
     listens at 8 or 16 kHz.
     """
     if sample_rate != 16_000:
         raise ValueError(f"speech detection runs at 16 kHz, got {sample_rate} Hz")
-    duration_s = samples.shape[1] / sample_rate
-    levels = np.stack([frame_levels_db(channel) for channel in samples])
+    source = as_source(samples, sample_rate)
+    duration_s = source.frames / sample_rate
+    levels = channel_levels_db(source)
     if options.method == "silero":
         if vad_model is None:
             raise ValueError("the silero speech detector needs its model: pass Models.silero_vad()")
-        probabilities = _silero(samples, levels, options, vad_model, source_sample_rate or sample_rate)
+        probabilities = _silero(source, levels, options, vad_model, source_sample_rate or sample_rate)
     else:
         probabilities = np.stack([energy_probabilities(level) for level in levels])
     own = own_voice_mask(levels, bleed.margin_db, bleed.above_floor_db)
     audible = np.stack([_audible(level, options) for level in levels])
-    leak = audible & ~own if samples.shape[0] == 2 else np.zeros_like(own)
+    leak = audible & ~own if source.channels == 2 else np.zeros_like(own)
     evidence = np.zeros_like(own)
     speech, candidates = [], []
-    for channel in range(samples.shape[0]):
+    for channel in range(source.channels):
         heard = hysteresis(probabilities[channel], options.threshold, options.neg_threshold)
         regions = mask_to_regions(
             heard & own[channel],
@@ -322,21 +381,37 @@ def detect_speech(
     return SpeechActivity(speech, candidates, evidence, leak)
 
 
-def _silero(
-    samples: np.ndarray, levels: np.ndarray, options: VadOptions, vad: SileroVad, source_rate: int
-) -> np.ndarray:
-    from scipy.signal import resample_poly
+def channel_levels_db(source: AudioSource) -> np.ndarray:
+    """``frame_levels_db`` of every channel, read block by block: (channels, frames)."""
+    blocks = [
+        np.stack([frame_levels_db(channel) for channel in block])
+        for block in source.blocks(multiple_of=FRAME_SAMPLES)
+    ]
+    return np.concatenate(blocks, axis=1) if blocks else np.zeros((source.channels, 0))
 
+
+def _silero(
+    source: AudioSource, levels: np.ndarray, options: VadOptions, vad: SileroVad, source_rate: int
+) -> np.ndarray:
     gains = np.array(
         [10 ** (level_gain_db(level, options) / 20) for level in levels], dtype=np.float32
     )
-    levelled = samples * gains[:, None]
     rate = detection_rate(source_rate)
-    if rate != 16_000:
-        # decoded at 16 kHz from an 8 kHz original: halving the rate loses nothing that was there
-        levelled = resample_poly(levelled, rate, 16_000, axis=1).astype(np.float32)
-    probabilities = vad.probabilities(levelled, rate)
-    return probabilities[:, : levels.shape[1]]
+    # decoded at 16 kHz from an 8 kHz original: halving the rate loses nothing that was there
+    half_rate = HalfRate() if rate != 16_000 else None
+    stream = vad.stream(source.channels, rate)
+    pieces = []
+    blocks = source.blocks(multiple_of=FRAME_SAMPLES)
+    block = next(blocks, None)
+    while block is not None:
+        following = next(blocks, None)
+        levelled = block * gains[:, None]
+        if half_rate is not None:
+            levelled = half_rate.push(levelled, last=following is None)
+        pieces.append(stream.push(levelled))
+        block = following
+    pieces.append(stream.finish())
+    return np.concatenate(pieces, axis=1)[:, : levels.shape[1]]
 
 
 def _candidates(
@@ -440,3 +515,10 @@ def _frames(channel: np.ndarray, frame_samples: int = FRAME_SAMPLES) -> np.ndarr
     remainder = (-len(channel)) % frame_samples
     padded = np.pad(channel.astype(np.float32, copy=False), (0, remainder))
     return padded.reshape(-1, frame_samples)
+
+
+def as_source(samples: np.ndarray | AudioSource, sample_rate: int) -> AudioSource:
+    """An array of (channels, frames) as a source; a source as it is."""
+    if isinstance(samples, np.ndarray):
+        return Audio("", "", samples, sample_rate, sample_rate)
+    return samples
