@@ -9,14 +9,18 @@ once, and gives Whisper no long silence to hallucinate in.
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from pipeline import timeline
-from pipeline.types import UNKNOWN, Segment, Turn, Word
+from pipeline.types import UNKNOWN, AudioSource, Segment, Turn, Word
+from pipeline.vad import as_source
 
 # Whisper's window is 30 s; stay a little under so a chunk never spills into a second window.
 CHUNK_S = 29.5
@@ -58,6 +62,9 @@ class PackedRegion:
     start_s: float
     end_s: float
     packed_start_s: float
+    first_frame: int = 0  # its first sample on the call
+    packed_first: int = 0  # and in the packed signal
+    frames: int = 0
 
     @property
     def packed_end_s(self) -> float:
@@ -66,24 +73,62 @@ class PackedRegion:
 
 @dataclass
 class PackedAudio:
-    samples: np.ndarray
+    """The plan of the packed signal: where each region goes and the chunks Whisper hears. The
+    samples stay on the call until a chunk is read (``read``)."""
+
     regions: list[PackedRegion]
     chunks: list[tuple[float, float]]  # packed-time spans, each at most CHUNK_S
+    frames: int  # length of the packed signal, in samples
+
+    def __post_init__(self):
+        self._packed_firsts = [region.packed_first for region in self.regions]
+        self._search_starts = [region.packed_start_s - REGION_GAP_S / 2 for region in self.regions]
+
+    def read(self, source: AudioSource, first: int, last: int) -> np.ndarray:
+        """Samples [first, last) of the packed signal: its regions' audio, silence between them."""
+        last = min(last, self.frames)
+        out = np.zeros(max(0, last - first), dtype=np.float32)
+        index = max(0, bisect.bisect_right(self._packed_firsts, first) - 1)
+        for region in self.regions[index:]:
+            if region.packed_first >= last:
+                break
+            start = max(first, region.packed_first)
+            stop = min(last, region.packed_first + region.frames)
+            if stop > start:
+                on_call = region.first_frame + start - region.packed_first
+                out[start - first : stop - first] = source.read(
+                    on_call, on_call + stop - start, channel=region.channel
+                )
+        return out
+
+    def region_near(self, packed_time_s: float) -> PackedRegion | None:
+        """The first region whose span, with half the silence either side, holds ``packed_time_s``."""
+        index = bisect.bisect_right(self._search_starts, packed_time_s)
+        # spans only touch, so the first that holds it is this one or one just before
+        for region in self.regions[max(0, index - 2) : index]:
+            if (
+                region.packed_start_s - REGION_GAP_S / 2
+                <= packed_time_s
+                <= region.packed_end_s + REGION_GAP_S / 2
+            ):
+                return region
+        return None
 
 
 def pack_regions(
-    samples: np.ndarray,
+    samples: np.ndarray | AudioSource,
     sample_rate: int,
     streams: list[tuple[int, list[Segment]]],
     chunk_s: float = CHUNK_S,
 ) -> PackedAudio:
     """Lay each stream's regions (a channel and its regions) end to end, a short silence between
     them; chunks never mix streams (so never channels) or exceed ``chunk_s``."""
-    gap = np.zeros(int(REGION_GAP_S * sample_rate), dtype=np.float32)
-    pieces: list[np.ndarray] = []
+    total_frames = samples.shape[1] if isinstance(samples, np.ndarray) else samples.frames
+    gap_frames = int(REGION_GAP_S * sample_rate)
     packed_regions: list[PackedRegion] = []
     chunks: list[tuple[float, float]] = []
     cursor_s = 0.0
+    packed_frames = 0
     for channel, regions in streams:
         chunk_start_s = None
         for region in _split_long(regions, chunk_s - 2 * REGION_GAP_S):
@@ -95,20 +140,49 @@ def pack_regions(
                 if chunk_start_s is not None:
                     chunks.append((chunk_start_s, cursor_s))
                 chunk_start_s = cursor_s
-            first = int(round(region.start_s * sample_rate))
-            last = int(round(region.end_s * sample_rate))
-            piece = samples[channel, first:last]
-            pieces.extend([piece, gap])
+            first = min(int(round(region.start_s * sample_rate)), total_frames)
+            last = min(max(first, int(round(region.end_s * sample_rate))), total_frames)
+            frames = last - first
             packed_regions.append(
                 PackedRegion(
-                    channel, region.start_s, region.start_s + len(piece) / sample_rate, cursor_s
+                    channel,
+                    region.start_s,
+                    region.start_s + frames / sample_rate,
+                    cursor_s,
+                    first,
+                    packed_frames,
+                    frames,
                 )
             )
-            cursor_s += (len(piece) + len(gap)) / sample_rate
+            cursor_s += (frames + gap_frames) / sample_rate
+            packed_frames += frames + gap_frames
         if chunk_start_s is not None:
             chunks.append((chunk_start_s, cursor_s))
-    packed = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
-    return PackedAudio(packed.astype(np.float32, copy=False), packed_regions, chunks)
+    return PackedAudio(packed_regions, chunks, packed_frames)
+
+
+class PackedSignal(np.ndarray):
+    """The packed signal as faster-whisper takes it: an array as long as the packed speech, whose
+    slices are read from the call when asked for. The batched pipeline only measures the audio
+    and slices out each clip, so nothing but the clips being heard is ever in memory."""
+
+    def __new__(cls, packed: PackedAudio, source: AudioSource):
+        nothing = np.zeros(1, dtype=np.float32)
+        view = np.lib.stride_tricks.as_strided(
+            nothing, shape=(packed.frames,), strides=(0,), writeable=False
+        )
+        signal = view.view(cls)
+        signal._read = partial(packed.read, source)
+        return signal
+
+    def __array_finalize__(self, obj):
+        self._read = getattr(obj, "_read", None)
+
+    def __getitem__(self, key):
+        if isinstance(key, slice) and key.step in (None, 1) and self._read is not None:
+            start, stop, _ = key.indices(self.shape[0])
+            return self._read(start, stop)
+        return super().__getitem__(key)
 
 
 def _split_long(regions: list[Segment], max_s: float) -> list[Segment]:
@@ -126,17 +200,8 @@ def to_call_time(
     packed: PackedAudio, packed_start_s: float, packed_end_s: float
 ) -> tuple[int, float, float] | None:
     """Map a packed-time span to (channel, start_s, end_s) in call time by the region nearest its midpoint."""
-    middle = (packed_start_s + packed_end_s) / 2
-    best = None
-    for region in packed.regions:
-        # the silence after a region belongs half to it and half to the next one
-        if (
-            region.packed_start_s - REGION_GAP_S / 2
-            <= middle
-            <= region.packed_end_s + REGION_GAP_S / 2
-        ):
-            best = region
-            break
+    # the silence after a region belongs half to it and half to the next one
+    best = packed.region_near((packed_start_s + packed_end_s) / 2)
     if best is None:
         return None
     offset = best.start_s - best.packed_start_s
@@ -159,7 +224,7 @@ def with_speakers(words: list[Word], turns: list[Turn]) -> list[Word]:
 
 def transcribe_regions(
     model_and_batched,
-    samples: np.ndarray,
+    samples: np.ndarray | AudioSource,
     sample_rate: int,
     regions_per_channel: list[list[Segment]],
     options: AsrOptions,
@@ -171,9 +236,11 @@ def transcribe_regions(
     the speech detector clipped is still heard whole); words that land in that margin are the
     caller's to keep or drop (``vad.settle_speech``). Candidates not already inside that margin
     are heard apart from the speech, so Whisper never carries a word across from real speech
-    into a stretch where nobody spoke.
+    into a stretch where nobody spoke. ``samples`` is an array or a source on disk
+    (``audio.SpooledAudio``): only the chunks of one batch are read at a time.
     """
-    duration_s = samples.shape[1] / sample_rate
+    source = as_source(samples, sample_rate)
+    duration_s = source.frames / sample_rate
     pad_s = options.region_pad_s
     speech = [timeline.widen(regions, pad_s, 0.0, duration_s) for regions in regions_per_channel]
     streams = list(enumerate(speech))
@@ -182,9 +249,29 @@ def transcribe_regions(
         apart = timeline.subtract(heard, speech[channel])
         if apart:
             streams.append((channel, apart))
-    packed = pack_regions(samples, sample_rate, streams)
-    if not packed.chunks:
-        return []
+    packed = pack_regions(source, sample_rate, streams)
+    words: list[Word] = []
+    for start, end, text, probability in _heard_words(model_and_batched, packed, source, sample_rate, options):
+        placed = to_call_time(packed, start, end)
+        text = text.strip()
+        if placed is None or not text:
+            continue
+        channel, start_s, end_s = placed
+        words.append(Word(start_s, end_s, text, round(float(probability), 4), channel=channel))
+    words.sort(key=lambda word: (word.start_s, word.channel))
+    return words
+
+
+def _heard_words(
+    model_and_batched, packed: PackedAudio, source: AudioSource, sample_rate: int, options: AsrOptions
+) -> Iterator[tuple[float, float, str, float]]:
+    """Whisper's words over every chunk, in packed time: (start, end, text, probability).
+
+    The batched pipeline gets one batch of chunks per call, sliced from the packed signal in
+    packed time, so its timings are those of one call over the whole signal; the end of the last
+    speech it carries from batch to batch inside a call is carried across calls too. Decoding
+    without a batch (``batch_size`` 0) hears one chunk at a time.
+    """
     model, batched = model_and_batched
     common = {
         "language": options.language,
@@ -192,27 +279,29 @@ def transcribe_regions(
         "word_timestamps": True,
         "condition_on_previous_text": False,
     }
-    if batched is not None:
-        clips = [{"start": start, "end": end} for start, end in packed.chunks]
-        segments, _ = batched.transcribe(
-            packed.samples, batch_size=options.batch_size, clip_timestamps=clips, **common
+    if batched is None:
+        for start_s, end_s in packed.chunks:
+            first = int(start_s * sample_rate)
+            chunk = packed.read(source, first, int(end_s * sample_rate))
+            segments, _ = model.transcribe(chunk, vad_filter=False, **common)
+            offset_s = first / sample_rate
+            for segment in segments:
+                for word in segment.words or []:
+                    yield word.start + offset_s, word.end + offset_s, word.word, word.probability
+        return
+    signal = PackedSignal(packed, source)
+    last_speech_s = 0.0
+    for index in range(0, len(packed.chunks), options.batch_size):
+        clips = [{"start": start, "end": end} for start, end in packed.chunks[index : index + options.batch_size]]
+        segments, info = batched.transcribe(
+            signal, batch_size=options.batch_size, clip_timestamps=clips, **common
         )
-    else:
-        clips = [value for span in packed.chunks for value in span]
-        segments, _ = model.transcribe(
-            packed.samples, vad_filter=False, clip_timestamps=clips, **common
-        )
-    words: list[Word] = []
-    for segment in segments:
-        for word in segment.words or []:
-            placed = to_call_time(packed, word.start, word.end)
-            text = word.word.strip()
-            if placed is None or not text:
-                continue
-            channel, start_s, end_s = placed
-            words.append(Word(start_s, end_s, text, round(float(word.probability), 4), channel=channel))
-    words.sort(key=lambda word: (word.start_s, word.channel))
-    return words
+        common["language"] = info.language  # heard in the first batch, as one call would
+        batched.last_speech_timestamp = last_speech_s  # read when the generator runs its batch
+        for segment in segments:
+            last_speech_s = batched.last_speech_timestamp  # before the generator's end resets it
+            for word in segment.words or []:
+                yield word.start, word.end, word.word, word.probability
 
 
 def speaker_by_overlap(turns: list[Turn], start_s: float, end_s: float) -> str:

@@ -14,7 +14,7 @@ from pipeline.transcribe import (
     speaker_by_overlap,
     to_call_time,
 )
-from pipeline.types import Segment, Turn, Word
+from pipeline.types import Audio, Segment, Turn, Word
 
 RATE = 16_000
 
@@ -32,7 +32,30 @@ def test_regions_are_laid_end_to_end_per_channel_with_a_gap_between_them():
         (0, 5.0, round(1.0 + REGION_GAP_S, 6)),
         (1, 3.0, round(1.5 + 2 * REGION_GAP_S, 6)),
     ]
-    assert len(packed.samples) == pytest.approx((2.5 + 3 * REGION_GAP_S) * RATE, abs=2)
+    assert packed.frames == pytest.approx((2.5 + 3 * REGION_GAP_S) * RATE, abs=2)
+
+
+def test_the_packed_signal_is_read_from_the_call_span_by_span():
+    """Reading any span of the packed signal gives what laying the regions out in memory gives:
+    each region's samples of its own channel, then silence."""
+    rng = np.random.default_rng(0)
+    call = rng.standard_normal((2, 12 * RATE)).astype(np.float32)
+    regions = [[Segment(1.0, 2.0), Segment(5.0, 5.5), Segment(11.5, 13.0)], [Segment(3.0, 4.25)]]
+    packed = pack_regions(call, RATE, list(enumerate(regions)))
+    gap = np.zeros(int(REGION_GAP_S * RATE), dtype=np.float32)
+    laid_out = np.concatenate(
+        [
+            part
+            for channel, spans in enumerate(regions)
+            for span in spans
+            for part in (call[channel, int(span.start_s * RATE) : int(span.end_s * RATE)], gap)
+        ]
+    )
+    assert packed.frames == len(laid_out)
+    for first, last in [(0, packed.frames), (100, 20_000), (15_999, 16_001), (40_000, packed.frames + 50)]:
+        assert np.array_equal(packed.read(Audio("", "", call, RATE, RATE), first, last), laid_out[first:last])
+    # the region running past the end of the call is cut where the call ends
+    assert packed.regions[2].end_s == 12.0
 
 
 def test_chunks_never_mix_channels_nor_pass_whisper_window():
