@@ -8,12 +8,10 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from pipeline.audio import AudioError, is_dual_mono, load_audio, peak_dbfs
+from pipeline.audio import AudioError, SpooledAudio, decode_to_spool
 from pipeline.config import Settings
 from pipeline.diarize.embedded import EmbeddedDiarizer, EmbeddedOptions
 from pipeline.diarize.roles import apply_roles, assign_roles
@@ -24,7 +22,7 @@ from pipeline.redact import Redaction, redact_words
 from pipeline.redacted_audio import RedactedAudio, redacted_target, write_redacted_audio
 from pipeline.rubric import Rubric, load_rubric
 from pipeline.transcribe import attach_words, transcribe_regions, with_speakers
-from pipeline.types import Audio, Segment, Turn, Word
+from pipeline.types import AudioSource, Segment, Turn, Word
 from pipeline.vad import detect_speech, settle_speech
 
 # Below this the file holds digital silence or dither, not a conversation.
@@ -112,38 +110,41 @@ class CallProcessor:
 
     def __call__(self, path: Path, sha256: str) -> CallResult:
         settings, clock = self.settings, StageClock()
-        audio = load_audio(path, settings.max_duration_s, sha256=sha256)
-        samples = conversation_channels(audio)
-        clock.lap("decode")
-        activity = detect_speech(
-            samples, audio.sample_rate, settings.vad, settings.bleed, self._vad_model(), audio.source_sample_rate
-        )
-        clock.lap("vad")
-        # The ASR hears the speech and the candidates Silero was unsure of; its words settle them.
-        heard = transcribe_regions(
-            self.models.whisper(), samples, audio.sample_rate, activity.speech, settings.asr, activity.candidates
-        )
-        regions, words = settle_speech(activity, heard, settings.vad.confirm_min_word_probability, settings.vad.pad_s)
-        require_speech(audio, regions, settings.min_speech_s)
-        clock.lap("transcribe")
-        diarizer = self.stereo_diarizer if len(samples) == 2 else self.mono_diarizer
-        turns = diarizer(replace(audio, samples=samples), regions)
-        words = with_speakers(words, turns)
-        clock.lap("diarize")
-        # Redact before anything is stored or built from the text: nothing unredacted leaves here.
-        words, redactions = redact_words(words, settings.redaction)
-        clock.lap("redact")
-        speakers = assign_speakers(diarizer, attach_words(turns, words), words)
-        clock.lap("roles")
-        call_id = call_id_for(sha256)
-        judgement = judge_call(
-            call_id, speakers.turns, speakers.words, audio.duration_s, self.rubric, self.models.nlp(),
-            diarization_confidence=speakers.diarization_confidence, role_confidence=speakers.role_confidence,
-            feature_options=settings.features, queue_policy=settings.queue, untrusted=self.untrusted,
-        )  # fmt: skip
-        clock.lap("features_scoring")
-        redacted = self._redacted_audio(audio, call_id, redactions)
-        clock.lap("redacted_audio")
+        # decoded once, block by block, to a spool on disk; each stage reads what it needs from it
+        with decode_to_spool(path, settings.max_duration_s, sha256, settings.audio) as audio:
+            call = conversation_channels(audio)
+            clock.lap("decode")
+            activity = detect_speech(
+                call, call.sample_rate, settings.vad, settings.bleed, self._vad_model(), call.source_sample_rate
+            )
+            clock.lap("vad")
+            # The ASR hears the speech and the candidates Silero was unsure of; its words settle them.
+            heard = transcribe_regions(
+                self.models.whisper(), call, call.sample_rate, activity.speech, settings.asr, activity.candidates
+            )
+            regions, words = settle_speech(
+                activity, heard, settings.vad.confirm_min_word_probability, settings.vad.pad_s
+            )
+            require_speech(audio, regions, settings.min_speech_s)
+            clock.lap("transcribe")
+            diarizer = self.stereo_diarizer if call.channels == 2 else self.mono_diarizer
+            turns = diarizer(call, regions)
+            words = with_speakers(words, turns)
+            clock.lap("diarize")
+            # Redact before anything is stored or built from the text: nothing unredacted leaves here.
+            words, redactions = redact_words(words, settings.redaction)
+            clock.lap("redact")
+            speakers = assign_speakers(diarizer, attach_words(turns, words), words)
+            clock.lap("roles")
+            call_id = call_id_for(sha256)
+            judgement = judge_call(
+                call_id, speakers.turns, speakers.words, audio.duration_s, self.rubric, self.models.nlp(),
+                diarization_confidence=speakers.diarization_confidence, role_confidence=speakers.role_confidence,
+                feature_options=settings.features, queue_policy=settings.queue, untrusted=self.untrusted,
+            )  # fmt: skip
+            clock.lap("features_scoring")
+            redacted = self._redacted_audio(audio, call_id, redactions)
+            clock.lap("redacted_audio")
         return CallResult(
             call_id=call_id,
             source_path=str(path),
@@ -189,7 +190,7 @@ class CallProcessor:
     def _vad_model(self):
         return self.models.silero_vad() if self.settings.vad.method == "silero" else None
 
-    def _redacted_audio(self, audio: Audio, call_id: str, redactions: list[Redaction]) -> RedactedAudio | None:
+    def _redacted_audio(self, audio: AudioSource, call_id: str, redactions: list[Redaction]) -> RedactedAudio | None:
         options = self.settings.redacted_audio
         target = redacted_target(audio, call_id, options, self.redacted_audio_dir)
         if target is None:
@@ -198,19 +199,18 @@ class CallProcessor:
         return write_redacted_audio(audio, spans, self.settings.redaction.margin_s, options, target)
 
 
-def conversation_channels(audio: Audio) -> np.ndarray:
+def conversation_channels(audio: SpooledAudio) -> SpooledAudio:
     """The channels that carry the conversation: both sides of a dual-channel call, or one.
 
     Refuses a silent file; a stereo file carrying the same signal twice (a mono call saved as
     stereo) is one channel, since no channel map applies to it.
     """
-    peak = peak_dbfs(audio.samples)
-    if peak < SILENT_PEAK_DBFS:
-        raise AudioError(audio.path, f"all silent: peak level {peak:.0f} dBFS, no speech to analyse")
-    return audio.samples[:1] if is_dual_mono(audio.samples) else audio.samples
+    if audio.peak_dbfs < SILENT_PEAK_DBFS:
+        raise AudioError(audio.path, f"all silent: peak level {audio.peak_dbfs:.0f} dBFS, no speech to analyse")
+    return audio.select((0,)) if audio.dual_mono else audio
 
 
-def require_speech(audio: Audio, regions: list[list[Segment]], min_speech_s: float) -> None:
+def require_speech(audio: AudioSource, regions: list[list[Segment]], min_speech_s: float) -> None:
     speech_s = sum(region.duration_s for channel in regions for region in channel)
     if speech_s < min_speech_s:
         raise AudioError(

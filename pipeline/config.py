@@ -12,6 +12,7 @@ import yaml
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pipeline.audio import AudioOptions
 from pipeline.diarize import DiarizationOptions
 from pipeline.features import FeatureOptions
 from pipeline.metadata import MetadataOptions
@@ -32,6 +33,7 @@ class Settings(BaseSettings):
         Path(__file__).resolve().parent.parent / "models",
         description="where assembled/local weights live",
     )
+    audio: AudioOptions = AudioOptions()
     asr: AsrOptions = AsrOptions()
     vad: VadOptions = VadOptions()
     bleed: BleedOptions = BleedOptions()
