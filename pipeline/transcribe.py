@@ -140,8 +140,8 @@ def pack_regions(
                 if chunk_start_s is not None:
                     chunks.append((chunk_start_s, cursor_s))
                 chunk_start_s = cursor_s
-            first = min(int(round(region.start_s * sample_rate)), total_frames)
-            last = min(max(first, int(round(region.end_s * sample_rate))), total_frames)
+            first = min(round(region.start_s * sample_rate), total_frames)
+            last = min(max(first, round(region.end_s * sample_rate)), total_frames)
             frames = last - first
             packed_regions.append(
                 PackedRegion(
@@ -210,18 +210,6 @@ def to_call_time(
     return best.channel, round(start, 3), round(end, 3)
 
 
-def with_speakers(words: list[Word], turns: list[Turn]) -> list[Word]:
-    """Each word with the speaker of the turns on its own channel who covers most of it
-    (``speaker_by_overlap``); words keep their order."""
-    turns_on: dict[int, list[Turn]] = {}
-    for turn in turns:
-        turns_on.setdefault(turn.channel, []).append(turn)
-    return [
-        replace(word, speaker=speaker_by_overlap(turns_on.get(word.channel, []), word.start_s, word.end_s))
-        for word in words
-    ]
-
-
 def transcribe_regions(
     model_and_batched,
     samples: np.ndarray | AudioSource,
@@ -251,7 +239,9 @@ def transcribe_regions(
             streams.append((channel, apart))
     packed = pack_regions(source, sample_rate, streams)
     words: list[Word] = []
-    for start, end, text, probability in _heard_words(model_and_batched, packed, source, sample_rate, options):
+    for start, end, text, probability in _heard_words(
+        model_and_batched, packed, source, sample_rate, options
+    ):
         placed = to_call_time(packed, start, end)
         text = text.strip()
         if placed is None or not text:
@@ -263,7 +253,11 @@ def transcribe_regions(
 
 
 def _heard_words(
-    model_and_batched, packed: PackedAudio, source: AudioSource, sample_rate: int, options: AsrOptions
+    model_and_batched,
+    packed: PackedAudio,
+    source: AudioSource,
+    sample_rate: int,
+    options: AsrOptions,
 ) -> Iterator[tuple[float, float, str, float]]:
     """Whisper's words over every chunk, in packed time: (start, end, text, probability).
 
@@ -292,7 +286,10 @@ def _heard_words(
     signal = PackedSignal(packed, source)
     last_speech_s = 0.0
     for index in range(0, len(packed.chunks), options.batch_size):
-        clips = [{"start": start, "end": end} for start, end in packed.chunks[index : index + options.batch_size]]
+        clips = [
+            {"start": start, "end": end}
+            for start, end in packed.chunks[index : index + options.batch_size]
+        ]
         segments, info = batched.transcribe(
             signal, batch_size=options.batch_size, clip_timestamps=clips, **common
         )
@@ -304,20 +301,42 @@ def _heard_words(
                 yield word.start, word.end, word.word, word.probability
 
 
-def speaker_by_overlap(turns: list[Turn], start_s: float, end_s: float) -> str:
-    """The speaker whose turns cover most of [start_s, end_s]; the nearest turn's when none does."""
+def with_speakers(words: list[Word], turns: list[Turn]) -> list[Word]:
+    """Each word with the speaker of the turns on its own channel who covers most of it
+    (``speaker_by_overlap``); words keep their order."""
+    turns_on: dict[int, list[Turn]] = {}
+    for turn in turns:
+        turns_on.setdefault(turn.channel, []).append(turn)
+    found = {channel: timeline.SpanIndex(on_channel) for channel, on_channel in turns_on.items()}
+    return [
+        replace(
+            word,
+            speaker=speaker_by_overlap(
+                turns_on.get(word.channel, []), word.start_s, word.end_s, found.get(word.channel)
+            ),
+        )
+        for word in words
+    ]
+
+
+def speaker_by_overlap(
+    turns: list[Turn], start_s: float, end_s: float, index: timeline.SpanIndex | None = None
+) -> str:
+    """The speaker whose turns cover most of [start_s, end_s]; the nearest turn's when none does.
+
+    ``index`` is ``timeline.SpanIndex(turns)`` when many words are looked up in the same turns."""
     if not turns:
         return UNKNOWN
+    index = index or timeline.SpanIndex(turns)
     cover: dict[str, float] = {}
-    for turn in turns:
+    for position in index.touching(start_s, end_s):
+        turn = turns[position]
         overlap = min(turn.end_s, end_s) - max(turn.start_s, start_s)
         if overlap > 0:
             cover[turn.speaker] = cover.get(turn.speaker, 0.0) + overlap
     if cover:
         return max(cover.items(), key=lambda item: item[1])[0]
-    middle = (start_s + end_s) / 2
-    nearest = min(turns, key=lambda turn: min(abs(turn.start_s - middle), abs(turn.end_s - middle)))
-    return nearest.speaker
+    return turns[index.nearest((start_s + end_s) / 2)].speaker
 
 
 def attach_words(turns: list[Turn], words: list[Word]) -> list[Turn]:
@@ -330,17 +349,16 @@ def attach_words(turns: list[Turn], words: list[Word]) -> list[Turn]:
     by_speaker: dict[str, list[int]] = {}
     for index, turn in enumerate(turns):
         by_speaker.setdefault(turn.speaker, []).append(index)
+    everyone = timeline.SpanIndex(turns)
+    of_speaker = {
+        speaker: timeline.SpanIndex(turns, indices) for speaker, indices in by_speaker.items()
+    }
     for word in words:
-        candidates = by_speaker.get(word.speaker) or list(range(len(turns)))
-        if not candidates:
-            continue
+        found = of_speaker.get(word.speaker, everyone)
         middle = (word.start_s + word.end_s) / 2
-
-        def distance(index: int) -> float:
-            turn = turns[index]
-            if turn.start_s <= middle <= turn.end_s:
-                return 0.0
-            return min(abs(turn.start_s - middle), abs(turn.end_s - middle))
-
-        texts[min(candidates, key=distance)].append(word.word)
+        index = found.first_containing(middle)
+        if index is None:
+            index = found.nearest(middle)
+        if index is not None:
+            texts[index].append(word.word)
     return [replace(turn, text=" ".join(parts)) for turn, parts in zip(turns, texts)]

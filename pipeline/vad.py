@@ -451,13 +451,15 @@ def settle_speech(
     kept: list[Word] = []
     regions = [list(channel) for channel in activity.speech]
     by_candidate: dict[tuple[int, int], list[Word]] = {}
+    in_speech = [timeline.SpanIndex(spans) for spans in activity.speech]
+    in_candidate = [timeline.SpanIndex(spans) for spans in activity.candidates]
     for word in words:
         channel = word.channel
         middle = (word.start_s + word.end_s) / 2
-        if _index_of(activity.speech[channel], middle) is not None:
+        if in_speech[channel].first_containing(middle) is not None:
             kept.append(word)
             continue
-        index = _index_of(activity.candidates[channel], middle)
+        index = in_candidate[channel].first_containing(middle)
         if index is not None:
             by_candidate.setdefault((channel, index), []).append(word)
         elif word.probability >= min_word_probability and activity.is_own_voice(
@@ -505,10 +507,6 @@ def _own_share(heard: np.ndarray, own: np.ndarray, region: Segment) -> float:
     if not heard_frames.any():
         return 1.0
     return float(own[first:last][heard_frames].mean())
-
-
-def _index_of(spans: list[Segment], time_s: float) -> int | None:
-    return next((i for i, span in enumerate(spans) if span.start_s <= time_s <= span.end_s), None)
 
 
 def _frames(channel: np.ndarray, frame_samples: int = FRAME_SAMPLES) -> np.ndarray:

@@ -52,8 +52,15 @@ def test_the_packed_signal_is_read_from_the_call_span_by_span():
         ]
     )
     assert packed.frames == len(laid_out)
-    for first, last in [(0, packed.frames), (100, 20_000), (15_999, 16_001), (40_000, packed.frames + 50)]:
-        assert np.array_equal(packed.read(Audio("", "", call, RATE, RATE), first, last), laid_out[first:last])
+    for first, last in [
+        (0, packed.frames),
+        (100, 20_000),
+        (15_999, 16_001),
+        (40_000, packed.frames + 50),
+    ]:
+        assert np.array_equal(
+            packed.read(Audio("", "", call, RATE, RATE), first, last), laid_out[first:last]
+        )
     # the region running past the end of the call is cut where the call ends
     assert packed.regions[2].end_s == 12.0
 
@@ -103,3 +110,61 @@ def test_words_fill_the_turn_of_their_own_speaker():
         Word(3.5, 3.7, "bye", 0.9, "agent"),
     ]
     assert [t.text for t in attach_words(turns, words)] == ["so bye", "yes"]
+
+
+def _scan_speaker(turns, start_s, end_s):
+    """speaker_by_overlap as a plain scan through the turns (the rule the index must keep)."""
+    if not turns:
+        return "unknown"
+    cover = {}
+    for turn in turns:
+        overlap = min(turn.end_s, end_s) - max(turn.start_s, start_s)
+        if overlap > 0:
+            cover[turn.speaker] = cover.get(turn.speaker, 0.0) + overlap
+    if cover:
+        return max(cover.items(), key=lambda item: item[1])[0]
+    middle = (start_s + end_s) / 2
+    return min(turns, key=lambda t: min(abs(t.start_s - middle), abs(t.end_s - middle))).speaker
+
+
+def _scan_turn(turns, indices, middle):
+    """attach_words' choice of turn for a word's midpoint, as a plain scan."""
+
+    def distance(index):
+        turn = turns[index]
+        if turn.start_s <= middle <= turn.end_s:
+            return 0.0
+        return min(abs(turn.start_s - middle), abs(turn.end_s - middle))
+
+    return min(indices, key=distance)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_turns_are_found_by_time_as_a_scan_through_them_finds_them(seed):
+    """On overlapping, touching, nested and zero-length turns on a coarse time grid (so ties
+    happen), every word gets the speaker and the turn a scan in list order gives it."""
+    rng = np.random.default_rng(seed)
+    grid = lambda n: np.round(rng.integers(0, 400, n) * 0.25, 3)
+    starts = grid(60)
+    turns = [
+        Turn(
+            str(rng.choice(["spk0", "spk1", "spk2"])),
+            float(s),
+            float(s + rng.choice([0.0, 0.25, 1.0, 4.0, 30.0])),
+        )
+        for s in starts
+    ]
+    words = [(float(a), float(a + rng.choice([0.0, 0.25, 0.5]))) for a in grid(300)]
+    for start_s, end_s in words:
+        assert speaker_by_overlap(turns, start_s, end_s) == _scan_speaker(turns, start_s, end_s)
+    speakers = [str(rng.choice(["spk0", "spk1", "nobody"])) for _ in words]
+    attached = attach_words(
+        turns, [Word(a, b, f"w{i}", 0.9, s) for i, ((a, b), s) in enumerate(zip(words, speakers))]
+    )
+    expected = [[] for _ in turns]
+    for i, ((a, b), speaker) in enumerate(zip(words, speakers)):
+        indices = [k for k, t in enumerate(turns) if t.speaker == speaker] or list(
+            range(len(turns))
+        )
+        expected[_scan_turn(turns, indices, (a + b) / 2)].append(f"w{i}")
+    assert [t.text for t in attached] == [" ".join(parts) for parts in expected]
