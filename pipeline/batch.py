@@ -21,8 +21,9 @@ from pipeline.call import (
 )
 from pipeline.config import Settings
 from pipeline.judge import judge_call
+from pipeline.memory import MemoryPlan, plan_memory
 from pipeline.metadata import FileNamePattern
-from pipeline.models import ModelError, Models
+from pipeline.models import ModelError, Models, resolve_whisper
 from pipeline.rubric import load_rubric
 from pipeline.store.store import Store
 
@@ -81,9 +82,11 @@ def plan(paths: Iterable[str], stored: dict[str, str], redacted: set[str] = froz
 _worker_processor: CallProcessor | None = None
 
 
-def _init_worker(settings: Settings, redacted_dir: Path, untrusted: frozenset[str] = frozenset()) -> None:
+def _init_worker(
+    settings: Settings, redacted_dir: Path, untrusted: frozenset[str] = frozenset(), memory: MemoryPlan | None = None
+) -> None:
     global _worker_processor  # one processor (and one set of loaded models) per worker process
-    _worker_processor = CallProcessor(settings, redacted_audio_dir=redacted_dir, untrusted=untrusted)
+    _worker_processor = CallProcessor(settings, redacted_audio_dir=redacted_dir, untrusted=untrusted, memory_plan=memory)
 
 
 def _work(path: Path, sha256: str) -> CallResult | CallFailure:
@@ -98,13 +101,26 @@ def run_batch(
     on_progress: Callable[[CallResult | CallFailure, BatchSummary], None] | None = None,
     on_plan: Callable[[list[PlannedCall], int], None] | None = None,
     processor: CallProcessor | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> BatchSummary:
-    """Process every new recording under ``paths`` into ``db_path``; the main process is the only writer."""
+    """Process every new recording under ``paths`` into ``db_path``; the main process is the only writer.
+
+    Without a ``processor``, ASR batches and workers are planned within ``settings.max_memory_gb``
+    per worker first (``on_note`` hears what the plan changed); ValueError when a worker cannot fit
+    at all. A given ``processor`` brings its own settings and memory plan.
+    """
     started = time.perf_counter()
     summary = BatchSummary()
+    memory = None
+    if processor is None:
+        memory = memory_plan_for(settings)
+        settings = settings_within(memory, settings)
+        for note in memory.notes:
+            if on_note:
+                on_note(note)
     # The database is opened only to plan and to write each finished call, so the review app can
     # read and save grades in between (DuckDB allows one writing process at a time).
-    local = processor or (CallProcessor(settings) if settings.workers <= 1 else None)
+    local = processor or (CallProcessor(settings, memory_plan=memory) if settings.workers <= 1 else None)
     rubric = local.rubric if local else load_rubric(settings.rubric, settings.rubric_variables)
     with Store(db_path) as store:
         store.register_rubric(rubric, str(settings.rubric), Path(settings.rubric).read_text())
@@ -139,14 +155,14 @@ def run_batch(
             record_result(CallFailure(call.call_id, str(call.path), None, call.error))
     todo = [call for call in planned if not call.error]
     if local is not None or len(todo) <= 1:
-        local = local or CallProcessor(settings)
+        local = local or CallProcessor(settings, memory_plan=memory)
         local.untrusted = untrusted
         if local.redacted_audio_dir is None:
             local.redacted_audio_dir = redacted_audio_dir_for(db_path, settings)
         for call in todo:
             record_result(process_safely(local, call.path, call.sha256))
     else:
-        _run_pool(todo, settings, redacted_audio_dir_for(db_path, settings), record_result, untrusted)
+        _run_pool(todo, settings, redacted_audio_dir_for(db_path, settings), record_result, untrusted, memory)
     summary.wall_s = time.perf_counter() - started
     return summary
 
@@ -157,13 +173,14 @@ def _run_pool(
     redacted_dir: Path,
     record_result: Callable[[CallResult | CallFailure], None],
     untrusted: frozenset[str] = frozenset(),
+    memory: MemoryPlan | None = None,
 ) -> None:
     worker_settings = settings.model_copy(deep=True)
     if worker_settings.asr.cpu_threads == 0:
         # Share the cores instead of every worker's CTranslate2 grabbing all of them.
         worker_settings.asr.cpu_threads = max(1, (os.cpu_count() or 1) // settings.workers)
     context = multiprocessing.get_context("spawn")  # fork after OpenMP/ONNX threads start can deadlock
-    initargs = (worker_settings, redacted_dir, untrusted)
+    initargs = (worker_settings, redacted_dir, untrusted, memory)
     with ProcessPoolExecutor(settings.workers, mp_context=context, initializer=_init_worker, initargs=initargs) as pool:
         pending: dict[Future, PlannedCall] = {}
         queue = list(reversed(todo))
@@ -182,6 +199,28 @@ def _run_pool(
                     error = f"{call.path}: worker process failed: {type(exc).__name__}: {exc}"
                     result = CallFailure(call.call_id, str(call.path), call.sha256, error)
                 record_result(result)
+
+
+def memory_plan_for(settings: Settings) -> MemoryPlan:
+    """The run's memory plan from its settings: budget, model, ASR batch and beam, workers."""
+    model_file = Path(resolve_whisper(settings.asr.model, settings.models_dir)) / "model.bin"
+    return plan_memory(
+        settings.max_memory_gb,
+        model_file,
+        settings.asr.batch_size,
+        settings.asr.beam_size,
+        settings.workers,
+        settings.diarization.mono_backend,
+        settings.memory,
+    )
+
+
+def settings_within(memory: MemoryPlan, settings: Settings) -> Settings:
+    """``settings`` with the batch size and the number of workers the memory plan allows."""
+    if memory.batch_size == settings.asr.batch_size and memory.workers == settings.workers:
+        return settings
+    asr = settings.asr.model_copy(update={"batch_size": memory.batch_size})
+    return settings.model_copy(update={"asr": asr, "workers": memory.workers})
 
 
 @dataclass

@@ -17,6 +17,7 @@ from pipeline.diarize.embedded import EmbeddedDiarizer, EmbeddedOptions
 from pipeline.diarize.roles import apply_roles, assign_roles
 from pipeline.diarize.stereo import ChannelMapDiarizer, UnassignedMonoDiarizer
 from pipeline.judge import Judgement, judge_call
+from pipeline.memory import MemoryPlan
 from pipeline.models import ModelError, Models
 from pipeline.redact import Redaction, redact_words
 from pipeline.redacted_audio import RedactedAudio, redacted_target, write_redacted_audio
@@ -96,8 +97,11 @@ class CallProcessor:
         models: Models | None = None,
         redacted_audio_dir: Path | None = None,
         untrusted: frozenset[str] = frozenset(),
+        memory_plan: MemoryPlan | None = None,
     ):
         self.settings = settings
+        # when given, a call this worker cannot hold within its memory budget is refused with the reason
+        self.memory_plan = memory_plan
         self.models = models or Models(settings.models_dir, settings.asr, settings.diarization)
         self.redacted_audio_dir = redacted_audio_dir
         # criteria calibration does not trust for this rubric version: they never auto-fail a call
@@ -113,6 +117,8 @@ class CallProcessor:
         # decoded once, block by block, to a spool on disk; each stage reads what it needs from it
         with decode_to_spool(path, settings.max_duration_s, sha256, settings.audio) as audio:
             call = conversation_channels(audio)
+            if self.memory_plan:
+                self.memory_plan.check_call(str(path), audio.duration_s, call.channels)
             clock.lap("decode")
             activity = detect_speech(
                 call, call.sample_rate, settings.vad, settings.bleed, self._vad_model(), call.source_sample_rate

@@ -46,6 +46,10 @@ def run(
     compute_type: Annotated[Optional[str], typer.Option(help="int8, float16, ... (default: by device)")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="ASR batch size; 0 = sequential")] = None,
     workers: Annotated[Optional[int], typer.Option(help="worker processes on this machine")] = None,
+    max_memory_gb: Annotated[
+        Optional[float],
+        typer.Option("--max-memory-gb", help="peak memory per worker (default 2): ASR batches and workers are planned within it"),
+    ] = None,
     config: ConfigOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
     metadata: Annotated[
@@ -66,8 +70,9 @@ def run(
     asr = {k: v for k, v in dict(model=model, device=device, compute_type=compute_type, batch_size=batch_size).items() if v is not None}
     try:
         settings = load_settings(
-            config, workers=workers, asr=asr or None, metadata={"name_pattern": name_pattern} if name_pattern else None
-        )
+            config, workers=workers, max_memory_gb=max_memory_gb, asr=asr or None,
+            metadata={"name_pattern": name_pattern} if name_pattern else None,
+        )  # fmt: skip
     except ValueError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -94,7 +99,10 @@ def run(
     bad_metadata_lines = sum(_import_metadata(sidecar, db) for sidecar in sidecars)
     try:
         with progress:
-            summary = run_batch(paths, db, settings, on_progress=on_progress, on_plan=on_plan)
+            summary = run_batch(
+                paths, db, settings, on_progress=on_progress, on_plan=on_plan,
+                on_note=lambda note: console.print(f"[yellow]memory:[/yellow] {note}"),
+            )  # fmt: skip
     except ModelError as exc:
         console.print(f"[red]model error:[/red] {exc}")
         raise typer.Exit(2) from exc

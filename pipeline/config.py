@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from pipeline.audio import AudioOptions
 from pipeline.diarize import DiarizationOptions
 from pipeline.features import FeatureOptions
+from pipeline.memory import MemoryFigures
 from pipeline.metadata import MetadataOptions
 from pipeline.queue import QueuePolicy
 from pipeline.redact import RedactionConfig
@@ -51,6 +52,10 @@ class Settings(BaseSettings):
         0.5, ge=0, description="a call with less detected speech is failed as silent"
     )
     workers: int = Field(1, ge=1)
+    max_memory_gb: float = Field(
+        2.0, gt=0, description="memory one worker may use at its peak: the run plans ASR batches and workers within it"
+    )
+    memory: MemoryFigures = MemoryFigures()
 
     @field_validator("channel_map")
     @classmethod
