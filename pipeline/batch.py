@@ -202,8 +202,12 @@ def _run_pool(
 
 
 def memory_plan_for(settings: Settings) -> MemoryPlan:
-    """The run's memory plan from its settings: budget, model, ASR batch and beam, workers."""
-    model_file = Path(resolve_whisper(settings.asr.model, settings.models_dir)) / "model.bin"
+    """The run's memory plan from its settings: budget, model, ASR batch and beam, workers.
+
+    On CUDA the Whisper weights and the batches in flight live in GPU memory, not the worker's."""
+    model_file = None
+    if settings.asr.device != "cuda":
+        model_file = Path(resolve_whisper(settings.asr.model, settings.models_dir)) / "model.bin"
     return plan_memory(
         settings.max_memory_gb,
         model_file,

@@ -11,6 +11,8 @@ import pytest
 import yaml
 
 from pipeline.audio import AudioError
+from pipeline.batch import memory_plan_for
+from pipeline.config import load_settings
 from pipeline.memory import GB, MemoryFigures, plan_memory
 from tests.conftest import PROJECT, SAMPLES
 
@@ -117,3 +119,10 @@ def test_a_call_the_worker_cannot_hold_fails_with_the_reason_and_is_recorded(tmp
     assert status == "failed"
     assert "good_call.stereo.flac" in error and "budget is 2 GB" in error
     assert "dual-channel call" in error and "raise --max-memory-gb" in error
+
+
+def test_on_cuda_the_whisper_weights_and_batches_are_not_counted_in_the_worker():
+    on_cpu = memory_plan_for(load_settings(max_memory_gb=8.0))
+    on_gpu = memory_plan_for(load_settings(max_memory_gb=8.0, asr={"device": "cuda"}))
+    assert on_gpu.worker_gb == pytest.approx(on_gpu.figures.process_gb)
+    assert on_cpu.worker_gb > on_gpu.worker_gb
