@@ -187,7 +187,7 @@ def print_table(rows: list[Row], model: str, project: Path) -> None:
         f"`callqa run` ({project.name}) vs bare faster-whisper, model {model}, 2-channel 8 kHz calls built "
         "from the shared real calls; peak = peak resident memory of the process; RTF = processing time / call length"
     )
-    header = f"{'call':>8} | {'callqa peak GB':>14} | {'callqa RTF':>10} | {'bare peak GB':>12} | {'bare RTF':>8} | {'vs 5 min':>8}"
+    header = f"{'call':>8} | {'callqa peak GB':>14} | {'callqa RTF':>10} | {'bare peak GB':>12} | {'bare RTF':>8} | {'vs first':>8}"
     print(header)
     print("-" * len(header))
     first = rows[0].callqa.peak_rss_gb if rows else None
