@@ -23,8 +23,9 @@ from pipeline.categories import load_categories
 from pipeline.config import Settings
 from pipeline.engines import Engine, FinishedCall, Outcome, PlannedCall
 from pipeline.judge import judge_call
+from pipeline.memory import MemoryPlan, plan_memory
 from pipeline.metadata import FileNamePattern
-from pipeline.models import Models
+from pipeline.models import Models, resolve_whisper
 from pipeline.operations import (
     EXIT_CALLS_FAILED,
     EXIT_OK,
@@ -141,15 +142,26 @@ def run_batch(
     deadline: datetime | None = None,
     log: RunLog | None = None,
     reprocess_deleted: bool = False,
+    on_note: Callable[[str], None] | None = None,
 ) -> BatchSummary:
     """Process every new recording under ``paths`` into ``db_path``; the main process is the only writer.
 
     With a ``deadline`` no call is started that is not expected to be stored by then; the calls
-    left are counted in ``not_started`` and the next run takes them.
+    left are counted in ``not_started`` and the next run takes them. Without a ``processor``, a
+    local run plans ASR batches and workers within ``settings.max_memory_gb`` per worker first
+    (``on_note`` hears what the plan changed; ValueError when a worker cannot fit at all).
     """
     started = time.perf_counter()
     log = log or RunLog(None)
     summary = BatchSummary(engine=settings.engine.kind, deadline=deadline)
+    memory = None
+    if processor is None and settings.engine.kind != "ray":
+        memory = memory_plan_for(settings)
+        settings = settings_within(memory, settings)
+        for note in memory.notes:
+            log.event("memory_plan", note=note)
+            if on_note:
+                on_note(note)
     # The database is opened only to plan and to write finished calls, so the review app can
     # read and save grades in between (DuckDB allows one writing process at a time).
     rubric = processor.rubric if processor else load_rubric(settings.rubric, settings.rubric_variables)
@@ -186,7 +198,7 @@ def run_batch(
     writer.flush()
     todo = [call for call in planned if not call.error]
     if todo and may_start(deadline, datetime.now(), None):
-        engine = make_engine(settings, processor, redacted_audio_dir_for(db_path, settings), untrusted)
+        engine = make_engine(settings, processor, redacted_audio_dir_for(db_path, settings), untrusted, memory)
         summary.engine, summary.workers = engine.name, engine.workers
         try:
             schedule(engine, todo, writer, summary, deadline, log)
@@ -205,7 +217,18 @@ def run_batch(
     return summary
 
 
-def make_engine(settings: Settings, processor: CallProcessor | None, redacted_dir: Path, untrusted: frozenset[str]) -> Engine:
+def local_workers(settings: Settings) -> int:
+    """The worker processes of a local run: as set, or as many as the CPUs allow."""
+    return settings.workers or max(1, int((os.cpu_count() or 1) // settings.engine.cpus_per_worker))
+
+
+def make_engine(
+    settings: Settings,
+    processor: CallProcessor | None,
+    redacted_dir: Path,
+    untrusted: frozenset[str],
+    memory: MemoryPlan | None = None,
+) -> Engine:
     """Threads of this process for one worker, worker processes for several, or a Ray cluster."""
     options = settings.engine
     if options.kind == "ray":
@@ -214,9 +237,9 @@ def make_engine(settings: Settings, processor: CallProcessor | None, redacted_di
         return RayEngine(settings, redacted_dir, untrusted, settings.workers)
     from pipeline.engines.local import ProcessEngine, ThreadEngine
 
-    workers = settings.workers or max(1, int((os.cpu_count() or 1) // options.cpus_per_worker))
+    workers = local_workers(settings)
     if processor is not None or workers <= 1:
-        processor = processor or CallProcessor(settings)
+        processor = processor or CallProcessor(settings, memory_plan=memory)
         processor.untrusted = untrusted
         if processor.redacted_audio_dir is None:
             processor.redacted_audio_dir = redacted_dir
@@ -225,7 +248,7 @@ def make_engine(settings: Settings, processor: CallProcessor | None, redacted_di
     if worker_settings.asr.cpu_threads == 0:
         # Share the cores instead of every worker's CTranslate2 grabbing all of them.
         worker_settings.asr.cpu_threads = max(1, (os.cpu_count() or 1) // workers)
-    return ProcessEngine(worker_settings, redacted_dir, untrusted, workers)
+    return ProcessEngine(worker_settings, redacted_dir, untrusted, workers, memory)
 
 
 def schedule(
@@ -332,6 +355,32 @@ class Writer:
         )  # fmt: skip
         if self.on_progress:
             self.on_progress(finished, summary)
+
+
+def memory_plan_for(settings: Settings) -> MemoryPlan:
+    """The run's memory plan from its settings: budget, model, ASR batch and beam, workers.
+
+    On CUDA the Whisper weights and the batches in flight live in GPU memory, not the worker's."""
+    model_file = None
+    if settings.asr.device != "cuda":
+        model_file = Path(resolve_whisper(settings.asr.model, settings.models_dir)) / "model.bin"
+    return plan_memory(
+        settings.max_memory_gb,
+        model_file,
+        settings.asr.batch_size,
+        settings.asr.beam_size,
+        local_workers(settings),
+        settings.diarization.mono_backend,
+        settings.memory,
+    )
+
+
+def settings_within(memory: MemoryPlan, settings: Settings) -> Settings:
+    """``settings`` with the batch size and the number of workers the memory plan allows."""
+    if memory.batch_size == settings.asr.batch_size and memory.workers == local_workers(settings):
+        return settings
+    asr = settings.asr.model_copy(update={"batch_size": memory.batch_size})
+    return settings.model_copy(update={"asr": asr, "workers": memory.workers})
 
 
 @dataclass

@@ -10,26 +10,25 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from pipeline.audio import AudioError, is_dual_mono, load_audio, peak_dbfs
+from pipeline.audio import AudioError, SpooledAudio, decode_to_spool
 from pipeline.categories import load_categories
 from pipeline.config import Settings
 from pipeline.diarize.embedded import EmbeddedDiarizer, EmbeddedOptions
 from pipeline.diarize.roles import apply_roles, assign_roles
 from pipeline.diarize.stereo import ChannelMapDiarizer, UnassignedMonoDiarizer
 from pipeline.judge import Judgement, judge_call
+from pipeline.memory import MemoryPlan
 from pipeline.models import ModelError, Models
 from pipeline.redact import PaymentWindow, Redaction, redact
 from pipeline.redacted_audio import RedactedAudio, redacted_target, write_redacted_audio
 from pipeline.rubric import Rubric, load_rubric
 from pipeline.signals import SignalStage
-from pipeline.transcribe import attach_words, transcribe
-from pipeline.types import Audio, Segment, Turn, Word
-from pipeline.vad import detect_speech
+from pipeline.transcribe import attach_words, transcribe_regions, with_speakers
+from pipeline.types import AudioSource, Segment, Turn, Word
+from pipeline.vad import detect_speech, settle_speech
 
 # Below this the file holds digital silence or dither, not a conversation.
 SILENT_PEAK_DBFS = -60.0
@@ -103,8 +102,11 @@ class CallProcessor:
         models: Models | None = None,
         redacted_audio_dir: Path | None = None,
         untrusted: frozenset[str] = frozenset(),
+        memory_plan: MemoryPlan | None = None,
     ):
         self.settings = settings
+        # when given, a call this worker cannot hold within its memory budget is refused with the reason
+        self.memory_plan = memory_plan
         self.models = models or Models(settings.models_dir, settings.asr, settings.diarization)
         self.redacted_audio_dir = redacted_audio_dir
         # criteria calibration does not trust for this rubric version: they never auto-fail a call
@@ -122,27 +124,39 @@ class CallProcessor:
 
     def __call__(self, path: Path, sha256: str) -> CallResult:
         settings, clock = self.settings, StageClock()
-        with self.lanes.enter("before_asr", clock):
-            audio = load_audio(path, settings.max_duration_s, sha256=sha256)
-            samples = conversation_channels(audio)
-            clock.lap("decode")
-            regions = detect_speech(samples, audio.sample_rate, settings.vad, settings.bleed, self._vad_model())
-            require_speech(audio, regions, settings.min_speech_s)
-            clock.lap("vad")
-            diarizer = self.stereo_diarizer if len(samples) == 2 else self.mono_diarizer
-            turns = diarizer(replace(audio, samples=samples), regions)
-            # read now: the next call through this lane reuses the diarizer
-            diarization_confidence = diarizer_confidence(diarizer)
-            clock.lap("diarize")
-        with self.lanes.enter("asr", clock):
-            words = transcribe(self.models.whisper(), samples, audio.sample_rate, regions, turns, settings.asr)
-            clock.lap("transcribe")
-        with self.lanes.enter("after_asr", clock):
-            # Redact before anything is stored or built from the text: nothing unredacted leaves here.
-            redacted = redact(words, settings.redaction)
-            words, redactions = redacted.words, redacted.redactions
-            clock.lap("redact")
-            speakers = assign_speakers(diarizer, attach_words(turns, words), words, diarization_confidence)
+        # decoded once, block by block, to a spool on disk; each stage reads what it needs from it
+        with decode_to_spool(path, settings.max_duration_s, sha256, settings.audio) as audio:
+            with self.lanes.enter("before_asr", clock):
+                call = conversation_channels(audio)
+                if self.memory_plan:
+                    self.memory_plan.check_call(str(path), audio.duration_s, call.channels)
+                clock.lap("decode")
+                activity = detect_speech(
+                    call, call.sample_rate, settings.vad, settings.bleed, self._vad_model(), call.source_sample_rate
+                )
+                clock.lap("vad")
+            with self.lanes.enter("asr", clock):
+                # The ASR hears the speech and the candidates Silero was unsure of; its words settle them.
+                heard = transcribe_regions(
+                    self.models.whisper(), call, call.sample_rate, activity.speech, settings.asr, activity.candidates
+                )
+                clock.lap("transcribe")
+            with self.lanes.enter("after_asr", clock):
+                regions, words = settle_speech(
+                    activity, heard, settings.vad.confirm_min_word_probability, settings.vad.pad_s
+                )
+                require_speech(audio, regions, settings.min_speech_s)
+                diarizer = self.stereo_diarizer if call.channels == 2 else self.mono_diarizer
+                turns = diarizer(call, regions)
+                # read now: the next call through this lane reuses the diarizer
+                diarization_confidence = diarizer_confidence(diarizer)
+                words = with_speakers(words, turns)
+                clock.lap("diarize")
+                # Redact before anything is stored or built from the text: nothing unredacted leaves here.
+                redacted = redact(words, settings.redaction)
+                words, redactions = redacted.words, redacted.redactions
+                clock.lap("redact")
+                speakers = assign_speakers(diarizer, attach_words(turns, words), words, diarization_confidence)
             clock.lap("roles")
             call_id = call_id_for(sha256)
             judgement = judge_call(
@@ -200,7 +214,7 @@ class CallProcessor:
     def _vad_model(self):
         return self.models.silero_vad() if self.settings.vad.method == "silero" else None
 
-    def _redacted_audio(self, audio: Audio, call_id: str, redactions: list[Redaction]) -> RedactedAudio | None:
+    def _redacted_audio(self, audio: AudioSource, call_id: str, redactions: list[Redaction]) -> RedactedAudio | None:
         options = self.settings.redacted_audio
         target = redacted_target(audio, call_id, options, self.redacted_audio_dir)
         if target is None:
@@ -209,19 +223,18 @@ class CallProcessor:
         return write_redacted_audio(audio, spans, self.settings.redaction.margin_s, options, target)
 
 
-def conversation_channels(audio: Audio) -> np.ndarray:
+def conversation_channels(audio: SpooledAudio) -> SpooledAudio:
     """The channels that carry the conversation: both sides of a dual-channel call, or one.
 
     Refuses a silent file; a stereo file carrying the same signal twice (a mono call saved as
     stereo) is one channel, since no channel map applies to it.
     """
-    peak = peak_dbfs(audio.samples)
-    if peak < SILENT_PEAK_DBFS:
-        raise AudioError(audio.path, f"all silent: peak level {peak:.0f} dBFS, no speech to analyse")
-    return audio.samples[:1] if is_dual_mono(audio.samples) else audio.samples
+    if audio.peak_dbfs < SILENT_PEAK_DBFS:
+        raise AudioError(audio.path, f"all silent: peak level {audio.peak_dbfs:.0f} dBFS, no speech to analyse")
+    return audio.select((0,)) if audio.dual_mono else audio
 
 
-def require_speech(audio: Audio, regions: list[list[Segment]], min_speech_s: float) -> None:
+def require_speech(audio: AudioSource, regions: list[list[Segment]], min_speech_s: float) -> None:
     speech_s = sum(region.duration_s for channel in regions for region in channel)
     if speech_s < min_speech_s:
         raise AudioError(

@@ -63,6 +63,10 @@ def run(
     summary_file: Annotated[
         Optional[Path], typer.Option("--summary", help="run summary JSON for a cron job (default: DB.run.json)")
     ] = None,
+    max_memory_gb: Annotated[
+        Optional[float],
+        typer.Option("--max-memory-gb", help="peak memory per worker (default 2): ASR batches and workers are planned within it"),
+    ] = None,
     config: ConfigOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
     metadata: Annotated[
@@ -109,7 +113,7 @@ def run(
     engine_options = {k: v for k, v in dict(kind=engine, address=address).items() if v is not None}
     try:
         settings = load_settings(
-            config, workers=workers, asr=asr or None, engine=engine_options or None,
+            config, workers=workers, max_memory_gb=max_memory_gb, asr=asr or None, engine=engine_options or None,
             metadata={"name_pattern": name_pattern} if name_pattern else None,
         )  # fmt: skip
         until = run_deadline(deadline, max_hours, datetime.now())
@@ -146,7 +150,8 @@ def run(
             summary = run_batch(
                 paths, db, settings, on_progress=on_progress, on_plan=on_plan, deadline=until, log=run_log,
                 reprocess_deleted=reprocess_deleted,
-            )
+                on_note=lambda note: console.print(f"[yellow]memory:[/yellow] {note}"),
+            )  # fmt: skip
     except ModelError as exc:
         stop("model error", exc)
     except EngineError as exc:
@@ -374,7 +379,7 @@ def pci_scan(
 
         try:
             settings = load_settings(config, asr={"model": model} if model else None)
-            listener = make_listener(settings, Models(settings))
+            listener = make_listener(settings, Models(settings.models_dir, settings.asr, settings.diarization))
         except ValueError as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from exc
@@ -483,6 +488,91 @@ def retention(
         db, call_ids, f"cli:{_os_user()}", f"retention: older than {older_than}", _redacted_dir(db, config), original
     )
     raise typer.Exit(_print_deleted(result))
+
+
+@app.command("eval")
+def evaluate(
+    reference_dir: Annotated[Path, typer.Argument(help="folder of references: <stem>.rttm, optional .stm/.txt/.json words, .uem")],
+    db: Annotated[Path, typer.Option("--db", help="DuckDB file with the processed calls")] = Path("calls.duckdb"),
+    collar_s: Annotated[float, typer.Option("--collar", help="seconds forgiven each side of a reference boundary")] = 0.25,
+    role: Annotated[Optional[list[str]], typer.Option("--role", help="LABEL=agent|customer for reference labels with other names")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of tables")] = False,
+) -> None:
+    """How accurate the stored calls are against your own labelled calls: DER, JER, missed speech, WER."""
+    import json as json_module
+
+    from pipeline.evaluation import evaluate_call, load_references, reference_key, summarise
+
+    extra_roles: dict[str, str] = {}
+    for item in role or []:
+        label, _, value = item.partition("=")
+        if not label or value not in ("agent", "customer"):
+            console.print(f"[red]error:[/red] --role {item!r}: give LABEL=agent or LABEL=customer")
+            raise typer.Exit(2)
+        extra_roles[label] = value
+    try:
+        references = load_references(reference_dir)
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    with _open_store(db) as store:
+        calls = store.calls_for_evaluation()
+    evaluations = []
+    for call in calls:
+        reference = references.get(reference_key(call.source_path))
+        if reference is None:
+            continue
+        reference.role_of_label.update(extra_roles)
+        evaluations.append(
+            evaluate_call(
+                reference, call.turns, call.words, call.duration_s, call_id=call.call_id,
+                source=Path(call.source_path).name, events=call.events, collar_s=collar_s,
+            )
+        )  # fmt: skip
+    if not evaluations:
+        console.print(
+            f"[red]error:[/red] no stored call in {db} matches a reference in {reference_dir} "
+            "(a reference <stem>.rttm matches a recording whose file name starts with <stem>.)"
+        )
+        raise typer.Exit(1)
+    summary = summarise(evaluations)
+    if as_json:
+        print(json_module.dumps({"calls": [e.as_dict() for e in evaluations], "overall": summary.__dict__}, indent=2))
+        return
+    _print_evaluation(evaluations, summary, collar_s)
+
+
+def _print_evaluation(evaluations, summary, collar_s: float) -> None:
+    def pct(value) -> str:
+        return "-" if value is None else f"{100 * value:.1f}"
+
+    table = Table(title=f"Accuracy against the references (collar {collar_s:g} s each side, overlap scored; % unless s)")
+    columns = ("call", "file", "ref speech s", "DER role", "DER opt", "JER", "missed", "false al.",
+               "agent missed", "cust. missed", "WER agent", "WER cust.", "WER all", "dead air over speech")  # fmt: skip
+    for column in columns:
+        table.add_column(column, overflow="fold", justify="left" if column in ("call", "file") else "right")
+    for e in evaluations:
+        scored = e.reference_speech_s or 0.0
+        table.add_row(
+            e.call_id, e.source, f"{scored:.1f}", pct(e.role_der), pct(e.der), pct(e.jer),
+            pct(e.missed_s / scored if scored else None), pct(e.false_alarm_s / scored if scored else None),
+            pct(e.missed_by_role.get("agent")), pct(e.missed_by_role.get("customer")),
+            pct(e.wer_by_role.get("agent")), pct(e.wer_by_role.get("customer")), pct(e.wer_by_role.get("all")),
+            f"{e.dead_air_over_speech}/{e.dead_air_events}",
+        )  # fmt: skip
+    table.add_row(
+        "overall", f"{summary.calls} call(s)", "", pct(summary.role_der), pct(summary.der), "", "", "",
+        pct(summary.missed_by_role.get("agent")), pct(summary.missed_by_role.get("customer")),
+        pct(summary.wer_by_role.get("agent")), pct(summary.wer_by_role.get("customer")),
+        pct(summary.wer_by_role.get("all")), str(summary.dead_air_over_speech), end_section=True,
+    )  # fmt: skip
+    out = Console(width=max(Console().width, 180))
+    out.print(table)
+    out.print(
+        "DER role: agent/customer labels compared as they are (a swapped call scores as wrong); "
+        "DER opt: best speaker mapping. Overall rates are pooled over the calls' scored speech; "
+        f"mean role DER {pct(summary.mean_role_der)} %, worst {pct(summary.worst_role_der)} %."
+    )
 
 
 @models_app.callback()

@@ -12,11 +12,13 @@ import yaml
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pipeline.audio import AudioOptions
 from pipeline.categories import DEFAULT_CATEGORIES_PATH
 from pipeline.diarize import DiarizationOptions
 from pipeline.engines import EngineOptions
 from pipeline.features import FeatureOptions
 from pipeline.features.customer import CustomerOptions
+from pipeline.memory import MemoryFigures
 from pipeline.metadata import MetadataOptions
 from pipeline.queue import QueuePolicy
 from pipeline.redact import RedactionConfig
@@ -35,6 +37,7 @@ class Settings(BaseSettings):
         Path(__file__).resolve().parent.parent / "models",
         description="where assembled/local weights live",
     )
+    audio: AudioOptions = AudioOptions()
     asr: AsrOptions = AsrOptions()
     vad: VadOptions = VadOptions()
     bleed: BleedOptions = BleedOptions()
@@ -57,6 +60,10 @@ class Settings(BaseSettings):
         0, ge=0, description="workers: 0 = as many as the CPUs allow (CPUs / engine.cpus_per_worker)"
     )
     engine: EngineOptions = EngineOptions()
+    max_memory_gb: float = Field(
+        2.0, gt=0, description="memory one worker may use at its peak: the run plans ASR batches and workers within it"
+    )
+    memory: MemoryFigures = MemoryFigures()
 
     @field_validator("channel_map")
     @classmethod

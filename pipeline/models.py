@@ -244,12 +244,12 @@ class Models:
 
     @_one_loader_at_a_time
     def silero_vad(self):
-        """Silero VAD (the ONNX model shipped inside faster-whisper), hash-checked, loaded once."""
+        """Silero VAD from the silero-vad package (8 and 16 kHz), hash-checked, loaded once."""
         if "silero-vad" not in self._loaded:
-            from faster_whisper.vad import SileroVADModel
+            from pipeline.vad import SileroVad
 
             path = prepare_model("silero-vad", self._manifest["silero-vad"], self.models_dir)
-            self._loaded["silero-vad"] = SileroVADModel(str(path))
+            self._loaded["silero-vad"] = SileroVad(str(path))
         return self._loaded["silero-vad"]
 
     @_one_loader_at_a_time

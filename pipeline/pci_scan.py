@@ -391,30 +391,29 @@ def make_listener(settings, models) -> Callable[[object], list[Finding]]:
 
 
 def transcribe_file(path: Path, settings, models):
-    """The words Whisper hears in a recording, found and transcribed as the pipeline does it;
-    on a dual-channel file each channel's words carry its speaker."""
-    from pipeline.audio import is_dual_mono, load_audio
-    from pipeline.transcribe import transcribe_regions
-    from pipeline.types import UNKNOWN, Word
-    from pipeline.vad import detect_speech
+    """The words Whisper hears in a recording, found and transcribed as the run does it (the same
+    speech detection, ASR and settling); on a dual-channel file each channel's words carry its speaker."""
+    from dataclasses import replace
 
-    audio = load_audio(path, settings.max_duration_s)
-    samples = audio.samples[:1] if is_dual_mono(audio.samples) else audio.samples
-    models.verify_vad()
-    regions = detect_speech(
-        samples, audio.sample_rate, settings.vad, settings.bleed, settings.vad.method
-    )
-    placed = transcribe_regions(models.whisper(), samples, audio.sample_rate, regions, settings.asr)
-    stereo = samples.shape[0] == 2
-    return [
-        Word(
-            w.start_s,
-            w.end_s,
-            w.word,
-            w.probability,
-            settings.channel_map.get(channel, UNKNOWN) if stereo else UNKNOWN,
+    from pipeline.audio import decode_to_spool
+    from pipeline.call import conversation_channels
+    from pipeline.transcribe import transcribe_regions
+    from pipeline.types import UNKNOWN
+    from pipeline.vad import detect_speech, settle_speech
+
+    with decode_to_spool(path, settings.max_duration_s, None, settings.audio) as audio:
+        call = conversation_channels(audio)
+        activity = detect_speech(
+            call, call.sample_rate, settings.vad, settings.bleed, models.silero_vad(), call.source_sample_rate
         )
-        for channel, w in sorted(placed, key=lambda cw: cw[1].start_s)
+        heard = transcribe_regions(
+            models.whisper(), call, call.sample_rate, activity.speech, settings.asr, activity.candidates
+        )
+        _, words = settle_speech(activity, heard, settings.vad.confirm_min_word_probability, settings.vad.pad_s)
+        stereo = call.channels == 2
+    return [
+        replace(w, speaker=settings.channel_map.get(w.channel, UNKNOWN) if stereo else UNKNOWN)
+        for w in sorted(words, key=lambda w: w.start_s)
     ]
 
 

@@ -11,9 +11,9 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from pipeline import timeline
-from pipeline.audio import blank_spans, write_audio
+from pipeline.audio import AudioWriter, blank_spans
 from pipeline.digest import file_sha256
-from pipeline.types import Audio, Segment
+from pipeline.types import AudioSource, Segment
 
 
 class RedactedAudioOptions(BaseModel):
@@ -34,28 +34,31 @@ class RedactedAudio:
 
 
 def write_redacted_audio(
-    audio: Audio,
+    audio: AudioSource,
     spans: Iterable[Segment],
     margin_s: float,
     options: RedactedAudioOptions,
     target: Path,
 ) -> RedactedAudio:
-    """Blank every span (widened by ``margin_s``) in all channels of ``audio`` and write it to ``target``.
+    """Blank every span (widened by ``margin_s``) in all channels of ``audio`` and write it to
+    ``target``, block by block (the call is never in memory whole).
 
     With ``replace_original`` the source recording is removed once the copy is written.
     """
     blanked_spans = timeline.widen(spans, margin_s, 0.0, audio.duration_s)
-    blanked = blank_spans(
-        audio.samples, audio.sample_rate, [(s.start_s, s.end_s) for s in blanked_spans], options.mode
-    )
-    write_audio(target, blanked, audio.sample_rate)
+    sample_spans = [(s.start_s, s.end_s) for s in blanked_spans]
+    with AudioWriter(target, audio.sample_rate, audio.channels) as writer:
+        first = 0
+        for block in audio.blocks():
+            writer.write(blank_spans(block, audio.sample_rate, sample_spans, options.mode, first))
+            first += block.shape[1]
     source = Path(audio.path)
     if options.replace_original and target != source:
         source.unlink()
     return RedactedAudio(str(target.resolve()), file_sha256(target))  # the review app may start elsewhere
 
 
-def redacted_target(audio: Audio, call_id: str, options: RedactedAudioOptions, directory: Path | None) -> Path | None:
+def redacted_target(audio: AudioSource, call_id: str, options: RedactedAudioOptions, directory: Path | None) -> Path | None:
     """Where the copy goes: over the original, or ``<directory>/<call_id>.flac``; None when not written."""
     if not options.enabled:
         return None

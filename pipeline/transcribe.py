@@ -9,17 +9,24 @@ once, and gives Whisper no long silence to hallucinate in.
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
 
-from pipeline.types import UNKNOWN, Segment, Turn, Word
+from pipeline import timeline
+from pipeline.types import UNKNOWN, AudioSource, Segment, Turn, Word
+from pipeline.vad import as_source
 
 # Whisper's window is 30 s; stay a little under so a chunk never spills into a second window.
 CHUNK_S = 29.5
-REGION_GAP_S = 0.2
+# Silence laid between packed regions: Whisper's word timings drift by a few hundred ms, and a
+# word must not be carried across a join into a region where nobody said it.
+REGION_GAP_S = 0.5
 
 
 class AsrOptions(BaseModel):
@@ -37,6 +44,9 @@ class AsrOptions(BaseModel):
     beam_size: int = Field(5, ge=1)
     language: str | None = "en"
     cpu_threads: int = Field(0, ge=0, description="0 = CTranslate2 default")
+    region_pad_s: float = Field(
+        0.8, ge=0.0, description="audio heard either side of each speech region, for context"
+    )
 
     def resolved_compute_type(self) -> str:
         if self.compute_type != "default":
@@ -52,6 +62,9 @@ class PackedRegion:
     start_s: float
     end_s: float
     packed_start_s: float
+    first_frame: int = 0  # its first sample on the call
+    packed_first: int = 0  # and in the packed signal
+    frames: int = 0
 
     @property
     def packed_end_s(self) -> float:
@@ -60,38 +73,116 @@ class PackedRegion:
 
 @dataclass
 class PackedAudio:
-    samples: np.ndarray
+    """The plan of the packed signal: where each region goes and the chunks Whisper hears. The
+    samples stay on the call until a chunk is read (``read``)."""
+
     regions: list[PackedRegion]
     chunks: list[tuple[float, float]]  # packed-time spans, each at most CHUNK_S
+    frames: int  # length of the packed signal, in samples
+
+    def __post_init__(self):
+        self._packed_firsts = [region.packed_first for region in self.regions]
+        self._search_starts = [region.packed_start_s - REGION_GAP_S / 2 for region in self.regions]
+
+    def read(self, source: AudioSource, first: int, last: int) -> np.ndarray:
+        """Samples [first, last) of the packed signal: its regions' audio, silence between them."""
+        last = min(last, self.frames)
+        out = np.zeros(max(0, last - first), dtype=np.float32)
+        index = max(0, bisect.bisect_right(self._packed_firsts, first) - 1)
+        for region in self.regions[index:]:
+            if region.packed_first >= last:
+                break
+            start = max(first, region.packed_first)
+            stop = min(last, region.packed_first + region.frames)
+            if stop > start:
+                on_call = region.first_frame + start - region.packed_first
+                out[start - first : stop - first] = source.read(
+                    on_call, on_call + stop - start, channel=region.channel
+                )
+        return out
+
+    def region_near(self, packed_time_s: float) -> PackedRegion | None:
+        """The first region whose span, with half the silence either side, holds ``packed_time_s``."""
+        index = bisect.bisect_right(self._search_starts, packed_time_s)
+        # spans only touch, so the first that holds it is this one or one just before
+        for region in self.regions[max(0, index - 2) : index]:
+            if (
+                region.packed_start_s - REGION_GAP_S / 2
+                <= packed_time_s
+                <= region.packed_end_s + REGION_GAP_S / 2
+            ):
+                return region
+        return None
 
 
 def pack_regions(
-    samples: np.ndarray, sample_rate: int, regions_per_channel: list[list[Segment]], chunk_s: float = CHUNK_S
+    samples: np.ndarray | AudioSource,
+    sample_rate: int,
+    streams: list[tuple[int, list[Segment]]],
+    chunk_s: float = CHUNK_S,
 ) -> PackedAudio:
-    """Lay every channel's speech regions end to end; chunks never mix channels or exceed ``chunk_s``."""
-    gap = np.zeros(int(REGION_GAP_S * sample_rate), dtype=np.float32)
-    pieces: list[np.ndarray] = []
+    """Lay each stream's regions (a channel and its regions) end to end, a short silence between
+    them; chunks never mix streams (so never channels) or exceed ``chunk_s``."""
+    total_frames = samples.shape[1] if isinstance(samples, np.ndarray) else samples.frames
+    gap_frames = int(REGION_GAP_S * sample_rate)
     packed_regions: list[PackedRegion] = []
     chunks: list[tuple[float, float]] = []
     cursor_s = 0.0
-    for channel, regions in enumerate(regions_per_channel):
+    packed_frames = 0
+    for channel, regions in streams:
         chunk_start_s = None
         for region in _split_long(regions, chunk_s - 2 * REGION_GAP_S):
             length_s = region.end_s - region.start_s
-            if chunk_start_s is None or cursor_s + length_s + REGION_GAP_S - chunk_start_s > chunk_s:
+            if (
+                chunk_start_s is None
+                or cursor_s + length_s + REGION_GAP_S - chunk_start_s > chunk_s
+            ):
                 if chunk_start_s is not None:
                     chunks.append((chunk_start_s, cursor_s))
                 chunk_start_s = cursor_s
-            first = int(round(region.start_s * sample_rate))
-            last = int(round(region.end_s * sample_rate))
-            piece = samples[channel, first:last]
-            pieces.extend([piece, gap])
-            packed_regions.append(PackedRegion(channel, region.start_s, region.start_s + len(piece) / sample_rate, cursor_s))
-            cursor_s += (len(piece) + len(gap)) / sample_rate
+            first = min(round(region.start_s * sample_rate), total_frames)
+            last = min(max(first, round(region.end_s * sample_rate)), total_frames)
+            frames = last - first
+            packed_regions.append(
+                PackedRegion(
+                    channel,
+                    region.start_s,
+                    region.start_s + frames / sample_rate,
+                    cursor_s,
+                    first,
+                    packed_frames,
+                    frames,
+                )
+            )
+            cursor_s += (frames + gap_frames) / sample_rate
+            packed_frames += frames + gap_frames
         if chunk_start_s is not None:
             chunks.append((chunk_start_s, cursor_s))
-    packed = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
-    return PackedAudio(packed.astype(np.float32, copy=False), packed_regions, chunks)
+    return PackedAudio(packed_regions, chunks, packed_frames)
+
+
+class PackedSignal(np.ndarray):
+    """The packed signal as faster-whisper takes it: an array as long as the packed speech, whose
+    slices are read from the call when asked for. The batched pipeline only measures the audio
+    and slices out each clip, so nothing but the clips being heard is ever in memory."""
+
+    def __new__(cls, packed: PackedAudio, source: AudioSource):
+        nothing = np.zeros(1, dtype=np.float32)
+        view = np.lib.stride_tricks.as_strided(
+            nothing, shape=(packed.frames,), strides=(0,), writeable=False
+        )
+        signal = view.view(cls)
+        signal._read = partial(packed.read, source)
+        return signal
+
+    def __array_finalize__(self, obj):
+        self._read = getattr(obj, "_read", None)
+
+    def __getitem__(self, key):
+        if isinstance(key, slice) and key.step in (None, 1) and self._read is not None:
+            start, stop, _ = key.indices(self.shape[0])
+            return self._read(start, stop)
+        return super().__getitem__(key)
 
 
 def _split_long(regions: list[Segment], max_s: float) -> list[Segment]:
@@ -105,14 +196,12 @@ def _split_long(regions: list[Segment], max_s: float) -> list[Segment]:
     return out
 
 
-def to_call_time(packed: PackedAudio, packed_start_s: float, packed_end_s: float) -> tuple[int, float, float] | None:
-    """Map a packed-time span to (channel, start_s, end_s) in call time by the region at its midpoint."""
-    middle = (packed_start_s + packed_end_s) / 2
-    best = None
-    for region in packed.regions:
-        if region.packed_start_s <= middle <= region.packed_end_s + REGION_GAP_S:
-            best = region
-            break
+def to_call_time(
+    packed: PackedAudio, packed_start_s: float, packed_end_s: float
+) -> tuple[int, float, float] | None:
+    """Map a packed-time span to (channel, start_s, end_s) in call time by the region nearest its midpoint."""
+    # the silence after a region belongs half to it and half to the next one
+    best = packed.region_near((packed_start_s + packed_end_s) / 2)
     if best is None:
         return None
     offset = best.start_s - best.packed_start_s
@@ -121,74 +210,133 @@ def to_call_time(packed: PackedAudio, packed_start_s: float, packed_end_s: float
     return best.channel, round(start, 3), round(end, 3)
 
 
-def transcribe(
-    model_and_batched,
-    samples: np.ndarray,
-    sample_rate: int,
-    regions_per_channel: list[list[Segment]],
-    turns: list[Turn],
-    options: AsrOptions,
-) -> list[Word]:
-    """Transcribe each channel's speech; words in call time, sorted by start, each with its channel
-    and the speaker of ``turns`` on that channel who covers most of it (``speaker_by_overlap``)."""
-    turns_on = {channel: [t for t in turns if t.channel == channel] for channel in range(len(regions_per_channel))}
-    return [
-        replace(word, speaker=speaker_by_overlap(turns_on.get(word.channel, []), word.start_s, word.end_s))
-        for word in transcribe_regions(model_and_batched, samples, sample_rate, regions_per_channel, options)
-    ]
-
-
 def transcribe_regions(
     model_and_batched,
-    samples: np.ndarray,
+    samples: np.ndarray | AudioSource,
     sample_rate: int,
     regions_per_channel: list[list[Segment]],
     options: AsrOptions,
+    candidates_per_channel: list[list[Segment]] | None = None,
 ) -> list[Word]:
-    """Whisper over each channel's packed speech; words in call time with their channel, sorted by start."""
-    packed = pack_regions(samples, sample_rate, regions_per_channel)
-    if not packed.chunks:
-        return []
-    model, batched = model_and_batched
-    common = dict(
-        language=options.language,
-        beam_size=options.beam_size,
-        word_timestamps=True,
-        condition_on_previous_text=False,
-    )
-    if batched is not None:
-        clips = [{"start": start, "end": end} for start, end in packed.chunks]
-        segments, _ = batched.transcribe(packed.samples, batch_size=options.batch_size, clip_timestamps=clips, **common)
-    else:
-        clips = [value for span in packed.chunks for value in span]
-        segments, _ = model.transcribe(packed.samples, vad_filter=False, clip_timestamps=clips, **common)
+    """Transcribe each channel's speech (and candidates); words in call time with their channel, by start.
+
+    Each region is heard with ``options.region_pad_s`` of audio either side (a word whose start
+    the speech detector clipped is still heard whole); words that land in that margin are the
+    caller's to keep or drop (``vad.settle_speech``). Candidates not already inside that margin
+    are heard apart from the speech, so Whisper never carries a word across from real speech
+    into a stretch where nobody spoke. ``samples`` is an array or a source on disk
+    (``audio.SpooledAudio``): only the chunks of one batch are read at a time.
+    """
+    source = as_source(samples, sample_rate)
+    duration_s = source.frames / sample_rate
+    pad_s = options.region_pad_s
+    speech = [timeline.widen(regions, pad_s, 0.0, duration_s) for regions in regions_per_channel]
+    streams = list(enumerate(speech))
+    for channel, candidates in enumerate(candidates_per_channel or []):
+        heard = timeline.widen(candidates, pad_s, 0.0, duration_s)
+        apart = timeline.subtract(heard, speech[channel])
+        if apart:
+            streams.append((channel, apart))
+    packed = pack_regions(source, sample_rate, streams)
     words: list[Word] = []
-    for segment in segments:
-        for word in segment.words or []:
-            placed = to_call_time(packed, word.start, word.end)
-            text = word.word.strip()
-            if placed is None or not text:
-                continue
-            channel, start_s, end_s = placed
-            words.append(Word(start_s, end_s, text, round(float(word.probability), 4), channel=channel))
+    for start, end, text, probability in _heard_words(
+        model_and_batched, packed, source, sample_rate, options
+    ):
+        placed = to_call_time(packed, start, end)
+        text = text.strip()
+        if placed is None or not text:
+            continue
+        channel, start_s, end_s = placed
+        words.append(Word(start_s, end_s, text, round(float(probability), 4), channel=channel))
     words.sort(key=lambda word: (word.start_s, word.channel))
     return words
 
 
-def speaker_by_overlap(turns: list[Turn], start_s: float, end_s: float) -> str:
-    """The speaker whose turns cover most of [start_s, end_s]; the nearest turn's when none does."""
+def _heard_words(
+    model_and_batched,
+    packed: PackedAudio,
+    source: AudioSource,
+    sample_rate: int,
+    options: AsrOptions,
+) -> Iterator[tuple[float, float, str, float]]:
+    """Whisper's words over every chunk, in packed time: (start, end, text, probability).
+
+    The batched pipeline gets one batch of chunks per call, sliced from the packed signal in
+    packed time, so its timings are those of one call over the whole signal; the end of the last
+    speech it carries from batch to batch inside a call is carried across calls too. Decoding
+    without a batch (``batch_size`` 0) hears one chunk at a time.
+    """
+    model, batched = model_and_batched
+    common = {
+        "language": options.language,
+        "beam_size": options.beam_size,
+        "word_timestamps": True,
+        "condition_on_previous_text": False,
+    }
+    if batched is None:
+        for start_s, end_s in packed.chunks:
+            first = int(start_s * sample_rate)
+            chunk = packed.read(source, first, int(end_s * sample_rate))
+            segments, _ = model.transcribe(chunk, vad_filter=False, **common)
+            offset_s = first / sample_rate
+            for segment in segments:
+                for word in segment.words or []:
+                    yield word.start + offset_s, word.end + offset_s, word.word, word.probability
+        return
+    signal = PackedSignal(packed, source)
+    last_speech_s = 0.0
+    for index in range(0, len(packed.chunks), options.batch_size):
+        clips = [
+            {"start": start, "end": end}
+            for start, end in packed.chunks[index : index + options.batch_size]
+        ]
+        segments, info = batched.transcribe(
+            signal, batch_size=options.batch_size, clip_timestamps=clips, **common
+        )
+        common["language"] = info.language  # heard in the first batch, as one call would
+        batched.last_speech_timestamp = last_speech_s  # read when the generator runs its batch
+        for segment in segments:
+            last_speech_s = batched.last_speech_timestamp  # before the generator's end resets it
+            for word in segment.words or []:
+                yield word.start, word.end, word.word, word.probability
+
+
+def with_speakers(words: list[Word], turns: list[Turn]) -> list[Word]:
+    """Each word with the speaker of the turns on its own channel who covers most of it
+    (``speaker_by_overlap``); words keep their order."""
+    turns_on: dict[int, list[Turn]] = {}
+    for turn in turns:
+        turns_on.setdefault(turn.channel, []).append(turn)
+    found = {channel: timeline.SpanIndex(on_channel) for channel, on_channel in turns_on.items()}
+    return [
+        replace(
+            word,
+            speaker=speaker_by_overlap(
+                turns_on.get(word.channel, []), word.start_s, word.end_s, found.get(word.channel)
+            ),
+        )
+        for word in words
+    ]
+
+
+def speaker_by_overlap(
+    turns: list[Turn], start_s: float, end_s: float, index: timeline.SpanIndex | None = None
+) -> str:
+    """The speaker whose turns cover most of [start_s, end_s]; the nearest turn's when none does.
+
+    ``index`` is ``timeline.SpanIndex(turns)`` when many words are looked up in the same turns."""
     if not turns:
         return UNKNOWN
+    index = index or timeline.SpanIndex(turns)
     cover: dict[str, float] = {}
-    for turn in turns:
+    for position in index.touching(start_s, end_s):
+        turn = turns[position]
         overlap = min(turn.end_s, end_s) - max(turn.start_s, start_s)
         if overlap > 0:
             cover[turn.speaker] = cover.get(turn.speaker, 0.0) + overlap
     if cover:
         return max(cover.items(), key=lambda item: item[1])[0]
-    middle = (start_s + end_s) / 2
-    nearest = min(turns, key=lambda turn: min(abs(turn.start_s - middle), abs(turn.end_s - middle)))
-    return nearest.speaker
+    return turns[index.nearest((start_s + end_s) / 2)].speaker
 
 
 def attach_words(turns: list[Turn], words: list[Word]) -> list[Turn]:
@@ -201,17 +349,16 @@ def attach_words(turns: list[Turn], words: list[Word]) -> list[Turn]:
     by_speaker: dict[str, list[int]] = {}
     for index, turn in enumerate(turns):
         by_speaker.setdefault(turn.speaker, []).append(index)
+    everyone = timeline.SpanIndex(turns)
+    of_speaker = {
+        speaker: timeline.SpanIndex(turns, indices) for speaker, indices in by_speaker.items()
+    }
     for word in words:
-        candidates = by_speaker.get(word.speaker) or list(range(len(turns)))
-        if not candidates:
-            continue
+        found = of_speaker.get(word.speaker, everyone)
         middle = (word.start_s + word.end_s) / 2
-
-        def distance(index: int) -> float:
-            turn = turns[index]
-            if turn.start_s <= middle <= turn.end_s:
-                return 0.0
-            return min(abs(turn.start_s - middle), abs(turn.end_s - middle))
-
-        texts[min(candidates, key=distance)].append(word.word)
+        index = found.first_containing(middle)
+        if index is None:
+            index = found.nearest(middle)
+        if index is not None:
+            texts[index].append(word.word)
     return [replace(turn, text=" ".join(parts)) for turn, parts in zip(turns, texts)]

@@ -6,8 +6,9 @@ Times are seconds from the start of the call, as floats. Speakers are
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     import numpy as np
@@ -56,9 +57,37 @@ class Turn:
         return self.end_s - self.start_s
 
 
+# How much audio a stage that streams holds at a time, unless the source says otherwise.
+DEFAULT_BLOCK_FRAMES = 60 * 16_000
+
+
+class AudioSource(Protocol):
+    """A decoded call the stages read by span or block: in memory (``Audio``) or spooled on disk
+    (``audio.SpooledAudio``). Samples are float32 at ``sample_rate``, shape (channels, frames)."""
+
+    path: str
+    sample_rate: int
+    source_sample_rate: int
+
+    @property
+    def channels(self) -> int: ...
+
+    @property
+    def frames(self) -> int: ...
+
+    @property
+    def duration_s(self) -> float: ...
+
+    def read(
+        self, first_frame: int = 0, last_frame: int | None = None, channel: int | None = None
+    ) -> np.ndarray: ...
+
+    def blocks(self, multiple_of: int = 1) -> Iterator[np.ndarray]: ...
+
+
 @dataclass
 class Audio:
-    """A decoded call: ``samples`` is float32, shape (channels, frames), at ``sample_rate``."""
+    """A decoded call in memory: ``samples`` is float32, shape (channels, frames), at ``sample_rate``."""
 
     path: str
     sha256: str
@@ -66,14 +95,41 @@ class Audio:
     sample_rate: int
     source_sample_rate: int
     source_format: str = ""
+    block_frames: int = DEFAULT_BLOCK_FRAMES
 
     @property
     def channels(self) -> int:
         return int(self.samples.shape[0])
 
     @property
+    def frames(self) -> int:
+        return int(self.samples.shape[1])
+
+    @property
     def duration_s(self) -> float:
         return self.samples.shape[1] / self.sample_rate
+
+    def read(
+        self, first_frame: int = 0, last_frame: int | None = None, channel: int | None = None
+    ) -> np.ndarray:
+        """Samples [first_frame, last_frame) as (channels, frames), or one channel's as (frames,)."""
+        first = max(0, first_frame)
+        last = self.frames if last_frame is None else max(first, min(last_frame, self.frames))
+        if channel is not None:
+            return self.samples[channel, first:last]
+        return self.samples[:, first:last]
+
+    def blocks(self, multiple_of: int = 1) -> Iterator[np.ndarray]:
+        """Consecutive (channels, n) pieces of about ``block_frames``, n a multiple of ``multiple_of``
+        except in the last one."""
+        step = block_length(self.block_frames, multiple_of)
+        for first in range(0, self.frames, step):
+            yield self.samples[:, first : first + step]
+
+
+def block_length(block_frames: int, multiple_of: int) -> int:
+    """``block_frames`` rounded down to a multiple of ``multiple_of`` (at least one multiple)."""
+    return max(multiple_of, block_frames - block_frames % multiple_of)
 
 
 @dataclass(frozen=True)

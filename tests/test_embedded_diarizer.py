@@ -45,7 +45,10 @@ def test_mono_samples_diarize_within_ten_percent_der(diarizer, truth_path):
     audio = load_audio(SAMPLES / truth["files"]["mono"])
     settings = load_settings()
     models = Models(settings.models_dir, settings.asr)
-    regions = detect_speech(audio.samples, audio.sample_rate, settings.vad, settings.bleed, models.silero_vad())
+    activity = detect_speech(
+        audio.samples, audio.sample_rate, settings.vad, settings.bleed, models.silero_vad(), audio.source_sample_rate
+    )
+    regions = activity.speech
     turns = diarizer(audio, regions)
     error = der([(t["speaker"], t["start_s"], t["end_s"]) for t in truth["turns"]], turns)
     print(f"{truth['call']}: DER {error:.1%}, confidence {diarizer.last_result.confidence}")

@@ -342,8 +342,12 @@ def test_redacted_audio_gives_no_card_back(cli_run: CliRun, whisper, layout: str
 
     settings, models = whisper
     audio = load_audio(_redacted_audio(cli_run, layout))
-    regions = detect_speech(audio.samples, audio.sample_rate, settings.vad, settings.bleed, models.silero_vad())
-    words = transcribe_regions(models.whisper(), audio.samples, audio.sample_rate, regions, settings.asr)
+    activity = detect_speech(
+        audio.samples, audio.sample_rate, settings.vad, settings.bleed, models.silero_vad(), audio.source_sample_rate
+    )
+    words = transcribe_regions(
+        models.whisper(), audio.samples, audio.sample_rate, activity.speech, settings.asr, activity.candidates
+    )
     text = " ".join(word.word for word in words)
     print(f"{layout} redacted audio, transcribed again: {text}")
     assert text.strip(), "nothing transcribed at all: the check below would be empty"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from pipeline import timeline
@@ -57,3 +58,37 @@ def test_widen_pads_clips_and_merges():
     ]
     with pytest.raises(ValueError, match="margin_s"):
         timeline.widen([S(0, 1)], -1, 0, 1)
+
+
+def _subtract_by_scan(spans, removed):
+    """subtract as every cut checked against every span (the rule the linear walk keeps)."""
+    cuts, out = timeline.merge(removed), []
+    for span in timeline.merge(spans):
+        start_s = span.start_s
+        for cut in cuts:
+            if cut.end_s <= start_s or cut.start_s >= span.end_s:
+                continue
+            if cut.start_s > start_s:
+                out.append(S(start_s, cut.start_s))
+            start_s = max(start_s, cut.end_s)
+        if span.end_s > start_s:
+            out.append(S(start_s, span.end_s))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_subtract_and_span_lookups_agree_with_a_scan(seed):
+    rng = np.random.default_rng(seed)
+
+    def spans(count):
+        starts = np.round(rng.integers(0, 200, count) * 0.5, 3)
+        return [S(float(s), float(s + rng.choice([0.0, 0.5, 1.0, 3.0, 20.0]))) for s in starts]
+
+    kept, cuts = spans(40), spans(40)
+    assert timeline.subtract(kept, cuts) == _subtract_by_scan(kept, cuts)
+    index = timeline.SpanIndex(kept)
+    for time_s in np.arange(-1.0, 125.0, 0.25):
+        containing = [i for i, s in enumerate(kept) if s.start_s <= time_s <= s.end_s]
+        assert index.first_containing(time_s) == (containing[0] if containing else None)
+        distances = [min(abs(s.start_s - time_s), abs(s.end_s - time_s)) for s in kept]
+        assert index.nearest(time_s) == int(np.argmin(distances))

@@ -14,7 +14,7 @@ from pipeline.transcribe import (
     speaker_by_overlap,
     to_call_time,
 )
-from pipeline.types import Segment, Turn, Word
+from pipeline.types import Audio, Segment, Turn, Word
 
 RATE = 16_000
 
@@ -25,19 +25,49 @@ def silence(seconds: float, channels: int = 2) -> np.ndarray:
 
 def test_regions_are_laid_end_to_end_per_channel_with_a_gap_between_them():
     regions = [[Segment(1.0, 2.0), Segment(5.0, 5.5)], [Segment(3.0, 4.0)]]
-    packed = pack_regions(silence(10.0), RATE, regions)
+    packed = pack_regions(silence(10.0), RATE, list(enumerate(regions)))
     starts = [(r.channel, r.start_s, round(r.packed_start_s, 6)) for r in packed.regions]
     assert starts == [
         (0, 1.0, 0.0),
         (0, 5.0, round(1.0 + REGION_GAP_S, 6)),
         (1, 3.0, round(1.5 + 2 * REGION_GAP_S, 6)),
     ]
-    assert len(packed.samples) == pytest.approx((2.5 + 3 * REGION_GAP_S) * RATE, abs=2)
+    assert packed.frames == pytest.approx((2.5 + 3 * REGION_GAP_S) * RATE, abs=2)
+
+
+def test_the_packed_signal_is_read_from_the_call_span_by_span():
+    """Reading any span of the packed signal gives what laying the regions out in memory gives:
+    each region's samples of its own channel, then silence."""
+    rng = np.random.default_rng(0)
+    call = rng.standard_normal((2, 12 * RATE)).astype(np.float32)
+    regions = [[Segment(1.0, 2.0), Segment(5.0, 5.5), Segment(11.5, 13.0)], [Segment(3.0, 4.25)]]
+    packed = pack_regions(call, RATE, list(enumerate(regions)))
+    gap = np.zeros(int(REGION_GAP_S * RATE), dtype=np.float32)
+    laid_out = np.concatenate(
+        [
+            part
+            for channel, spans in enumerate(regions)
+            for span in spans
+            for part in (call[channel, int(span.start_s * RATE) : int(span.end_s * RATE)], gap)
+        ]
+    )
+    assert packed.frames == len(laid_out)
+    for first, last in [
+        (0, packed.frames),
+        (100, 20_000),
+        (15_999, 16_001),
+        (40_000, packed.frames + 50),
+    ]:
+        assert np.array_equal(
+            packed.read(Audio("", "", call, RATE, RATE), first, last), laid_out[first:last]
+        )
+    # the region running past the end of the call is cut where the call ends
+    assert packed.regions[2].end_s == 12.0
 
 
 def test_chunks_never_mix_channels_nor_pass_whisper_window():
     regions = [[Segment(i * 3.0, i * 3.0 + 2.0) for i in range(20)], [Segment(0.5, 1.5)]]
-    packed = pack_regions(silence(70.0), RATE, regions)
+    packed = pack_regions(silence(70.0), RATE, list(enumerate(regions)))
     assert all(end - start <= CHUNK_S + 1e-6 for start, end in packed.chunks)
     for start, end in packed.chunks:
         channels = {r.channel for r in packed.regions if start <= r.packed_start_s < end}
@@ -45,7 +75,7 @@ def test_chunks_never_mix_channels_nor_pass_whisper_window():
 
 
 def test_a_region_longer_than_a_window_is_split():
-    packed = pack_regions(silence(80.0, channels=1), RATE, [[Segment(0.0, 75.0)]])
+    packed = pack_regions(silence(80.0, channels=1), RATE, [(0, [Segment(0.0, 75.0)])])
     assert len(packed.regions) >= 3
     assert all(r.end_s - r.start_s <= CHUNK_S for r in packed.regions)
     assert sum(r.end_s - r.start_s for r in packed.regions) == pytest.approx(75.0)
@@ -53,7 +83,7 @@ def test_a_region_longer_than_a_window_is_split():
 
 def test_packed_times_map_back_to_the_call_on_the_right_channel():
     regions = [[Segment(10.0, 12.0)], [Segment(20.0, 21.0)]]
-    packed = pack_regions(silence(30.0), RATE, regions)
+    packed = pack_regions(silence(30.0), RATE, list(enumerate(regions)))
     second = packed.regions[1]
     assert to_call_time(packed, 0.5, 0.9) == (0, 10.5, 10.9)
     assert to_call_time(packed, second.packed_start_s + 0.2, second.packed_start_s + 0.4) == (
@@ -80,3 +110,61 @@ def test_words_fill_the_turn_of_their_own_speaker():
         Word(3.5, 3.7, "bye", 0.9, "agent"),
     ]
     assert [t.text for t in attach_words(turns, words)] == ["so bye", "yes"]
+
+
+def _scan_speaker(turns, start_s, end_s):
+    """speaker_by_overlap as a plain scan through the turns (the rule the index must keep)."""
+    if not turns:
+        return "unknown"
+    cover = {}
+    for turn in turns:
+        overlap = min(turn.end_s, end_s) - max(turn.start_s, start_s)
+        if overlap > 0:
+            cover[turn.speaker] = cover.get(turn.speaker, 0.0) + overlap
+    if cover:
+        return max(cover.items(), key=lambda item: item[1])[0]
+    middle = (start_s + end_s) / 2
+    return min(turns, key=lambda t: min(abs(t.start_s - middle), abs(t.end_s - middle))).speaker
+
+
+def _scan_turn(turns, indices, middle):
+    """attach_words' choice of turn for a word's midpoint, as a plain scan."""
+
+    def distance(index):
+        turn = turns[index]
+        if turn.start_s <= middle <= turn.end_s:
+            return 0.0
+        return min(abs(turn.start_s - middle), abs(turn.end_s - middle))
+
+    return min(indices, key=distance)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_turns_are_found_by_time_as_a_scan_through_them_finds_them(seed):
+    """On overlapping, touching, nested and zero-length turns on a coarse time grid (so ties
+    happen), every word gets the speaker and the turn a scan in list order gives it."""
+    rng = np.random.default_rng(seed)
+    grid = lambda n: np.round(rng.integers(0, 400, n) * 0.25, 3)
+    starts = grid(60)
+    turns = [
+        Turn(
+            str(rng.choice(["spk0", "spk1", "spk2"])),
+            float(s),
+            float(s + rng.choice([0.0, 0.25, 1.0, 4.0, 30.0])),
+        )
+        for s in starts
+    ]
+    words = [(float(a), float(a + rng.choice([0.0, 0.25, 0.5]))) for a in grid(300)]
+    for start_s, end_s in words:
+        assert speaker_by_overlap(turns, start_s, end_s) == _scan_speaker(turns, start_s, end_s)
+    speakers = [str(rng.choice(["spk0", "spk1", "nobody"])) for _ in words]
+    attached = attach_words(
+        turns, [Word(a, b, f"w{i}", 0.9, s) for i, ((a, b), s) in enumerate(zip(words, speakers))]
+    )
+    expected = [[] for _ in turns]
+    for i, ((a, b), speaker) in enumerate(zip(words, speakers)):
+        indices = [k for k, t in enumerate(turns) if t.speaker == speaker] or list(
+            range(len(turns))
+        )
+        expected[_scan_turn(turns, indices, (a + b) / 2)].append(f"w{i}")
+    assert [t.text for t in attached] == [" ".join(parts) for parts in expected]

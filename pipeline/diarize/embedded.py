@@ -55,7 +55,7 @@ class EmbeddedDiarizer:
         self.last_result: DiarizationResult | None = None
 
     def __call__(self, audio: Audio, speech_regions: list[list[Segment]]) -> list[Turn]:
-        result = self.diarize(audio.samples[0], audio.sample_rate, speech_regions[0])
+        result = self.diarize(audio.read(channel=0), audio.sample_rate, speech_regions[0])
         self.last_result = result
         return result.turns
 

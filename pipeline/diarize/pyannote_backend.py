@@ -134,9 +134,10 @@ class PyannoteDiarizer:
         """Run the pipeline on channel 0 of ``audio`` (a mono call, or one saved as dual mono)."""
         import torch
 
-        if audio.samples.ndim != 2 or audio.samples.shape[1] == 0:
+        if audio.frames == 0:
             return PyannoteDiarization()
-        waveform = torch.from_numpy(np.ascontiguousarray(audio.samples[:1], dtype=np.float32))
+        # pyannote takes the waveform whole: the memory budget counts a mono call's channel for it
+        waveform = torch.from_numpy(np.ascontiguousarray(audio.read(channel=0)[None, :], dtype=np.float32))
         file = {
             "waveform": waveform,
             "sample_rate": int(audio.sample_rate),

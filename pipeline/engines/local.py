@@ -16,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
+from pipeline.memory import MemoryPlan
 from pipeline.call import CallFailure, CallProcessor, process_safely
 from pipeline.config import Settings
 from pipeline.engines import FinishedCall, Outcome, PlannedCall
@@ -90,10 +91,17 @@ class ProcessEngine:
 
     name = "local"
 
-    def __init__(self, settings: Settings, redacted_dir: Path, untrusted: frozenset[str], workers: int):
+    def __init__(
+        self,
+        settings: Settings,
+        redacted_dir: Path,
+        untrusted: frozenset[str],
+        workers: int,
+        memory: MemoryPlan | None = None,
+    ):
         self.workers = workers
         self.capacity = settings.engine.calls_per_worker
-        self._args = (settings, redacted_dir, untrusted)
+        self._args = (settings, redacted_dir, untrusted, memory)
         self._context = multiprocessing.get_context("spawn")  # fork after OpenMP/ONNX threads start can deadlock
         self._started = 0
         self._pool = [self._start() for _ in range(workers)]
@@ -177,7 +185,12 @@ class ProcessEngine:
 
 
 def serve_calls(
-    settings: Settings, redacted_dir: Path, untrusted: frozenset[str], inbox: Connection, outbox: Connection
+    settings: Settings,
+    redacted_dir: Path,
+    untrusted: frozenset[str],
+    memory: MemoryPlan | None,
+    inbox: Connection,
+    outbox: Connection,
 ) -> None:
     """A worker process: one processor (models loaded once), calls taken from ``inbox`` on
     ``calls_per_worker`` threads, each result sent back as soon as it is ready."""
@@ -188,7 +201,7 @@ def serve_calls(
             outbox.send((kind, call_id, payload))
 
     try:
-        processor = CallProcessor(settings, redacted_audio_dir=redacted_dir, untrusted=untrusted)
+        processor = CallProcessor(settings, redacted_audio_dir=redacted_dir, untrusted=untrusted, memory_plan=memory)
     except ModelError as exc:
         reply("model_error", None, str(exc))
         return

@@ -4,7 +4,7 @@ finished calls (all of a call or none of it)."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,6 +45,19 @@ class StoredCall:
     role_confidence: float | None
     turns: list[Turn]
     words: list[Word]
+
+
+@dataclass
+class EvaluationCall:
+    """A processed call as stored: what ``callqa eval`` scores against a reference."""
+
+    call_id: str
+    source_path: str
+    duration_s: float
+    channels: int
+    turns: list[Turn] = field(default_factory=list)
+    words: list[Word] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
 
 
 RUBRIC_CRITERIA_COLUMNS = (
@@ -343,6 +356,29 @@ class Store:
     def call_statuses(self) -> dict[str, str]:
         """call_id -> status for every stored call."""
         return dict(self.con.execute("SELECT call_id, status FROM calls").fetchall())
+
+    def calls_for_evaluation(self) -> list[EvaluationCall]:
+        """Every done call with its turns, words and events, for scoring against references."""
+        calls = self.con.execute(
+            "SELECT call_id, source_path, duration_s, channels FROM calls WHERE status = 'done' ORDER BY source_path"
+        ).fetchall()
+        by_id = {row[0]: EvaluationCall(row[0], row[1], row[2] or 0.0, row[3] or 0) for row in calls}
+        for call_id, speaker, start_s, end_s, text in self.con.execute(
+            "SELECT call_id, speaker, start_s, end_s, text FROM turns ORDER BY call_id, turn_idx"
+        ).fetchall():
+            if call_id in by_id:
+                by_id[call_id].turns.append(Turn(speaker, start_s, end_s, text))
+        for call_id, start_s, end_s, word, probability, speaker in self.con.execute(
+            "SELECT call_id, start_s, end_s, word, probability, speaker FROM words ORDER BY call_id, word_idx"
+        ).fetchall():
+            if call_id in by_id:
+                by_id[call_id].words.append(Word(start_s, end_s, word, probability, speaker))
+        for call_id, kind, start_s, end_s, speaker, detail in self.con.execute(
+            "SELECT call_id, kind, start_s, end_s, speaker, detail FROM events ORDER BY call_id, event_idx"
+        ).fetchall():
+            if call_id in by_id:
+                by_id[call_id].events.append(Event(kind, start_s, end_s, speaker or "", detail or ""))
+        return list(by_id.values())
 
     def import_metadata(
         self, rows: list[CallMetadata], source: str, fill_only: bool = False, audit_by: str | None = None
