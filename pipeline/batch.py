@@ -34,7 +34,12 @@ from pipeline.scoring import score_call
 from pipeline.redact import audio_spans, redact_words
 from pipeline.store.calibration_sql import untrusted_criteria
 from pipeline.store.store import CallRecord, Store
-from pipeline.transcribe import attach_words, speaker_by_overlap, transcribe_regions
+from pipeline.transcribe import (
+    attach_words,
+    custom_vocabulary,
+    speaker_by_overlap,
+    transcribe_regions,
+)
 from pipeline.types import Turn, Word
 from pipeline.vad import detect_speech, settle_speech
 
@@ -59,6 +64,7 @@ class CallProcessor:
         self.models = models or Models(settings)
         # the rubric is read once, up front: a broken rubric stops the run before any call is touched
         self.rubric = load_rubric(settings.rubric, settings.rubric_variables)
+        self.vocabulary = custom_vocabulary(settings.asr, self.rubric.variables)
         self.stereo_diarizer = ChannelMapDiarizer(settings.channel_map)
         self._mono_diarizer = None
         self.warnings: list[str] = []
@@ -152,8 +158,9 @@ class CallProcessor:
         clock.lap("vad")
         # The ASR hears the speech and the candidates Silero was unsure of; its words settle them.
         heard = transcribe_regions(
-            self.models.whisper(), samples, audio.sample_rate, activity.speech, settings.asr, activity.candidates
-        )
+            self.models.whisper(), samples, audio.sample_rate, activity.speech, settings.asr,
+            activity.candidates, hotwords=self.vocabulary,
+        )  # fmt: skip
         regions, placed = settle_speech(
             activity, heard, settings.vad.confirm_min_word_probability, settings.vad.pad_s
         )

@@ -85,6 +85,13 @@ class AsrOptions(BaseModel):
     region_pad_s: float = Field(
         0.8, ge=0.0, description="audio heard either side of each speech region, for context"
     )
+    vocabulary: list[str] = Field(
+        default_factory=list,
+        description="names Whisper should expect (products, places), given to it as hotwords",
+    )
+    vocabulary_from_rubric: bool = Field(
+        True, description="also the rubric's variables (company name...) as hotwords"
+    )
 
     def resolved_compute_type(self) -> str:
         if self.compute_type != "default":

@@ -126,6 +126,7 @@ def transcribe_regions(
     regions_per_channel: list[list[Segment]],
     options: AsrOptions,
     candidates_per_channel: list[list[Segment]] | None = None,
+    hotwords: str | None = None,
 ) -> list[tuple[int, Word]]:
     """Transcribe each channel's speech (and candidates); returns (channel, Word) in call time, by start.
 
@@ -133,7 +134,8 @@ def transcribe_regions(
     the speech detector clipped is still heard whole); words that land in that margin are the
     caller's to keep or drop (``vad.settle_speech``). Candidates not already inside that margin
     are heard apart from the speech, so Whisper never carries a word across from real speech
-    into a stretch where nobody spoke.
+    into a stretch where nobody spoke. ``hotwords`` (see ``custom_vocabulary``) are given to
+    Whisper in every window.
     """
     duration_s = samples.shape[1] / sample_rate
     pad_s = options.region_pad_s
@@ -153,6 +155,7 @@ def transcribe_regions(
         "beam_size": options.beam_size,
         "word_timestamps": True,
         "condition_on_previous_text": False,
+        "hotwords": hotwords or None,
     }
     if batched is not None:
         clips = [{"start": start, "end": end} for start, end in packed.chunks]
@@ -175,6 +178,16 @@ def transcribe_regions(
             results.append((channel, Word(start_s, end_s, text, round(float(word.probability), 4))))
     results.sort(key=lambda item: (item[1].start_s, item[0]))
     return results
+
+
+def custom_vocabulary(options: AsrOptions, rubric_variables: dict[str, str]) -> str | None:
+    """The names Whisper is told to expect: the configured vocabulary, then the rubric's
+    variables (the company name...), each once. None when there are none."""
+    terms = list(options.vocabulary)
+    if options.vocabulary_from_rubric:
+        terms += list(rubric_variables.values())
+    unique = list(dict.fromkeys(term.strip() for term in terms if term and term.strip()))
+    return ", ".join(unique) or None
 
 
 def speaker_by_overlap(turns: list[Turn], start_s: float, end_s: float) -> str:
