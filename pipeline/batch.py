@@ -170,7 +170,8 @@ class CallProcessor:
             raise AudioError(path, f"no speech detected ({speech_s:.1f} s of speech-like sound in {audio.duration_s:.1f} s)")
         dual_channel = samples.shape[0] == 2
         diarizer = self.stereo_diarizer if dual_channel else self.mono_diarizer
-        turns = diarizer(replace(audio, samples=samples), regions)
+        diarization = diarizer(replace(audio, samples=samples), regions)
+        turns = list(diarization.turns)
         clock.lap("diarize")
         words: list[Word] = []
         for channel, word in placed:
@@ -183,14 +184,13 @@ class CallProcessor:
         words, record.redactions = redact_words(words, settings.redaction)
         clock.lap("redact")
         turns = attach_words(turns, words)
+        record.diarization_confidence = diarization.confidence
         if dual_channel:
-            record.diarization_confidence, record.role_confidence = 1.0, 1.0
+            record.role_confidence = 1.0  # the channel map says who is who
         elif not isinstance(diarizer, UnassignedMonoDiarizer):
             assignment = assign_roles(turns)
             turns, words = apply_roles(turns, words, assignment.roles)
             record.role_confidence = assignment.confidence
-            result = getattr(diarizer, "last_result", None)
-            record.diarization_confidence = result.confidence if result is not None else None
         elif turns:
             record.role_confidence = 0.0  # nobody knows who the agent is: the score needs a human
         record.num_speakers = len({turn.speaker for turn in turns})
