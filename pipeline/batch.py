@@ -161,9 +161,7 @@ class CallProcessor:
             self.models.whisper(), samples, audio.sample_rate, activity.speech, settings.asr,
             activity.candidates, hotwords=self.vocabulary,
         )  # fmt: skip
-        regions, placed = settle_speech(
-            activity, heard, settings.vad.confirm_min_word_probability, settings.vad.pad_s
-        )
+        regions, placed = settle_speech(activity, heard, settings.vad)
         clock.lap("transcribe")
         speech_s = sum(region.duration_s for channel in regions for region in channel)
         if speech_s < settings.min_speech_s:

@@ -37,6 +37,12 @@ class VadOptions(BaseModel):
     confirm_min_word_probability: float = Field(
         0.5, ge=0.0, le=1.0, description="mean ASR word probability that confirms a candidate as speech"
     )
+    confirm_min_words: int = Field(
+        3, ge=1, description="this many words confirm a candidate at a lower mean probability..."
+    )
+    confirm_many_word_probability: float = Field(
+        0.25, ge=0.0, le=1.0, description="...of at least this (speech under heavy noise)"
+    )
     speech_level_range_dbfs: tuple[float, float] = Field(
         (-35.0, -15.0), description="a channel whose speech level is outside this is brought into it before Silero"
     )
@@ -47,6 +53,9 @@ class VadOptions(BaseModel):
     method: Literal["silero", "energy"] = "silero"
     min_speech_s: float = Field(0.12, ge=0.0, description="shorter speech blips are dropped")
     min_candidate_s: float = Field(0.2, ge=0.0, description="shorter candidates are not transcribed")
+    other_side_margin_s: float = Field(
+        0.3, ge=0.0, description="no candidate this close to the other channel's speech (its leak)"
+    )
     min_silence_s: float = Field(0.35, ge=0.0, description="shorter pauses do not split a turn")
     pad_s: float = Field(0.05, ge=0.0, description="padding added around each speech region")
 
