@@ -6,7 +6,8 @@ diarizer adds next to transcription, on three sets:
   (c) the dual-channel samples mixed down to mono (reference: the same call's channel turns);
   (d) a fresh synthetic set (benchmarks/synthetic_calls.py: other voices, rates and phrasings,
       number bursts, same-gender pairs, turn changes with no pause), a development part and a
-      held-out part, reported separately.
+      held-out part, reported separately; and a "hard" part made impossible on purpose (one voice
+      on both sides), where the confidence must be low.
 
 Set (b) includes the dual-channel bank calls (harper-valley) and the AWS call mixed down, scored
 against their transcript segments. Whether the confidences mean something is shown by how DER
@@ -198,7 +199,7 @@ def main() -> None:
         )
 
     # (d) the fresh synthetic set: development and held-out parts
-    for part in ("dev", "heldout") if "d" in args.sets else []:
+    for part in ("dev", "heldout", "hard") if "d" in args.sets else []:
         for path in generate(args.synthetic_dir, part):
             truth = json.loads(
                 path.with_name(path.name.replace(".mono.wav", ".truth.json")).read_text()
@@ -206,7 +207,9 @@ def main() -> None:
             reference = annotation(
                 [(t["speaker"], t["start_s"], t["end_s"]) for t in truth["turns"]]
             )
-            label = path.name + (" (same gender)" if truth["same_gender"] else "")
+            label = path.name + (
+                " (same voice)" if truth.get("same_voice") else " (same gender)" if truth["same_gender"] else ""
+            )
             evaluate(
                 f"d:synth-{part}",
                 label,

@@ -232,6 +232,15 @@ def found_dead_air(gaps: list[tuple[float, float]], events) -> int:
     )  # fmt: skip
 
 
+def callqa_evaluation(call: RealCall, stored_call) -> CallEvaluation:
+    """The pipeline's stored result for ``call`` scored exactly as ``callqa eval`` scores it."""
+    return evaluate_call(
+        call.reference, stored_call.turns, stored_call.words, stored_call.duration_s,
+        call_id=stored_call.call_id, source=Path(stored_call.source_path).name,
+        events=stored_call.events,
+    )  # fmt: skip
+
+
 def evaluate_all(calls: list[RealCall], stored: dict, settings, models: Models) -> None:
     nlp = models.nlp()
     dead_air_min_s = settings.features.dead_air_min_s
@@ -248,6 +257,7 @@ def evaluate_all(calls: list[RealCall], stored: dict, settings, models: Models) 
             "bare-silero": (turns_bare, [], features_bare),
         }
         if stored_call is not None:
+            call.results["callqa"] = callqa_evaluation(call, stored_call)
             systems["callqa"] = (stored_call.turns, stored_call.words, stored_call.events)
         phrases = script_phrases(settings.rubric, call.company)
         gaps = reference_dead_air(call.reference, duration_s, dead_air_min_s)
@@ -258,9 +268,12 @@ def evaluate_all(calls: list[RealCall], stored: dict, settings, models: Models) 
                 reference = replace(reference, turns=[])  # words only
             elif system == "bare-silero":
                 reference = replace(reference, words=[])  # speech only
-            result = evaluate_call(
-                reference, turns, words, duration_s, source=call.audio.name, events=events
-            )
+            if system == "callqa":
+                result = call.results["callqa"]
+            else:
+                result = evaluate_call(
+                    reference, turns, words, duration_s, source=call.audio.name, events=events
+                )
             if system != "callqa" and not dual:  # a bare tool gives a mono call no speakers
                 if system == "bare-silero":
                     result.role_der = result.der = result.jer = None

@@ -8,7 +8,9 @@ back-channels. Each call is a mono 8 kHz telephone-band WAV with a ``.truth.json
 measured from the signal.
 
 Two parts that share no voice and no seed: ``dev`` (what one may look at while developing) and
-``heldout`` (measured only). The generator shares no code with ``pipeline/``.
+``heldout`` (measured only); and ``hard``, calls made impossible on purpose (one voice on both
+sides, the pitch at most a few steps apart), on which a diarizer should say it is unsure. The
+generator shares no code with ``pipeline/``.
 
     .venv/bin/python benchmarks/synthetic_calls.py --out benchmarks/out/synthetic [--part dev]
 """
@@ -59,7 +61,7 @@ HELDOUT_VOICES = {
         ("en-us+victor", 45),
     ],
 }
-PARTS = {"dev": (DEV_VOICES, 101), "heldout": (HELDOUT_VOICES, 9001)}
+PARTS = {"dev": (DEV_VOICES, 101), "heldout": (HELDOUT_VOICES, 9001), "hard": (HELDOUT_VOICES, 7001)}
 
 DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 DOMAINS = [
@@ -208,7 +210,17 @@ def render(lines: list[Line], voices: dict[str, Voice], rng: np.random.Generator
     return mono.astype(np.float32), sorted(turns, key=lambda t: t["start_s"])
 
 
-def voices_for(rng: np.random.Generator, pool: dict, same_gender: bool) -> dict[str, Voice]:
+def voices_for(
+    rng: np.random.Generator, pool: dict, same_gender: bool, same_voice: bool = False
+) -> dict[str, Voice]:
+    if same_voice:  # made hard on purpose: one voice on both sides, the pitch a touch apart
+        gender = ["female", "male"][int(rng.integers(2))]
+        voice = pool[gender][int(rng.integers(len(pool[gender])))]
+        level = -26.0 + rng.uniform(-2, 2)
+        return {
+            "agent": Voice(voice[0], voice[1], float(level)),
+            "customer": Voice(voice[0], voice[1] + int(rng.integers(0, 6)), float(level - 2)),
+        }
     if same_gender:
         gender = ["female", "male"][int(rng.integers(2))]
         first, second = rng.choice(len(pool[gender]), size=2, replace=False)
@@ -238,7 +250,8 @@ def generate(out: Path, part: str, calls: int = 8) -> list[Path]:
             rng = np.random.default_rng(seed + index)
             domain = DOMAINS[index % len(DOMAINS)]
             same_gender = index % 2 == 1  # every other call: two voices of one gender
-            voices = voices_for(rng, pool, same_gender)
+            # the "hard" part: one voice on both sides, which no one can tell apart
+            voices = voices_for(rng, pool, same_gender, same_voice=part == "hard")
             agent_name = domain["agent_names"][int(rng.integers(3))]
             customer_name = ["Ann Hughes", "Kofi Mensah", "Rosa Delgado", "Liam Byrne", "Mei Chen"][
                 index % 5
@@ -247,7 +260,8 @@ def generate(out: Path, part: str, calls: int = 8) -> list[Path]:
             mono, turns = render(lines, voices, rng, Path(tmp))
             sf.write(wav, mono, RATE_HZ, subtype="PCM_16")
             truth = {
-                "call": name, "part": part, "same_gender": same_gender, "company": domain["company"],
+                "call": name, "part": part, "same_gender": same_gender or part == "hard",
+                "same_voice": part == "hard", "company": domain["company"],
                 "voices": {role: voice.espeak for role, voice in voices.items()},
                 "duration_s": round(len(mono) / RATE_HZ, 3), "turns": turns,
             }  # fmt: skip

@@ -26,7 +26,7 @@ from pipeline.redact import PaymentWindow, Redaction, redact
 from pipeline.redacted_audio import RedactedAudio, redacted_target, write_redacted_audio
 from pipeline.rubric import Rubric, load_rubric
 from pipeline.signals import SignalStage
-from pipeline.transcribe import attach_words, transcribe_regions, with_speakers
+from pipeline.transcribe import attach_words, custom_vocabulary, transcribe_regions, with_speakers
 from pipeline.types import AudioSource, Segment, Turn, Word
 from pipeline.vad import detect_speech, settle_speech
 
@@ -113,6 +113,8 @@ class CallProcessor:
         self.untrusted = untrusted
         # read once, up front: a broken rubric stops the run before any call is touched
         self.rubric: Rubric = load_rubric(settings.rubric, settings.rubric_variables)
+        # the company's words (the rubric's variables, asr.vocabulary) that Whisper should expect
+        self.vocabulary = custom_vocabulary(settings.asr, self.rubric.variables)
         self.categories = load_categories(settings.categories)  # likewise the call reasons
         self.stereo_diarizer = ChannelMapDiarizer(settings.channel_map)
         self._mono_diarizer = None
@@ -138,25 +140,23 @@ class CallProcessor:
             with self.lanes.enter("asr", clock):
                 # The ASR hears the speech and the candidates Silero was unsure of; its words settle them.
                 heard = transcribe_regions(
-                    self.models.whisper(), call, call.sample_rate, activity.speech, settings.asr, activity.candidates
-                )
+                    self.models.whisper(), call, call.sample_rate, activity.speech, settings.asr,
+                    activity.candidates, hotwords=self.vocabulary,
+                )  # fmt: skip
                 clock.lap("transcribe")
             with self.lanes.enter("after_asr", clock):
-                regions, words = settle_speech(
-                    activity, heard, settings.vad.confirm_min_word_probability, settings.vad.pad_s
-                )
+                regions, words = settle_speech(activity, heard, settings.vad)
                 require_speech(audio, regions, settings.min_speech_s)
                 diarizer = self.stereo_diarizer if call.channels == 2 else self.mono_diarizer
-                turns = diarizer(call, regions)
-                # read now: the next call through this lane reuses the diarizer
-                diarization_confidence = diarizer_confidence(diarizer)
+                diarization = diarizer(call, regions)
+                turns = list(diarization.turns)
                 words = with_speakers(words, turns)
                 clock.lap("diarize")
                 # Redact before anything is stored or built from the text: nothing unredacted leaves here.
                 redacted = redact(words, settings.redaction)
                 words, redactions = redacted.words, redacted.redactions
                 clock.lap("redact")
-                speakers = assign_speakers(diarizer, attach_words(turns, words), words, diarization_confidence)
+                speakers = assign_speakers(diarizer, attach_words(turns, words), words, diarization.confidence)
             clock.lap("roles")
             call_id = call_id_for(sha256)
             judgement = judge_call(
@@ -242,19 +242,13 @@ def require_speech(audio: AudioSource, regions: list[list[Segment]], min_speech_
         )
 
 
-def diarizer_confidence(diarizer) -> float | None:
-    """How cleanly the diarizer's last call split into speakers, where it says so."""
-    result = getattr(diarizer, "last_result", None)
-    return result.confidence if result is not None else None
-
-
 def assign_speakers(
     diarizer, turns: list[Turn], words: list[Word], diarization_confidence: float | None
 ) -> Speakers:
     """Final speakers: the channel map's roles on dual-channel calls; on mono calls the diarized
     labels become agent/customer from what each says (``diarize.roles``), or stay unknown."""
     if isinstance(diarizer, ChannelMapDiarizer):
-        return Speakers(turns, words, 1.0, 1.0)
+        return Speakers(turns, words, diarization_confidence, 1.0)  # the channel map says who is who
     if isinstance(diarizer, UnassignedMonoDiarizer):
         # nobody knows who the agent is: the score needs a human
         return Speakers(turns, words, None, 0.0 if turns else None)

@@ -47,6 +47,13 @@ class AsrOptions(BaseModel):
     region_pad_s: float = Field(
         0.8, ge=0.0, description="audio heard either side of each speech region, for context"
     )
+    vocabulary: list[str] = Field(
+        default_factory=list,
+        description="names Whisper should expect (products, places), given to it as hotwords",
+    )
+    vocabulary_from_rubric: bool = Field(
+        True, description="also the rubric's variables (company name...) as hotwords"
+    )
 
     def resolved_compute_type(self) -> str:
         if self.compute_type != "default":
@@ -217,6 +224,7 @@ def transcribe_regions(
     regions_per_channel: list[list[Segment]],
     options: AsrOptions,
     candidates_per_channel: list[list[Segment]] | None = None,
+    hotwords: str | None = None,
 ) -> list[Word]:
     """Transcribe each channel's speech (and candidates); words in call time with their channel, by start.
 
@@ -225,7 +233,8 @@ def transcribe_regions(
     caller's to keep or drop (``vad.settle_speech``). Candidates not already inside that margin
     are heard apart from the speech, so Whisper never carries a word across from real speech
     into a stretch where nobody spoke. ``samples`` is an array or a source on disk
-    (``audio.SpooledAudio``): only the chunks of one batch are read at a time.
+    (``audio.SpooledAudio``): only the chunks of one batch are read at a time. ``hotwords`` (see
+    ``custom_vocabulary``) are given to Whisper in every window.
     """
     source = as_source(samples, sample_rate)
     duration_s = source.frames / sample_rate
@@ -240,7 +249,7 @@ def transcribe_regions(
     packed = pack_regions(source, sample_rate, streams)
     words: list[Word] = []
     for start, end, text, probability in _heard_words(
-        model_and_batched, packed, source, sample_rate, options
+        model_and_batched, packed, source, sample_rate, options, hotwords
     ):
         placed = to_call_time(packed, start, end)
         text = text.strip()
@@ -258,6 +267,7 @@ def _heard_words(
     source: AudioSource,
     sample_rate: int,
     options: AsrOptions,
+    hotwords: str | None = None,
 ) -> Iterator[tuple[float, float, str, float]]:
     """Whisper's words over every chunk, in packed time: (start, end, text, probability).
 
@@ -272,6 +282,7 @@ def _heard_words(
         "beam_size": options.beam_size,
         "word_timestamps": True,
         "condition_on_previous_text": False,
+        "hotwords": hotwords or None,
     }
     if batched is None:
         for start_s, end_s in packed.chunks:
@@ -317,6 +328,16 @@ def with_speakers(words: list[Word], turns: list[Turn]) -> list[Word]:
         )
         for word in words
     ]
+
+
+def custom_vocabulary(options: AsrOptions, rubric_variables: dict[str, str]) -> str | None:
+    """The names Whisper is told to expect: the configured vocabulary, then the rubric's
+    variables (the company name...), each once. None when there are none."""
+    terms = list(options.vocabulary)
+    if options.vocabulary_from_rubric:
+        terms += list(rubric_variables.values())
+    unique = list(dict.fromkeys(term.strip() for term in terms if term and term.strip()))
+    return ", ".join(unique) or None
 
 
 def speaker_by_overlap(

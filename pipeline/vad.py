@@ -58,6 +58,12 @@ class VadOptions(BaseModel):
     confirm_min_word_probability: float = Field(
         0.5, ge=0.0, le=1.0, description="mean ASR word probability that confirms a candidate as speech"
     )
+    confirm_min_words: int = Field(
+        3, ge=1, description="this many words confirm a candidate at a lower mean probability..."
+    )
+    confirm_many_word_probability: float = Field(
+        0.25, ge=0.0, le=1.0, description="...of at least this (speech under heavy noise)"
+    )
     speech_level_range_dbfs: tuple[float, float] = Field(
         (-35.0, -15.0), description="a channel whose speech level is outside this is brought into it before Silero"
     )
@@ -68,6 +74,9 @@ class VadOptions(BaseModel):
     method: Literal["silero", "energy"] = "silero"
     min_speech_s: float = Field(0.12, ge=0.0, description="shorter speech blips are dropped")
     min_candidate_s: float = Field(0.2, ge=0.0, description="shorter candidates are not transcribed")
+    other_side_margin_s: float = Field(
+        0.3, ge=0.0, description="no candidate this close to the other channel's speech (its leak)"
+    )
     min_silence_s: float = Field(0.35, ge=0.0, description="shorter pauses do not split a turn")
     pad_s: float = Field(0.05, ge=0.0, description="padding added around each speech region")
 
@@ -373,11 +382,18 @@ def detect_speech(
         )
         loud = _audible(levels[channel], options, options.candidate_loud_db)
         evidence[channel] = (heard | hinted | loud) & own[channel]
-        candidates.append(
-            _candidates(evidence[channel], regions, options, duration_s)
-            if options.method == "silero" and options.candidate_threshold < options.threshold
-            else []
-        )
+    for channel in range(source.channels):
+        if options.method != "silero" or options.candidate_threshold >= options.threshold:
+            candidates.append([])
+            continue
+        # Only Silero's own verdict counts while the other side talks: under a noisy line the
+        # other side's leak hides below the noise, where levels cannot tell it from this side's
+        # voice, yet Silero half hears it and Whisper makes words of it.
+        others = timeline.widen(
+            [region for other, regions in enumerate(speech) if other != channel for region in regions],
+            options.other_side_margin_s, 0.0, duration_s,
+        )  # fmt: skip
+        candidates.append(_candidates(evidence[channel], [*speech[channel], *others], options, duration_s))
     return SpeechActivity(speech, candidates, evidence, leak)
 
 
@@ -415,13 +431,13 @@ def _silero(
 
 
 def _candidates(
-    evidence: np.ndarray, speech: list[Segment], options: VadOptions, duration_s: float
+    evidence: np.ndarray, taken: list[Segment], options: VadOptions, duration_s: float
 ) -> list[Segment]:
-    """Stretches outside ``speech`` with some sign of the channel's own voice: Silero half hears
+    """Stretches outside ``taken`` with some sign of the channel's own voice: Silero half hears
     them, or they are loud for this line (half-way from its noise floor to its speech level,
     between ``candidate_min_above_floor_db`` and ``candidate_loud_db`` over the floor)."""
     in_speech = np.zeros(len(evidence), dtype=bool)
-    for region in speech:
+    for region in taken:
         in_speech[int(region.start_s / FRAME_S) : int(np.ceil(region.end_s / FRAME_S))] = True
     return mask_to_regions(
         evidence & ~in_speech,
@@ -434,20 +450,21 @@ def _candidates(
 
 
 def settle_speech(
-    activity: SpeechActivity,
-    words: list[Word],
-    min_word_probability: float,
-    pad_s: float,
+    activity: SpeechActivity, words: list[Word], options: VadOptions
 ) -> tuple[list[list[Segment]], list[Word]]:
     """Speech regions and words once the ASR has been heard: its word timings are evidence.
 
     - words inside a speech region stay;
-    - a candidate is confirmed as speech when the mean probability of its words reaches
-      ``min_word_probability`` (from its first word to its last, padded); otherwise its words go;
+    - a candidate is confirmed as speech (from its first word to its last, padded) when its
+      words' mean probability reaches ``confirm_min_word_probability``, or when it holds at
+      least ``confirm_min_words`` words of mean probability ``confirm_many_word_probability``
+      (speech under heavy noise comes out as several unsure words; what Whisper makes of noise
+      alone is a stray word or two); otherwise its words go;
     - a word the ASR heard just outside every region (the ASR listens with a margin) extends the
       speech to cover it when it is confident and the channel's own voice there; a word in the
       other side's leak is dropped, so bleed never becomes a word or a turn.
     """
+    min_word_probability, pad_s = options.confirm_min_word_probability, options.pad_s
     kept: list[Word] = []
     regions = [list(channel) for channel in activity.speech]
     by_candidate: dict[tuple[int, int], list[Word]] = {}
@@ -473,7 +490,12 @@ def settle_speech(
             )
             kept.append(word)
     for (channel, index), heard in by_candidate.items():
-        if np.mean([w.probability for w in heard]) < min_word_probability:
+        mean_probability = float(np.mean([w.probability for w in heard]))
+        confirmed = mean_probability >= min_word_probability or (
+            len(heard) >= options.confirm_min_words
+            and mean_probability >= options.confirm_many_word_probability
+        )
+        if not confirmed:
             continue
         candidate = activity.candidates[channel][index]
         start_s = max(candidate.start_s, min(w.start_s for w in heard) - pad_s)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pipeline.diarize import DiarizationResult
 from pipeline.diarize.pyannote_backend import (
     PyannoteDiarization,
     PyannoteDiarizer,
@@ -233,23 +234,27 @@ def test_checkpoints_diarize_a_call_in_memory(checkpoint_diarizer, monkeypatch, 
     calls = spy_on(monkeypatch, checkpoint_diarizer)
     audio = two_voice_call()
 
-    turns = checkpoint_diarizer(audio, [[Segment(0.3, 5.6)]])
+    result = checkpoint_diarizer(audio, [[Segment(0.3, 5.6)]])
 
     assert checkpoint_diarizer.name == "pyannote:segmentation+embedding"
-    assert_well_formed(turns, audio)
+    assert isinstance(result, DiarizationResult)
+    assert_well_formed(list(result.turns), audio)
+    assert result.num_speakers == len({turn.speaker for turn in result.turns})
+    assert result.confidence is not None and 0.0 <= result.confidence <= 1.0
     ((file, kwargs),) = calls
     assert "audio" not in file
     assert tuple(file["waveform"].shape) == (1, audio.samples.shape[1])
     assert str(file["waveform"].dtype) == "torch.float32"
     assert file["sample_rate"] == RATE
-    assert kwargs == {"num_speakers": 2}  # a call is two people unless told otherwise
+    # a call is two people unless told otherwise; the hook only collects the chunk embeddings
+    assert {key: value for key, value in kwargs.items() if key != "hook"} == {"num_speakers": 2}
 
 
 def test_dual_mono_call_uses_channel_zero(checkpoint_diarizer, monkeypatch):
     calls = spy_on(monkeypatch, checkpoint_diarizer)
     audio = two_voice_call(channels=2)
 
-    turns = checkpoint_diarizer(audio, [[Segment(0.3, 5.6)]])
+    turns = list(checkpoint_diarizer(audio, [[Segment(0.3, 5.6)]]).turns)
 
     assert_well_formed(turns, audio)
     assert tuple(calls[0][0]["waveform"].shape) == (1, audio.samples.shape[1])
@@ -257,7 +262,7 @@ def test_dual_mono_call_uses_channel_zero(checkpoint_diarizer, monkeypatch):
 
 def test_no_speech_means_no_turns_and_no_model_run(checkpoint_diarizer, monkeypatch):
     calls = spy_on(monkeypatch, checkpoint_diarizer)
-    assert checkpoint_diarizer(two_voice_call(), [[]]) == []
+    assert checkpoint_diarizer(two_voice_call(), [[]]) == DiarizationResult((), 0, None)
     assert calls == []
 
 
@@ -291,7 +296,7 @@ def test_agglomerative_config_with_relative_paths_needs_no_plda(snapshot, tmp_pa
 
     assert type(diarizer.pipeline.clustering).__name__ == "AgglomerativeClustering"
     assert diarizer.pipeline.clustering.threshold == 0.5
-    assert_well_formed(diarizer(audio, [[Segment(0.3, 5.6)]]), audio)
+    assert_well_formed(list(diarizer(audio, [[Segment(0.3, 5.6)]]).turns), audio)
 
 
 def test_checkpoints_with_plda_use_vbx(snapshot, no_network):
@@ -303,7 +308,7 @@ def test_checkpoints_with_plda_use_vbx(snapshot, no_network):
     )
     audio = two_voice_call()
 
-    turns = diarizer(audio, [[Segment(0.3, 5.6)]])
+    turns = list(diarizer(audio, [[Segment(0.3, 5.6)]]).turns)
 
     assert type(diarizer.pipeline.clustering).__name__ == "VBxClustering"
     assert_well_formed(turns, audio)
@@ -321,9 +326,10 @@ def test_manifest_name_resolves_to_models_dir(snapshot, tmp_path, no_network):
 
     assert diarizer.name == "pyannote:pyannote-community-1"
     audio = two_voice_call()
-    turns = diarizer(audio, [[Segment(0.3, 5.6)]])
-    assert_well_formed(turns, audio)
-    assert {turn.speaker for turn in turns} == {"spk0"}
+    result = diarizer(audio, [[Segment(0.3, 5.6)]])
+    assert_well_formed(list(result.turns), audio)
+    assert {turn.speaker for turn in result.turns} == {"spk0"}
+    assert result.confidence == 0.0  # one speaker asked for: no split to be sure of
 
 
 @pytest.mark.skipif(not SAMPLE_WAV.is_file(), reason="pyannote's sample recording is not here")
@@ -334,7 +340,7 @@ def test_real_speech_sample(checkpoint_diarizer):
     assert rate == RATE
     audio = Audio(str(SAMPLE_WAV), "", samples[None, :], rate, rate)
 
-    assert_well_formed(checkpoint_diarizer(audio, [[Segment(0.0, 8.0)]]), audio)
+    assert_well_formed(list(checkpoint_diarizer(audio, [[Segment(0.0, 8.0)]]).turns), audio)
 
 
 def test_annotation_and_output_object_both_become_turns(checkpoint_diarizer, monkeypatch):
@@ -353,7 +359,7 @@ def test_annotation_and_output_object_both_become_turns(checkpoint_diarizer, mon
     audio = two_voice_call()
 
     monkeypatch.setattr(checkpoint_diarizer, "pipeline", lambda file, **kw: regular)
-    assert checkpoint_diarizer(audio, [[Segment(0.5, 6.0)]]) == [
+    assert list(checkpoint_diarizer(audio, [[Segment(0.5, 6.0)]]).turns) == [
         Turn("spk0", 0.5, 2.5),
         Turn("spk1", 2.0, 4.0),
         Turn("spk1", 5.0, 6.0),
@@ -434,3 +440,55 @@ def test_path_is_loaded_as_a_pipeline_directory(snapshot, no_network):
     diarizer = load_pyannote_diarizer(str(snapshot), exclusive_turns=True)
     assert diarizer.name == "pyannote:speaker-diarization-community-1"
     assert diarizer.exclusive_turns
+
+
+def test_confidence_follows_how_clearly_the_chunk_embeddings_split(checkpoint_diarizer, monkeypatch):
+    """The hook's chunk embeddings and pyannote's centroids give the confidence: two tight,
+    distant groups are a clear split; two groups drawn from one cloud are not."""
+    from pyannote.audio.pipelines.speaker_diarization import DiarizeOutput
+    from pyannote.core import Annotation
+    from pyannote.core import Segment as Span
+
+    regular = Annotation()
+    regular[Span(0.5, 2.5)] = "SPEAKER_00"
+    regular[Span(3.0, 5.5)] = "SPEAKER_01"
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(16), rng.standard_normal(16)
+
+    def pipeline_with(chunks, centroids):
+        def run(file, hook=None, **kwargs):
+            hook("embeddings", chunks, file=file)
+            return DiarizeOutput(
+                speaker_diarization=regular, exclusive_speaker_diarization=regular, speaker_embeddings=centroids
+            )
+
+        return run
+
+    clear = np.stack([a + 0.05 * rng.standard_normal((20, 16)), b + 0.05 * rng.standard_normal((20, 16))], axis=1)
+    monkeypatch.setattr(checkpoint_diarizer, "pipeline", pipeline_with(clear, np.stack([a, b])))
+    assert checkpoint_diarizer(two_voice_call(), [[Segment(0.5, 5.5)]]).confidence == 1.0
+
+    cloud = a + 0.5 * rng.standard_normal((20, 2, 16))
+    cloud[3, 1] = np.nan  # a local speaker silent in a chunk
+    centroids = np.stack([cloud[:10, 0].mean(axis=0), cloud[10:, 0].mean(axis=0)])
+    monkeypatch.setattr(checkpoint_diarizer, "pipeline", pipeline_with(cloud, centroids))
+    assert checkpoint_diarizer(two_voice_call(), [[Segment(0.5, 5.5)]]).confidence < 0.5
+
+
+@pytest.mark.slow
+def test_a_mono_call_through_pyannote_stores_both_confidences(checkpoint_diarizer):
+    """The run stores the pyannote diarizer's confidence and the role confidence (never NULL)."""
+    from pipeline.audio import file_sha256
+    from pipeline.batch import CallProcessor
+    from pipeline.config import load_settings
+    from tests.conftest import SAMPLES
+
+    processor = CallProcessor(
+        load_settings(asr={"model": "whisper-tiny.en"}, redacted_audio={"enabled": False})
+    )
+    processor._mono_diarizer = checkpoint_diarizer  # what mono_backend: pyannote loads
+    path = SAMPLES / "good_call.mono.flac"
+    record = processor(path, file_sha256(path))
+    assert record.diarizer == "pyannote:segmentation+embedding"
+    assert record.diarization_confidence is not None and 0.0 <= record.diarization_confidence <= 1.0
+    assert record.role_confidence is not None and 0.0 <= record.role_confidence <= 1.0

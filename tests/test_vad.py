@@ -49,7 +49,8 @@ def test_bleed_from_other_channel_makes_no_turn_but_true_overlap_survives():
     assert spans(customer_regions) == [pytest.approx((3.5, 6.0), abs=FRAME_S)]
 
     audio = Audio("hand-made", "0" * 64, np.stack([left, right]), RATE, RATE)
-    turns = ChannelMapDiarizer({0: "agent", 1: "customer"})(audio, [agent_regions, customer_regions])
+    diarizer = ChannelMapDiarizer({0: "agent", 1: "customer"})
+    turns = diarizer(audio, [agent_regions, customer_regions]).turns
     assert [turn.speaker for turn in turns] == ["agent", "customer"]
     overlap = min(turns[0].end_s, turns[1].end_s) - max(turns[0].start_s, turns[1].start_s)
     assert overlap == pytest.approx(0.5, abs=2 * FRAME_S)

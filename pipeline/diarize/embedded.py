@@ -2,8 +2,9 @@
 the speech, clustered with scikit-learn, then smoothed into turns.
 
 Each 1.6 s window (the encoder's training length) gets an embedding at its centre; every 10 ms
-speech frame takes the speaker of the windows around it. How cleanly the windows split into
-speakers is kept as the call's diarization confidence.
+speech frame takes the speaker of the windows around it. How much of the windows' spread the
+split into speakers explains is kept as the call's diarization confidence (``split_confidence``):
+two voices that cannot be told apart give a confidence near 0, whatever the clustering did.
 """
 
 from __future__ import annotations
@@ -15,6 +16,12 @@ from scipy.ndimage import distance_transform_edt, median_filter
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.metrics import silhouette_score
 
+from pipeline.diarize import (
+    CLEAR_SPLIT_SHARE,
+    DOUBTFUL_SPLIT_SHARE,
+    DiarizationResult,
+    split_confidence,
+)
 from pipeline.types import Audio, Segment, Turn
 
 MEL_STEP_S = 0.01  # resemblyzer's mel hop: 10 ms
@@ -32,16 +39,9 @@ class EmbeddedOptions:
     min_window_speech_share: float = 0.6
     # An estimated split is a real speaker only when each cluster holds this share of the windows.
     min_cluster_share: float = 0.1
-    # Frames whose two best speakers are this close in similarity are counted as uncertain.
-    uncertain_margin: float = 0.02
-
-
-@dataclass
-class DiarizationResult:
-    turns: list[Turn]
-    confidence: float
-    num_speakers: int
-    uncertain_share: float
+    # Confidence: the share of the windows' spread the split explains, from doubtful to clear.
+    doubtful_split_share: float = DOUBTFUL_SPLIT_SHARE
+    clear_split_share: float = CLEAR_SPLIT_SHARE
 
 
 class EmbeddedDiarizer:
@@ -52,12 +52,9 @@ class EmbeddedDiarizer:
     def __init__(self, encoder, options: EmbeddedOptions = EmbeddedOptions()):
         self.encoder = encoder  # a loaded resemblyzer VoiceEncoder, shared across calls
         self.options = options
-        self.last_result: DiarizationResult | None = None
 
-    def __call__(self, audio: Audio, speech_regions: list[list[Segment]]) -> list[Turn]:
-        result = self.diarize(audio.read(channel=0), audio.sample_rate, speech_regions[0])
-        self.last_result = result
-        return result.turns
+    def __call__(self, audio: Audio, speech_regions: list[list[Segment]]) -> DiarizationResult:
+        return self.diarize(audio.read(channel=0), audio.sample_rate, speech_regions[0])
 
     def diarize(
         self, samples: np.ndarray, sample_rate: int, regions: list[Segment]
@@ -65,7 +62,7 @@ class EmbeddedDiarizer:
         from resemblyzer.audio import wav_to_mel_spectrogram
 
         if not regions:
-            return DiarizationResult([], 0.0, 0, 0.0)
+            return DiarizationResult((), 0, None)
         mel = wav_to_mel_spectrogram(samples.astype(np.float32))
         n_frames = mel.shape[0]
         speech = np.zeros(n_frames, dtype=bool)
@@ -76,10 +73,10 @@ class EmbeddedDiarizer:
 
         centres = self._window_centres(speech)
         if len(centres) < 2:
-            turns = [Turn("spk0", region.start_s, region.end_s) for region in regions]
-            return DiarizationResult(turns, 0.0, 1, 0.0)
+            turns = tuple(Turn("spk0", region.start_s, region.end_s) for region in regions)
+            return DiarizationResult(turns, 1, 0.0)
         embeddings = self._embed(mel, centres)
-        labels, centroids, confidence = self._cluster(embeddings)
+        labels, centroids = self._cluster(embeddings)
 
         # every speech frame: similarity to each speaker, from the windows covering it
         similarity = embeddings @ centroids.T  # (windows, speakers)
@@ -97,20 +94,15 @@ class EmbeddedDiarizer:
         frame_labels = np.argmax(frame_scores, axis=1)
         smooth = max(1, int(self.options.smoothing_s / MEL_STEP_S) | 1)
         frame_labels = median_filter(frame_labels, size=smooth, mode="nearest")
-        if frame_scores.shape[1] > 1:
-            top2 = np.sort(frame_scores, axis=1)[:, -2:]
-            uncertain = (top2[:, 1] - top2[:, 0]) < self.options.uncertain_margin
-            uncertain_share = float(uncertain[speech].mean()) if speech.any() else 0.0
-        else:
-            uncertain_share = 0.0
-
         turns = self._turns(frame_labels, regions)
-        return DiarizationResult(
-            turns,
-            round(confidence * (1 - uncertain_share), 3),
-            centroids.shape[0],
-            round(uncertain_share, 3),
+        confidence = (
+            split_confidence(
+                embeddings, centroids, self.options.doubtful_split_share, self.options.clear_split_share
+            )
+            if centroids.shape[0] > 1
+            else 0.0
         )
+        return DiarizationResult(tuple(turns), centroids.shape[0], round(confidence, 3))
 
     def _window_centres(self, speech: np.ndarray) -> np.ndarray:
         """Window centres on speech whose 1.6 s span is mostly speech: windows of line noise
@@ -140,7 +132,7 @@ class EmbeddedDiarizer:
         embeddings = np.concatenate(out)
         return embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
 
-    def _cluster(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    def _cluster(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         options = self.options
         if options.num_speakers:
             candidates = [options.num_speakers]
@@ -173,9 +165,7 @@ class EmbeddedDiarizer:
         labels, score = best if best else (np.zeros(len(embeddings), dtype=int), 0.0)
         centroids = np.stack([embeddings[labels == k].mean(axis=0) for k in sorted(set(labels))])
         centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
-        # silhouette near 0: windows sit between speakers; 0.3+ is a clean split for this encoder
-        confidence = float(np.clip(score / 0.3, 0.0, 1.0)) if len(centroids) > 1 else 0.5
-        return labels, centroids, confidence
+        return labels, centroids
 
     def _turns(self, frame_labels: np.ndarray, regions: list[Segment]) -> list[Turn]:
         runs: list[list] = []  # [label, start_s, end_s]

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from pipeline.diarize import DiarizationResult, split_confidence
 from pipeline.models import PROJECT_MODELS_DIR, ModelError, load_manifest, prepare_model
 from pipeline.types import Audio, Segment, Turn
 
@@ -58,6 +59,7 @@ class PyannoteDiarization:
     turns: list[Turn] = field(default_factory=list)
     exclusive_turns: list[Turn] = field(default_factory=list)
     overlaps: list[Segment] = field(default_factory=list)
+    confidence: float | None = None  # how clearly the chunk embeddings fall to their speakers
 
     @property
     def overlap_s(self) -> float:
@@ -143,10 +145,16 @@ class PyannoteDiarizer:
             "sample_rate": int(audio.sample_rate),
             "uri": Path(audio.path).stem or "call",
         }
+        steps: dict[str, Any] = {}
+
+        def keep_embeddings(step_name, step_artefact, file=None, **progress):
+            if step_name == "embeddings" and not progress:  # the whole array, not a batch
+                steps["embeddings"] = step_artefact
+
         with warnings.catch_warnings():
             # pyannote warns when a short call cannot reach min_speakers; the turns still stand.
             warnings.filterwarnings("ignore", message=r"\s*The detected number of speakers")
-            output = self.pipeline(file, **self.speaker_counts)
+            output = self.pipeline(file, hook=keep_embeddings, **self.speaker_counts)
         regular, exclusive = _annotations(output)
         names = _speaker_names(regular, exclusive)
         duration_s = audio.duration_s
@@ -154,20 +162,22 @@ class PyannoteDiarizer:
             turns=_turns(regular, names, duration_s),
             exclusive_turns=_turns(exclusive, names, duration_s) if exclusive is not None else [],
             overlaps=_spans(regular.get_overlap(), duration_s),
+            confidence=_confidence(steps.get("embeddings"), output, len(names)),
         )
 
-    def __call__(self, audio: Audio, speech_regions: list[list[Segment]]) -> list[Turn]:
+    def __call__(self, audio: Audio, speech_regions: list[list[Segment]]) -> DiarizationResult:
         """Turns for a mono call; no turns when voice activity found no speech on channel 0.
 
         Turns keep overlapping speech unless ``exclusive_turns=True`` was asked for, so talk-over
         measures work as they do on dual-channel calls.
         """
         if speech_regions and not speech_regions[0]:
-            return []
+            return DiarizationResult((), 0, None)
         result = self.diarize(audio)
-        if self.exclusive_turns and result.exclusive_turns:
-            return result.exclusive_turns
-        return result.turns
+        turns = result.exclusive_turns if self.exclusive_turns and result.exclusive_turns else result.turns
+        return DiarizationResult(
+            tuple(turns), len({turn.speaker for turn in turns}), result.confidence
+        )
 
 
 def load_pyannote_diarizer(
@@ -460,6 +470,26 @@ def _annotations(output):
     raise TypeError(
         f"pyannote returned {type(output).__name__}, expected an Annotation or DiarizeOutput"
     )
+
+
+def _confidence(embeddings, output, speakers: int) -> float | None:
+    """How clearly pyannote's chunk embeddings fall to the speakers it found (``split_confidence``).
+
+    ``embeddings`` is (chunks, local speakers, dimension), NaN where a local speaker is silent;
+    the speakers' centroids come with pyannote 4's output.
+    """
+    centroids = getattr(output, "speaker_embeddings", None)
+    if embeddings is None or centroids is None or speakers == 0:
+        return None
+    if speakers == 1:
+        return 0.0  # asked for one, found one: there is no split to be sure of
+    vectors = np.asarray(embeddings, dtype=np.float64).reshape(-1, np.shape(embeddings)[-1])
+    vectors = vectors[~np.isnan(vectors).any(axis=1)]
+    centroids = np.asarray(centroids, dtype=np.float64)
+    centroids = centroids[~np.isnan(centroids).any(axis=1) & (np.abs(centroids).sum(axis=1) > 0)]
+    if len(vectors) < 2 or len(centroids) < 2:
+        return 0.0
+    return split_confidence(vectors, centroids)
 
 
 def _speaker_names(*annotations) -> dict[Any, str]:

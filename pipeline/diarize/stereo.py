@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pipeline.diarize import DiarizationResult
 from pipeline.types import UNKNOWN, Audio, Segment, Turn
 
 
@@ -13,13 +14,15 @@ class ChannelMapDiarizer:
     def __init__(self, channel_map: dict[int, str]):
         self.channel_map = dict(channel_map)
 
-    def __call__(self, audio: Audio, speech_regions: list[list[Segment]]) -> list[Turn]:
+    def __call__(self, audio: Audio, speech_regions: list[list[Segment]]) -> DiarizationResult:
         turns = [
             Turn(self.channel_map.get(channel, UNKNOWN), region.start_s, region.end_s, channel=channel)
             for channel, regions in enumerate(speech_regions)
             for region in regions
         ]
-        return sorted(turns, key=lambda turn: (turn.start_s, turn.end_s))
+        turns.sort(key=lambda turn: (turn.start_s, turn.end_s))
+        # each channel is one party: nothing to guess
+        return DiarizationResult(tuple(turns), len({turn.speaker for turn in turns}), 1.0)
 
 
 class UnassignedMonoDiarizer:
@@ -27,5 +30,6 @@ class UnassignedMonoDiarizer:
 
     name = "none"
 
-    def __call__(self, audio: Audio, speech_regions: list[list[Segment]]) -> list[Turn]:
-        return [Turn(UNKNOWN, region.start_s, region.end_s) for region in speech_regions[0]]
+    def __call__(self, audio: Audio, speech_regions: list[list[Segment]]) -> DiarizationResult:
+        turns = tuple(Turn(UNKNOWN, region.start_s, region.end_s) for region in speech_regions[0])
+        return DiarizationResult(turns, 1 if turns else 0, None)

@@ -5,7 +5,8 @@
 
 Event kinds: ``dead_air``, ``hold``, ``talkover``, ``interruption`` (speaker = who cut in) and
 ``backchannel`` (speaker = who said it). Every cut-in is one ``talkover`` plus either one
-``interruption`` or one ``backchannel``. ``low_confidence``: a run of words the transcription is
+``interruption`` or one ``backchannel``; two people starting at once give a ``talkover`` only
+(see ``overlap.py`` for the rules). ``low_confidence``: a run of words the transcription is
 unsure of (speaker = who said them), for the reviewer to listen to.
 """
 
@@ -100,6 +101,16 @@ class FeatureOptions(BaseModel):
     backchannel_words: tuple[str, ...] = Field(
         DEFAULT_BACKCHANNEL_WORDS, description="a cut-in made only of these words is a back-channel"
     )
+    simultaneous_start_s: float = Field(
+        0.2,
+        ge=0,
+        description="two people starting this close together started at once (nobody cut in)",
+    )
+    turn_continuation_s: float = Field(
+        0.75,
+        ge=0,
+        description="a pause shorter than this inside one speaker's speech continues the same utterance",
+    )
     monologue_merge_gap_s: float = Field(
         1.0, ge=0, description="agent turns closer than this join one monologue"
     )
@@ -143,6 +154,9 @@ def extract_features(
         talkover_min_s=options.talkover_min_s,
         backchannel_max_s=options.backchannel_max_s,
         backchannel_words=options.backchannel_words,
+        simultaneous_start_s=options.simultaneous_start_s,
+        turn_continuation_s=options.turn_continuation_s,
+        words=words,
     )
     talkovers = [e for e in overlap_events if e.kind == "talkover"]
     interruptions = [e for e in overlap_events if e.kind == "interruption"]
