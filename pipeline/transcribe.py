@@ -10,7 +10,7 @@ once, and gives Whisper no long silence to hallucinate in.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Literal
@@ -248,17 +248,63 @@ def transcribe_regions(
             streams.append((channel, apart))
     packed = pack_regions(source, sample_rate, streams)
     words: list[Word] = []
-    for start, end, text, probability in _heard_words(
-        model_and_batched, packed, source, sample_rate, options, hotwords
-    ):
-        placed = to_call_time(packed, start, end)
-        text = text.strip()
-        if placed is None or not text:
-            continue
-        channel, start_s, end_s = placed
-        words.append(Word(start_s, end_s, text, round(float(probability), 4), channel=channel))
+    heard_at: list[float] = []  # packed time of every word heard
+
+    def hear(chunks: list[tuple[float, float]]) -> None:
+        for start, end, text, probability in _heard_words(
+            model_and_batched, packed, source, sample_rate, options, hotwords, chunks
+        ):
+            placed = to_call_time(packed, start, end)
+            text = text.strip()
+            if placed is None or not text:
+                continue
+            heard_at.append((start + end) / 2)
+            channel, start_s, end_s = placed
+            words.append(Word(start_s, end_s, text, round(float(probability), 4), channel=channel))
+
+    hear(packed.chunks)
+    in_speech = [timeline.SpanIndex(spans) for spans in speech]
+
+    def is_speech(region: PackedRegion) -> bool:
+        return in_speech[region.channel].first_containing((region.start_s + region.end_s) / 2) is not None
+
+    # Whisper may end a chunk at the silence between two regions and never hear the ones after
+    # (the batched pipeline does not seek on): speech regions left without a word are heard again.
+    for alone in (False, True):  # the runs of them first, then each one still unheard on its own
+        retry = unheard_clips(packed, heard_at, is_speech, alone)
+        if retry:
+            hear(retry)
     words.sort(key=lambda word: (word.start_s, word.channel))
     return words
+
+
+def unheard_clips(
+    packed: PackedAudio, heard_at: list[float], wanted: Callable[[PackedRegion], bool], alone: bool = False
+) -> list[tuple[float, float]]:
+    """Packed-time clips (half the silence either side) over the ``wanted`` regions no heard word
+    (``heard_at``, packed times) falls in: each run of them within a chunk as one clip, so
+    Whisper keeps its context, or each region ``alone``."""
+    times = sorted(heard_at)
+    margin_s = REGION_GAP_S / 2
+    clips: list[tuple[float, float]] = []
+    for chunk_start, chunk_end in packed.chunks:
+        run: list[float] | None = None
+        for region in packed.regions:
+            if not chunk_start <= region.packed_start_s < chunk_end:
+                continue
+            index = bisect.bisect_left(times, region.packed_start_s - margin_s)
+            heard = index < len(times) and times[index] <= region.packed_end_s + margin_s
+            if not heard and wanted(region):
+                start_s = run[0] if run and not alone else max(chunk_start, region.packed_start_s - margin_s)
+                if run and alone:
+                    clips.append((run[0], run[1]))
+                run = [start_s, min(chunk_end, region.packed_end_s + margin_s)]
+            elif run:
+                clips.append((run[0], run[1]))
+                run = None
+        if run:
+            clips.append((run[0], run[1]))
+    return clips
 
 
 def _heard_words(
@@ -268,6 +314,7 @@ def _heard_words(
     sample_rate: int,
     options: AsrOptions,
     hotwords: str | None = None,
+    chunks: list[tuple[float, float]] | None = None,
 ) -> Iterator[tuple[float, float, str, float]]:
     """Whisper's words over every chunk, in packed time: (start, end, text, probability).
 
@@ -277,6 +324,7 @@ def _heard_words(
     without a batch (``batch_size`` 0) hears one chunk at a time.
     """
     model, batched = model_and_batched
+    chunks = packed.chunks if chunks is None else chunks
     common = {
         "language": options.language,
         "beam_size": options.beam_size,
@@ -285,7 +333,7 @@ def _heard_words(
         "hotwords": hotwords or None,
     }
     if batched is None:
-        for start_s, end_s in packed.chunks:
+        for start_s, end_s in chunks:
             first = int(start_s * sample_rate)
             chunk = packed.read(source, first, int(end_s * sample_rate))
             segments, _ = model.transcribe(chunk, vad_filter=False, **common)
@@ -296,10 +344,10 @@ def _heard_words(
         return
     signal = PackedSignal(packed, source)
     last_speech_s = 0.0
-    for index in range(0, len(packed.chunks), options.batch_size):
+    for index in range(0, len(chunks), options.batch_size):
         clips = [
             {"start": start, "end": end}
-            for start, end in packed.chunks[index : index + options.batch_size]
+            for start, end in chunks[index : index + options.batch_size]
         ]
         segments, info = batched.transcribe(
             signal, batch_size=options.batch_size, clip_timestamps=clips, **common

@@ -97,6 +97,10 @@ class BleedOptions(BaseModel):
     )
 
 
+# How far inside a word its start or end must be in a speech region for the word to be said there.
+EDGE_S = 0.02
+
+
 @dataclass(frozen=True)
 class SpeechActivity:
     """Per channel: the speech regions, the candidate regions only the ASR can settle, and for
@@ -106,6 +110,15 @@ class SpeechActivity:
     candidates: list[list[Segment]]
     own_voice: np.ndarray  # (channels, frames) bool: some sign of the channel's own voice
     leak: np.ndarray  # (channels, frames) bool: audible, but far below the other channel
+    # (channels, frames) bool, two channels only: the channel's own voice standing out of its noise
+    audible_own: np.ndarray | None = None
+
+    def _sounding(self, channel: int) -> np.ndarray:
+        """Own-voice frames that sound: on two channels, Silero's hint at the line's floor between
+        the other side's words is that side's leak, not this side talking."""
+        if self.audible_own is None:
+            return self.own_voice[channel]
+        return self.audible_own[channel]
 
     def is_own_voice(self, channel: int, start_s: float, end_s: float) -> bool:
         """Whether [start_s, end_s] holds this channel's own voice at least as much as a leak.
@@ -115,15 +128,13 @@ class SpeechActivity:
         """
         first = int(start_s / FRAME_S)
         last = max(first + 1, int(np.ceil(end_s / FRAME_S)))
-        own = int(self.own_voice[channel, first:last].sum())
+        own = int(self._sounding(channel)[first:last].sum())
         return own > 0 and own >= int(self.leak[channel, first:last].sum())
 
     def voiced_span(self, channel: int, start_s: float, end_s: float) -> tuple[float, float]:
         """[start_s, end_s] narrowed to its first and last frames of own voice."""
         first = int(start_s / FRAME_S)
-        frames = np.flatnonzero(
-            self.own_voice[channel, first : max(first + 1, int(np.ceil(end_s / FRAME_S)))]
-        )
+        frames = np.flatnonzero(self._sounding(channel)[first : max(first + 1, int(np.ceil(end_s / FRAME_S)))])
         if not frames.size:
             return start_s, end_s
         return max(start_s, (first + frames[0]) * FRAME_S), min(
@@ -375,6 +386,14 @@ def detect_speech(
         )
         # Own-voice frames strung together across a leak are still mostly the leak: not a turn.
         regions = [r for r in regions if _own_share(heard, own[channel], r) >= bleed.min_own_share]
+        if source.channels == 2:
+            # A region where no frame of this side's voice stands out of the line's noise is the
+            # other side's leak (or the floor) that Silero half heard between that side's words.
+            sounding = audible[channel] & own[channel]
+            regions = [r for r in regions if _frames_in(sounding, r).any()]
+            # ...and a region starts and ends where this side's voice sounds, not in a leak
+            # Silero heard as the start of it.
+            regions = [_narrowed(r, sounding, options.pad_s) for r in regions]
         speech.append(regions)
         # Any sign of this side's voice: Silero half hears it, or it is loud for this line.
         hinted = hysteresis(
@@ -394,7 +413,8 @@ def detect_speech(
             options.other_side_margin_s, 0.0, duration_s,
         )  # fmt: skip
         candidates.append(_candidates(evidence[channel], [*speech[channel], *others], options, duration_s))
-    return SpeechActivity(speech, candidates, evidence, leak)
+    audible_own = (audible & own) if source.channels == 2 else None
+    return SpeechActivity(speech, candidates, evidence, leak, audible_own)
 
 
 def channel_levels_db(source: AudioSource) -> np.ndarray:
@@ -454,7 +474,7 @@ def settle_speech(
 ) -> tuple[list[list[Segment]], list[Word]]:
     """Speech regions and words once the ASR has been heard: its word timings are evidence.
 
-    - words inside a speech region stay;
+    - words inside a speech region, or starting or ending in one, stay;
     - a candidate is confirmed as speech (from its first word to its last, padded) when its
       words' mean probability reaches ``confirm_min_word_probability``, or when it holds at
       least ``confirm_min_words`` words of mean probability ``confirm_many_word_probability``
@@ -473,7 +493,10 @@ def settle_speech(
     for word in words:
         channel = word.channel
         middle = (word.start_s + word.end_s) / 2
-        if in_speech[channel].first_containing(middle) is not None:
+        # Whisper's timings run early (or late) into the silence beside a word: a word that
+        # starts or ends inside a speech region is said there.
+        edges = (middle, word.start_s + EDGE_S, word.end_s - EDGE_S)
+        if any(in_speech[channel].first_containing(t) is not None for t in edges):
             kept.append(word)
             continue
         index = in_candidate[channel].first_containing(middle)
@@ -519,6 +542,20 @@ def _audible(
     low_db = options.candidate_min_above_floor_db
     above_db = float(np.clip((speech_db - floor_db) / 2, low_db, max(low_db, most_db or low_db)))
     return levels_db >= floor_db + above_db
+
+
+def _narrowed(region: Segment, mask: np.ndarray, pad_s: float) -> Segment:
+    """``region`` from its first to its last ``mask`` frame, padded, never wider than it was."""
+    first = int(region.start_s / FRAME_S)
+    frames = np.flatnonzero(_frames_in(mask, region))
+    start_s = max(region.start_s, (first + frames[0]) * FRAME_S - pad_s)
+    end_s = min(region.end_s, (first + frames[-1] + 1) * FRAME_S + pad_s)
+    return Segment(round(start_s, 3), round(end_s, 3))
+
+
+def _frames_in(mask: np.ndarray, region: Segment) -> np.ndarray:
+    first = int(region.start_s / FRAME_S)
+    return mask[first : max(first + 1, int(np.ceil(region.end_s / FRAME_S)))]
 
 
 def _own_share(heard: np.ndarray, own: np.ndarray, region: Segment) -> float:

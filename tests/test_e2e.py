@@ -18,8 +18,9 @@ TRUTHS = sorted(SAMPLES.glob("*.truth.json"))
 
 
 @pytest.fixture(scope="session")
-def sample_db(tiny_samples_db):
-    return tiny_samples_db
+def sample_db(default_model_db):
+    # the product's default model, as a center runs it (the same run the stored-rows snapshot reads)
+    return default_model_db
 
 
 def query(db, sql, params=()):
