@@ -22,7 +22,7 @@ The frame grid is 32 ms (512 samples at 16 kHz, 256 at 8 kHz).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -495,9 +495,13 @@ def settle_speech(
         middle = (word.start_s + word.end_s) / 2
         # Whisper's timings run early (or late) into the silence beside a word: a word that
         # starts or ends inside a speech region is said there.
-        edges = (middle, word.start_s + EDGE_S, word.end_s - EDGE_S)
-        if any(in_speech[channel].first_containing(t) is not None for t in edges):
-            kept.append(word)
+        found = (in_speech[channel].first_containing(t) for t in (middle, word.start_s + EDGE_S, word.end_s - EDGE_S))
+        index = next((i for i in found if i is not None), None)
+        if index is not None:
+            # ...and sounds inside it: its timing is brought into the region
+            region = activity.speech[channel][index]
+            start_s, end_s = max(word.start_s, region.start_s), min(word.end_s, region.end_s)
+            kept.append(replace(word, start_s=round(start_s, 3), end_s=round(max(start_s, end_s), 3)))
             continue
         index = in_candidate[channel].first_containing(middle)
         if index is not None:

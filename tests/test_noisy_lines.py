@@ -92,7 +92,7 @@ def test_customer_speech_survives_the_line(processor, tmp_path, name):
         sf.write(path, np.stack([samples[:, 0], customer], axis=1), rate)
         record = processor(path, file_sha256(path))
         result = evaluate_call(
-            reference, record.turns, record.words, record.duration_s, events=record.events
+            reference, record.turns, record.words, record.duration_s, events=record.judgement.events
         )
         customer_only = evaluate_call(
             type(reference)(reference.key, [t for t in reference.turns if t.speaker == "customer"]),

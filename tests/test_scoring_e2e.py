@@ -19,6 +19,8 @@ import duckdb
 import pytest
 import yaml
 
+from pipeline.vad import FRAME_S, VadOptions
+
 from tests.conftest import SAMPLES
 
 pytestmark = pytest.mark.slow
@@ -134,8 +136,12 @@ def test_call_features_match_the_truth(scored_db, name):
     assert talkovers == len(truth["overlaps"])  # back-channels are talk-over too
     assert agent_cuts == sum(o["interrupter"] == "agent" for o in real)
     assert customer_cuts == sum(o["interrupter"] == "customer" for o in real)
-    assert agent_talk == pytest.approx(talk_s(truth, "agent"), rel=TALK_TOLERANCE)
-    assert customer_talk == pytest.approx(talk_s(truth, "customer"), rel=TALK_TOLERANCE)
+    for speaker, found in (("agent", agent_talk), ("customer", customer_talk)):
+        # within 5 %, or within the padding speech detection puts around each stretch by design
+        # (pad_s and a 32 ms frame at either end)
+        stretches = len([t for t in truth["turns"] if t["speaker"] == speaker])
+        padding_s = stretches * 2 * (VadOptions().pad_s + FRAME_S)
+        assert found == pytest.approx(talk_s(truth, speaker), rel=TALK_TOLERANCE, abs=padding_s), speaker
 
 
 # --- (b) verdicts ---------------------------------------------------------------------------
