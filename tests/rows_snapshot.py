@@ -1,19 +1,16 @@
 """Every stored row of a `callqa run` database, minus what changes from run to run, as plain data.
 
 The call path may be restructured without changing what it stores: `test_rows_snapshot.py` runs
-the default model over audio_samples/ and compares every table with ``tests/data/audio_samples_rows.json``,
-and over the shared real calls (``../shared/eval``, read in place) and compares each call's rows
-in each table with the digests in ``tests/data/shared_calls_rows.json`` (digests, so no transcript
-of someone else's recording is kept in the project). When a change is *meant* to change what is
-stored, regenerate the snapshots in their own commit and say why in the message:
+the default model over audio_samples/ and compares every table with ``tests/data/audio_samples_rows.json``.
+When a change is *meant* to change what is stored, regenerate the snapshot in its own commit and say
+why in the message:
 
-    .venv/bin/python tests/rows_snapshot.py --write [--shared]
+    .venv/bin/python tests/rows_snapshot.py --write
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import subprocess
 import sys
@@ -24,19 +21,6 @@ import duckdb
 
 PROJECT = Path(__file__).resolve().parent.parent
 SNAPSHOT = PROJECT / "tests" / "data" / "audio_samples_rows.json"
-SHARED_EVAL = PROJECT.parent / "shared" / "eval"
-SHARED_SNAPSHOT = PROJECT / "tests" / "data" / "shared_calls_rows.json"
-# The shared real recordings a run takes as calls: dual-channel bank and repair-shop calls at
-# 8 kHz, mono phone calls at 8 and 16 kHz, a stereo file carrying one signal twice, three speakers.
-SHARED_CALLS = (
-    "harper-valley/*.agentL_callerR.flac",
-    "aws-live-call-analytics/*.agentL_callerR.flac",
-    "google-cloud-speech/commercial_mono.wav",
-    "pyannote-audio/sample/sample.wav",
-    "picovoice-falcon/test.wav",
-    "jfk/jfk.flac",
-    "faster-whisper-stereo/stereo_diarization.wav",
-)
 # Wall-clock stamps and timings differ on every run; paths depend on where the run was started.
 VOLATILE_COLUMNS = frozenset(
     {
@@ -58,8 +42,7 @@ def _portable(column: str, value: object) -> object:
     if isinstance(value, str):
         if column in BESIDE_DATABASE_COLUMNS:
             return Path(value).name
-        # relative to the project (or the shared folder beside it), however the run named them
-        return value.replace(f"{SHARED_EVAL}/", "../shared/eval/").replace(f"{PROJECT}/", "")
+        return value.replace(f"{PROJECT}/", "")  # relative to the project, however the run named it
     if isinstance(value, float):
         return round(value, 6)
     if isinstance(value, (list, tuple)):
@@ -95,43 +78,19 @@ def database_rows(db: Path) -> dict[str, list[list]]:
     return tables
 
 
-def run_default_model(db: Path, recordings: list[str] | None = None) -> subprocess.CompletedProcess:
-    """The real `callqa run` over audio_samples/ (or ``recordings``) with the embedded defaults."""
+def run_default_model(db: Path) -> subprocess.CompletedProcess:
+    """The real `callqa run` over audio_samples/ with the embedded defaults."""
     command = [
         sys.executable,
         "-m",
         "pipeline.cli",
         "run",
-        *(recordings or [str(PROJECT / "audio_samples")]),
+        str(PROJECT / "audio_samples"),
         "--db",
         str(db),
         "-q",
     ]
     return subprocess.run(command, check=False, capture_output=True, text=True, cwd=PROJECT)
-
-
-def shared_recordings() -> list[str]:
-    """The shared real calls (see ``SHARED_CALLS``), or [] when ../shared/eval is not there."""
-    return [str(path) for pattern in SHARED_CALLS for path in sorted(SHARED_EVAL.glob(pattern))]
-
-
-def row_digests(tables: dict[str, list[list]]) -> dict[str, dict]:
-    """Per table: how many rows and a sha256 of them, per call where the table has a call_id."""
-
-    def digest(rows: list[list]) -> dict:
-        text = json.dumps(rows, sort_keys=True)
-        return {"rows": len(rows), "sha256": hashlib.sha256(text.encode()).hexdigest()}
-
-    digests: dict[str, dict] = {}
-    for table, (columns, *rows) in tables.items():
-        if "call_id" not in columns:
-            digests[table] = digest(rows)
-            continue
-        by_call: dict[str, list[list]] = {}
-        for row in rows:
-            by_call.setdefault(row[columns.index("call_id")], []).append(row)
-        digests[table] = {call_id: digest(by_call[call_id]) for call_id in sorted(by_call)}
-    return digests
 
 
 def write_snapshot(tables: dict[str, list[list]], path: Path = SNAPSHOT) -> None:
@@ -154,37 +113,23 @@ def main() -> int:
         "--write", action="store_true", help=f"run the default model and rewrite {SNAPSHOT.name}"
     )
     parser.add_argument(
-        "--shared",
-        action="store_true",
-        help=f"the shared real calls instead of audio_samples/: rewrite {SHARED_SNAPSHOT.name}",
-    )
-    parser.add_argument(
         "--db",
         type=Path,
-        help="snapshot this database (made by `callqa run` on the same recordings) instead of running the model",
+        help="snapshot this database (made by `callqa run audio_samples/`) instead of running the model",
     )
     args = parser.parse_args()
     if not args.write:
         parser.print_help()
         return 2
-    recordings = shared_recordings() if args.shared else None
-    if args.shared and not recordings:
-        print(f"no shared recordings under {SHARED_EVAL}", file=sys.stderr)
-        return 1
     with tempfile.TemporaryDirectory() as folder:
         db = args.db or Path(folder) / "calls.duckdb"
         if args.db is None:
-            result = run_default_model(db, recordings)
+            result = run_default_model(db)
             if result.returncode != 0:
                 print(result.stdout, result.stderr, file=sys.stderr)
                 return 1
-        tables = database_rows(db)
-    if args.shared:
-        SHARED_SNAPSHOT.write_text(json.dumps(row_digests(tables), indent=1, sort_keys=True) + "\n")
-        print(f"wrote {SHARED_SNAPSHOT}")
-    else:
-        write_snapshot(tables)
-        print(f"wrote {SNAPSHOT}")
+        write_snapshot(database_rows(db))
+    print(f"wrote {SNAPSHOT}")
     return 0
 
 
