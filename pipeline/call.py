@@ -166,7 +166,7 @@ class CallProcessor:
                 signal_stage=SignalStage(self.models.sentiment(), settings.customer, self.categories),
             )  # fmt: skip
             clock.lap("features_scoring")
-            redacted_audio = self._redacted_audio(audio, call_id, redactions)
+            redacted_audio = self._redacted_audio(audio, call_id, redactions, redacted.payment_windows)
             clock.lap("redacted_audio")
         return CallResult(
             call_id=call_id,
@@ -214,12 +214,17 @@ class CallProcessor:
     def _vad_model(self):
         return self.models.silero_vad() if self.settings.vad.method == "silero" else None
 
-    def _redacted_audio(self, audio: AudioSource, call_id: str, redactions: list[Redaction]) -> RedactedAudio | None:
+    def _redacted_audio(
+        self, audio: AudioSource, call_id: str, redactions: list[Redaction], windows: list[PaymentWindow]
+    ) -> RedactedAudio | None:
         options = self.settings.redacted_audio
         target = redacted_target(audio, call_id, options, self.redacted_audio_dir)
         if target is None:
             return None
         spans = [Segment(r.start_s, r.end_s) for r in redactions]
+        if options.silence_payment_windows:
+            # fail closed: the ASR may have missed digits said in the exchange, the audio keeps them
+            spans += [Segment(w.start_s, w.end_s) for w in windows]
         return write_redacted_audio(audio, spans, self.settings.redaction.margin_s, options, target)
 
 

@@ -23,6 +23,11 @@ class RedactedAudioOptions(BaseModel):
     directory: Path | None = Field(None, description="default: <database name>.redacted/ beside the database")
     mode: Literal["silence", "tone"] = "silence"
     replace_original: bool = Field(False, description="overwrite the source recording with the redacted copy")
+    silence_payment_windows: bool = Field(
+        True,
+        description="blank each whole payment exchange, not only the numbers found in it (what a "
+        "recorder's pause during payment does): digits the ASR missed are never heard",
+    )
 
 
 @dataclass(frozen=True)
