@@ -116,6 +116,7 @@ class CallProcessor:
         # the company's words (the rubric's variables, asr.vocabulary) that Whisper should expect
         self.vocabulary = custom_vocabulary(settings.asr, self.rubric.variables)
         self.categories = load_categories(settings.categories)  # likewise the call reasons
+        self.signal_stage = SignalStage(self.models.sentiment(), settings.customer, self.categories)
         self.stereo_diarizer = ChannelMapDiarizer(settings.channel_map)
         self._mono_diarizer = None
         self.warnings: list[str] = []
@@ -163,7 +164,7 @@ class CallProcessor:
                 call_id, speakers.turns, speakers.words, audio.duration_s, self.rubric, self.models.nlp(),
                 diarization_confidence=speakers.diarization_confidence, role_confidence=speakers.role_confidence,
                 feature_options=settings.features, queue_policy=settings.queue, untrusted=self.untrusted,
-                signal_stage=SignalStage(self.models.sentiment(), settings.customer, self.categories),
+                signal_stage=self.signal_stage,
             )  # fmt: skip
             clock.lap("features_scoring")
             redacted_audio = self._redacted_audio(audio, call_id, redactions, redacted.payment_windows)
