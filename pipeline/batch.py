@@ -165,7 +165,7 @@ def run_batch(
     # The database is opened only to plan and to write finished calls, so the review app can
     # read and save grades in between (DuckDB allows one writing process at a time).
     rubric = processor.rubric if processor else load_rubric(settings.rubric, settings.rubric_variables)
-    categories = processor.categories if processor else load_categories(settings.categories)
+    categories = load_categories(settings.categories)
     with Store(db_path) as store:  # the run's one open that brings the schema up to date
         store.register_rubric(rubric, str(settings.rubric), Path(settings.rubric).read_text())
         store.register_categories(categories, settings.categories)
