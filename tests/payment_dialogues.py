@@ -1160,10 +1160,13 @@ def _mishear_answer_digits(
 
 def _mishear_one(tokens: list[Token], value: int, rng: random.Random) -> list[Token]:
     """One digit of ``value`` (or two side by side) as another word; a written group of digits
-    is split around it ("4597" -> "45 time 7")."""
+    is split around it ("4597" -> "45 time 7"). Most of the answer stays digits: a recogniser
+    that wrote none of it as a number is not modelled (nothing would show it was an answer)."""
+    digits_left = sum(
+        len(t.digits) for t in tokens if t.value == value and t.digits.isdigit() and _digit_like(t)
+    )
     digit_tokens = [
-        i for i, t in enumerate(tokens)
-        if t.value == value and (_bare(t) in _SPOKEN_DIGITS or t.text.strip("-,.?").isdigit())
+        i for i, t in enumerate(tokens) if t.value == value and _digit_like(t)
     ]  # fmt: skip
     if not digit_tokens:
         return tokens
@@ -1174,6 +1177,8 @@ def _mishear_one(tokens: list[Token], value: int, rng: random.Random) -> list[To
     digits = _SPOKEN_DIGITS.get(bare.lower(), bare.lstrip("-"))
     at = rng.randrange(len(digits))
     width = 2 if at + 1 < len(digits) and rng.random() < 0.2 else 1
+    if 2 * (digits_left - width) < digits_left:
+        return tokens
     said = digits[at : at + width]
     if width == 1 and rng.random() < 0.7:
         word = rng.choice(SOUND_ALIKES[said])
@@ -1185,6 +1190,11 @@ def _mishear_one(tokens: list[Token], value: int, rng: random.Random) -> list[To
     if after:
         out.append(replace(token, text=after + mark, digits=after))
     return tokens[:i] + out + tokens[i + 1 :]
+
+
+def _digit_like(token: Token) -> bool:
+    """A spoken digit ("nine", "oh") or digits as written ("4597", "-4")."""
+    return _bare(token) in _SPOKEN_DIGITS or token.text.strip("-,.?").isdigit()
 
 
 def dialogues(seed: int, count: int, short: bool = False, asr: bool = True) -> list[Dialogue]:
