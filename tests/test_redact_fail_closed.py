@@ -204,6 +204,59 @@ def test_what_is_said_in_answer_to_a_cue_is_redacted_as_its_kind(
     )
 
 
+@pytest.mark.parametrize(
+    ("question", "answer", "kind", "kept"),
+    [
+        # a digit the ASR wrote as another word, inside the answer, first or last
+        ("the last four of your social?", "it's 4 time 5 2", "ssn", {"it's"}),
+        ("and the account number?", "mirror 4 5 6 7 8 9 0 thanks", "account", {"thanks"}),
+        ("and the account number?", "sure, 4 5 6 7 8 9 0 mirror", "account", {"sure,"}),
+        ("and your PIN?", "yeah 4 hate 2 1", "pin", {"yeah"}),
+        # a cue word that introduces nothing after the digits: "seven four" as "7 floor."
+        ("and your date of birth?", "oh two, oh six, 7 floor.", "dob", set()),
+        ("what's your routing number?", "0 2 1, summer 0 0, 0 2 1", "routing", set()),
+        # Whisper's full stop inside a number does not end the answer
+        ("and the account number?", "203, 218, 483. window 3, 18, 483.", "account", set()),
+    ],
+)
+def test_digits_written_as_other_words_in_an_answer_are_redacted(
+    question: str, answer: str, kind: str, kept: set[str]
+) -> None:
+    words = _words((A, question), (C, answer))
+    redacted, _ = redact_words(words)
+    answered = redacted[len(question.split()) :]
+    assert all(
+        w.word.strip() == TAGS[kind] or w.word.strip().lower() in kept for w in answered
+    ), _text(redacted)
+    assert sum(w.word.strip() == TAGS[kind] for w in answered) == len(answered) - len(kept)
+
+
+def test_what_follows_an_answer_in_a_new_sentence_stays() -> None:
+    words = _words(
+        (A, "and the last four of your social?"),
+        (C, "4 8 1 6. I've been with you since 2019."),
+        (A, "your PIN?"),
+        (C, "sure, 1 2 3 4, thanks, and my phone number is 555 867 5309"),
+    )
+    redacted, _ = redact_words(words)
+    assert _text(redacted) == (
+        "and the last four of your social? [SSN] [SSN] [SSN] [SSN] I've been with you since 2019."
+        " your PIN? sure, [PIN] [PIN] [PIN] [PIN] thanks, and my phone number is 555 867 5309"
+    )
+
+
+def test_the_audio_is_silenced_over_the_whole_answer_and_the_silence_around_it() -> None:
+    # "nine" left out by the ASR between "it's" and "4": its time is silenced
+    words = _words((A, "the last four of your social?"), (C, "it's |0.4| 4 |0.3| 5 2 right"))
+    result = redact(words)
+    its, first, last, right = words[6], words[7], words[9], words[10]
+    answers = [r for r in result.redactions if r.kind == "ssn"]
+    assert answers == [Redaction("ssn", its.end_s, right.start_s)], result.redactions
+    assert first.start_s - its.end_s > 0.25  # more than the audio margin alone would cover
+    assert _text(result.words).endswith("it's [SSN] [SSN] [SSN] right")
+    assert last.end_s < right.start_s
+
+
 def test_years_and_amounts_after_an_account_cue_stay() -> None:
     words = _words(
         (A, "how long have you had the account?"),
