@@ -1193,8 +1193,8 @@ def _mishear_one(tokens: list[Token], value: int, rng: random.Random) -> list[To
 
 
 def _digit_like(token: Token) -> bool:
-    """A spoken digit ("nine", "oh") or digits as written ("4597", "-4")."""
-    return _bare(token) in _SPOKEN_DIGITS or token.text.strip("-,.?").isdigit()
+    """A spoken digit ("nine", "oh") or digits as written ("4597", "-4"; not Whisper's ".1")."""
+    return _bare(token) in _SPOKEN_DIGITS or token.text.rstrip(",.?!").lstrip("-").isdigit()
 
 
 def dialogues(seed: int, count: int, short: bool = False, asr: bool = True) -> list[Dialogue]:
