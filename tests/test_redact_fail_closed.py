@@ -225,9 +225,9 @@ def test_digits_written_as_other_words_in_an_answer_are_redacted(
     words = _words((A, question), (C, answer))
     redacted, _ = redact_words(words)
     answered = redacted[len(question.split()) :]
-    assert all(
-        w.word.strip() == TAGS[kind] or w.word.strip().lower() in kept for w in answered
-    ), _text(redacted)
+    assert all(w.word.strip() == TAGS[kind] or w.word.strip().lower() in kept for w in answered), (
+        _text(redacted)
+    )
     assert sum(w.word.strip() == TAGS[kind] for w in answered) == len(answered) - len(kept)
 
 
@@ -255,6 +255,19 @@ def test_the_audio_is_silenced_over_the_whole_answer_and_the_silence_around_it()
     assert first.start_s - its.end_s > 0.25  # more than the audio margin alone would cover
     assert _text(result.words).endswith("it's [SSN] [SSN] [SSN] right")
     assert last.end_s < right.start_s
+
+
+def test_a_cue_split_between_two_speakers_on_a_mono_call_is_still_a_cue() -> None:
+    # diarization put "I" with the agent and "ban please?" with the customer
+    words = _words(
+        (A, "can I take your I"),
+        (C, "ban please?"),
+        (C, "sure, it's I for india E 8 5, R P Y J, 8 4 9 1, 2 6 3 7"),
+        pause_s=0.1,
+    )
+    redacted, _ = redact_words(words)
+    assert _text(redacted).startswith("can I take your I ban please? sure, it's [IBAN] [IBAN]")
+    assert "R" not in _text(redacted).split()
 
 
 def test_years_and_amounts_after_an_account_cue_stay() -> None:
