@@ -270,6 +270,21 @@ def test_a_cue_split_between_two_speakers_on_a_mono_call_is_still_a_cue() -> Non
     assert "R" not in _text(redacted).split()
 
 
+def test_a_spelled_iban_goes_on_past_the_other_side_talking_over_its_end() -> None:
+    # a mono call: the agent's "thank you" under the last digits, put down to the same speaker
+    # six letters in a row: more than an answer's numbers may have between them
+    words = _words(
+        (A, "and the IBAN please?"), (C, "N L 6 3 V V D for delta F 1 6 3 0 6 9 0 8 0 0")
+    )
+    last = words[-1]
+    words += [
+        Word(last.start_s - 0.05, last.start_s + 0.25, " thank", 0.8, C),
+        Word(last.start_s + 0.3, last.start_s + 0.6, " you.", 0.8, C),
+    ]
+    redacted, _ = redact_words(words)
+    assert _text(redacted).endswith(" ".join(["[IBAN]"] * 20) + " thank you."), _text(redacted)
+
+
 def test_years_and_amounts_after_an_account_cue_stay() -> None:
     words = _words(
         (A, "how long have you had the account?"),
