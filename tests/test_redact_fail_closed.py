@@ -245,6 +245,12 @@ def test_what_follows_an_answer_in_a_new_sentence_stays() -> None:
     )
 
 
+def test_only_words_between_numbers_of_one_breath_are_part_of_an_answer() -> None:
+    # the agent's next question, after a pause, is no digit of the answer before it
+    text = "and the account number?\n4 5 6 7 8 9\nand the Atari 8?"
+    assert redact_text(text).split("\n")[2].startswith("and the Atari ")
+
+
 def test_the_audio_is_silenced_over_the_whole_answer_and_the_silence_around_it() -> None:
     # "nine" left out by the ASR between "it's" and "4": its time is silenced
     words = _words((A, "the last four of your social?"), (C, "it's |0.4| 4 |0.3| 5 2 right"))

@@ -94,7 +94,7 @@ def _answer(
     call: Call, cue: int, numeric: list[bool], skipped: set[int], config: RedactionConfig
 ) -> tuple[list[int], list[int]]:
     """The numbers said in answer to the cue at ``cue``, and the answerer's other words between
-    them: from the first number, within ``cue_window_words``, while they follow each other
+    them in one breath: from the first number, within ``cue_window_words``, while they follow each other
     within ``stretch_gap_s``, with at most ``max_gap_words`` other words between them said in
     the same breath by the same speaker ("four five six, no wait, seven"); a new turn about
     something else, or a sentence that is not a number, ends it."""
@@ -102,6 +102,7 @@ def _answer(
     positions: list[int] = []
     between: list[int] = []
     pending: list[int] = []  # the answerer's words since its latest number
+    paused = False  # a pause since the latest number: a new breath
     cue = said_over(call, cue) - 1  # an answer may start while the question is being asked
     last_end_s = 0.0
     words_between = 0
@@ -111,10 +112,14 @@ def _answer(
             break  # the answer is over
         if q >= end and call.cue_kinds[q] not in (None, NEUTRAL):
             break  # another question
+        pause_s = config.segment_pause_s
+        if positions and word.start_s - call.words[q - 1].end_s >= pause_s:
+            paused = True
         if numeric[q] and q not in skipped:
+            if not paused:
+                between += pending  # words said between numbers in one breath
             positions.append(q)
-            between += pending
-            pending = []
+            pending, paused = [], False
             last_end_s, words_between = max(last_end_s, word.end_s), 0
             continue
         if not positions:
@@ -125,7 +130,6 @@ def _answer(
         own = _same_speaker(word.speaker, answerer.speaker)
         if joins_a_number(call.norms[q]):
             continue  # "six not for", "the ninth of May", "um": no digit
-        pause_s = config.segment_pause_s
         if not own:
             last_own = pending[-1] if pending else positions[-1]
             allowed = config.max_gap_words - words_between
@@ -133,9 +137,7 @@ def _answer(
                 continue  # the other side talks over the answer
             break
         new_sentence = (
-            word.start_s - before.end_s >= pause_s
-            or before.word.rstrip()[-1:] in ".?!"
-            or _sentence_ended(call, positions[-1], q)
+            paused or before.word.rstrip()[-1:] in ".?!" or _sentence_ended(call, positions[-1], q)
         )
         # ... unless it is a word between numbers: "483. mirror 3, 18" (Whisper puts full
         # stops inside numbers)
