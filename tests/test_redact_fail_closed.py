@@ -322,6 +322,52 @@ def test_redact_text_reads_a_line_per_turn() -> None:
     )  # fmt: skip
 
 
+def _said_over(question: str, answer: str, overlap_s: float) -> list[Word]:
+    """The agent's question and the customer's answer starting ``overlap_s`` before its end
+    (more than a word's 0.3 s: the answer's first word comes before the question's last)."""
+    asked = _words((A, question))
+    start_s = asked[-1].end_s - overlap_s
+    answered = [
+        Word(w.start_s + start_s, w.end_s + start_s, w.word, w.probability, C)
+        for w in _words((C, answer))
+    ]
+    return asked + answered
+
+
+def test_an_account_number_said_over_its_question_is_an_account_number() -> None:
+    # "734," under "number?" (the routing question before it does not make "account" a mere
+    # modifier: "account number" is one phrase, the answer said over it or not)
+    words = _said_over(
+        "what's your routing number? and the account number?", "734, 6532, 84.", 0.4
+    )
+    redacted = redact_words(words)[0]
+    assert [w.word.strip() for w in redacted if w.speaker == C] == ["[ACCOUNT]"] * 3
+
+
+def test_a_phone_number_said_over_its_question_is_kept() -> None:
+    # "you" under "number?": "mobile number" was read as a bare "number?", a misheard card cue
+    words = _said_over(
+        "what's your mobile number?", "you can get me on 5, 0, 3, 9, 8, 6, 4, 6, 8, 0.", 0.4
+    )
+    assert redact_words(words)[0] == words
+
+
+def test_hundred_and_one_with_the_other_side_talking_over_its_end() -> None:
+    words = _words((A, "and the code on the back?"), (C, "the code is five hundred and one"))
+    last = words[-1]
+    words += [
+        Word(last.start_s - 0.05, last.start_s + 0.2, " and", 0.8, A),
+        Word(last.start_s + 0.25, last.start_s + 0.5, " thanks.", 0.8, A),
+    ]
+    said = [w.word.strip() for w in redact_words(words)[0] if w.speaker == C]
+    assert said[-4:] == ["[CVV]"] * 4, said
+    assert (
+        redact_text("and the code on the back?\nthe code is five hundred and one\nand thanks.")
+        .split("\n")[1]
+        .endswith(" ".join(["[CVV]"] * 4))
+    )
+
+
 SAMPLE = dialogues(seed=7, count=250)
 
 

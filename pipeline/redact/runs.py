@@ -138,7 +138,7 @@ def _mark_cues(
     for p, kind in enumerate(cue_kinds):
         if kind is not None:
             classes[p] = "cue"
-    _demote_account_modifiers(norms, classes, cue_kinds)
+    _demote_account_modifiers(norms, classes, cue_kinds, phrases)
     # a demoted "account" is no longer part of a phrase
     return cue_kinds, [phrase if cue_kinds[p] else None for p, phrase in enumerate(phrases)]
 
@@ -173,15 +173,18 @@ _MODIFIER_WORDS = 4
 
 
 def _demote_account_modifiers(
-    norms: list[str], classes: list[str], cue_kinds: list[str | None]
+    norms: list[str],
+    classes: list[str],
+    cue_kinds: list[str | None],
+    phrases: list[tuple[int, ...] | None],
 ) -> None:
     """A bare "account" after another cue says whose it is, not what is asked: "the zip code
     on the account", "a phone number for the account", "the date of birth on the account"."""
     for p, norm in enumerate(norms):
         if norm != "account" or cue_kinds[p] != ACCOUNT:
             continue
-        if p + 1 < len(norms) and cue_kinds[p + 1] == ACCOUNT:
-            continue  # "account number"
+        if phrases[p] is not None and len(phrases[p]) > 1:
+            continue  # "account number", the answer said over it or not
         before = range(max(0, p - _MODIFIER_WORDS), p)
         if any(cue_kinds[q] not in (None, NEUTRAL, ACCOUNT) for q in before):
             cue_kinds[p] = None
@@ -211,6 +214,17 @@ def _adjacent(call: Call, position: int, step: int) -> int | None:
     other = position + step
     if 0 <= other < len(call.words) and call.words[other].speaker == call.words[position].speaker:
         return other
+    return None
+
+
+def _own_adjacent(call: Call, position: int, step: int) -> int | None:
+    """The same speaker's neighbouring word, past a few words another speaker says over it."""
+    speaker = call.words[position].speaker
+    for other in range(position + step, position + step * (_OVERLAP_WORDS + 2), step):
+        if not 0 <= other < len(call.words):
+            return None
+        if call.words[other].speaker == speaker:
+            return other
     return None
 
 
@@ -260,8 +274,8 @@ def _resolve_ambiguous(call: Call) -> None:
             ):
                 call.classes[p] = "other"
         elif call.classes[p] == "filler" and call.norms[p] == "and":
-            # "four hundred and twelve"
-            before, after = _adjacent(call, p, -1), _adjacent(call, p, 1)
+            # "four hundred and twelve", whatever the other side says over its end
+            before, after = _own_adjacent(call, p, -1), _own_adjacent(call, p, 1)
             if (
                 _is_num(call, before)
                 and call.items[before][-1].kind in ("hundred", "thousand")
