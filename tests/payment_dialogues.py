@@ -16,8 +16,10 @@ Two layers, so that the same calls serve the audio set and the text benchmark:
   double eight"), which espeak-ng can read aloud.
 - ``asr_dialogue`` writes it the way an ASR transcribes such speech: digits ("4012"), Whisper's
   dashes and points ("4 -0 -1 -2", "4 .1"), homophones ("for", "to", "ate"), letter-digit mixes
-  ("MO9"), misheard digits, dropped digits, repetition loops, and misheard cues ("the current
-  number", "the Atari 8", "the free digits on the Mac of the card").
+  ("MO9"), misheard digits, dropped digits, repetition loops, misheard cues ("the current
+  number", "the Atari 8", "the free digits on the Mac of the card"), and digits of an answer to
+  a PIN, SSN, account, routing or birth-date question written as other words ("time" for
+  "nine", a stray "mirror" for one or two digits).
 
 ``dialogues(seed, count)`` gives ``count`` ASR-style dialogues, each from its own random stream,
 so a dialogue depends only on the seed and its index. Nothing here reads the redaction code: the
@@ -925,10 +927,15 @@ HOMOPHONES = {
 
 def asr_dialogue(spoken: Dialogue, rng: random.Random) -> Dialogue:
     """``spoken`` as an ASR might write it; the labels follow the words they came from."""
+    # answers' digits misheard as words from a stream of their own, so that adding them left
+    # every other word of the seed's dialogues as it was
+    misheard = random.Random(f"{spoken.name}:misheard-digits")
+    kinds = [value.kind for value in spoken.values]
     utterances = []
     for utterance in spoken.utterances:
         tokens = _mishear_cues(list(utterance.tokens), spoken, rng)
         tokens = _write_numbers(tokens, rng)
+        tokens = _mishear_answer_digits(tokens, kinds, misheard)
         utterances.append(replace(utterance, tokens=tuple(t for t in tokens if t.text)))
     return replace(spoken, utterances=tuple(utterances))
 
@@ -1107,6 +1114,87 @@ def _homophones(run: list[Token], rng: random.Random) -> list[Token]:
         else:
             out.append(token)
     return out
+
+
+# Answers whose digits an ASR may write as other words. A card, its expiry and code are left
+# out: a payment exchange takes every number-like word in it, and the generator's card figures
+# stay comparable with what was measured before.
+MISHEARD_ANSWER_KINDS = frozenset({"ssn", "account", "routing", "pin", "dob"})
+# Words that sound like a digit said on its own, as speech recognisers write them.
+SOUND_ALIKES = {
+    "0": ("hero", "Nero", "zebra", "Sarah"),
+    "1": ("when", "want", "Juan", "wine"),
+    "2": ("do", "tube", "true", "tune"),
+    "3": ("tree", "thee", "tea", "treat"),
+    "4": ("floor", "door", "far", "fought"),
+    "5": ("fight", "hive", "fine", "fife"),
+    "6": ("sex", "sticks", "sits", "fix"),
+    "7": ("heaven", "Kevin", "several", "sever"),
+    "8": ("hate", "late", "wait", "eat"),
+    "9": ("time", "mine", "night", "line"),
+}  # fmt: skip
+# Words with no sound of a digit that a recogniser may still write over a digit or two.
+STRAY_WORDS = (
+    "mirror", "Maria", "paper", "river", "table", "window", "summer", "honey", "bottle",
+    "castle", "media", "lemon", "Peter", "yellow", "meadow", "Tyler", "Mabel", "ferry",
+)  # fmt: skip
+_SPOKEN_DIGITS = {word: str(index) for index, word in enumerate(ONES)} | {"oh": "0"}
+
+
+def _mishear_answer_digits(
+    tokens: list[Token], kinds: list[str], rng: random.Random
+) -> list[Token]:
+    """In about one answer in five of the kinds above, one digit (now and then two, or two
+    digits side by side in one word) written as another word: a word that sounds like it or a
+    stray word. The word stands for the digits it replaced and keeps the value's label."""
+    values = {
+        t.value for t in tokens if t.value is not None and kinds[t.value] in MISHEARD_ANSWER_KINDS
+    }
+    for value in sorted(values):
+        if rng.random() >= 0.2:
+            continue
+        for _ in range(2 if rng.random() < 0.25 else 1):
+            tokens = _mishear_one(tokens, value, rng)
+    return tokens
+
+
+def _mishear_one(tokens: list[Token], value: int, rng: random.Random) -> list[Token]:
+    """One digit of ``value`` (or two side by side) as another word; a written group of digits
+    is split around it ("4597" -> "45 time 7"). Most of the answer stays digits: a recogniser
+    that wrote none of it as a number is not modelled (nothing would show it was an answer)."""
+    digits_left = sum(
+        len(t.digits) for t in tokens if t.value == value and t.digits.isdigit() and _digit_like(t)
+    )
+    digit_tokens = [
+        i for i, t in enumerate(tokens) if t.value == value and _digit_like(t)
+    ]  # fmt: skip
+    if not digit_tokens:
+        return tokens
+    i = rng.choice(digit_tokens)
+    token = tokens[i]
+    bare = token.text.rstrip(",.?!")
+    mark = token.text[len(bare) :]
+    digits = _SPOKEN_DIGITS.get(bare.lower(), bare.lstrip("-"))
+    at = rng.randrange(len(digits))
+    width = 2 if at + 1 < len(digits) and rng.random() < 0.2 else 1
+    if 2 * (digits_left - width) < digits_left:
+        return tokens
+    said = digits[at : at + width]
+    if width == 1 and rng.random() < 0.7:
+        word = rng.choice(SOUND_ALIKES[said])
+    else:
+        word = rng.choice(STRAY_WORDS)
+    before, after = digits[:at], digits[at + width :]
+    out = [replace(token, text=before, digits=before)] if before else []
+    out.append(replace(token, text=word + ("" if after else mark), digits=said))
+    if after:
+        out.append(replace(token, text=after + mark, digits=after))
+    return tokens[:i] + out + tokens[i + 1 :]
+
+
+def _digit_like(token: Token) -> bool:
+    """A spoken digit ("nine", "oh") or digits as written ("4597", "-4"; not Whisper's ".1")."""
+    return _bare(token) in _SPOKEN_DIGITS or token.text.rstrip(",.?!").lstrip("-").isdigit()
 
 
 def dialogues(seed: int, count: int, short: bool = False, asr: bool = True) -> list[Dialogue]:

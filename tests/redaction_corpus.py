@@ -613,7 +613,8 @@ def _timed_words(text: str) -> tuple[TimedWord, ...]:
 
 ASR_OUTPUT: tuple[CorpusItem, ...] = (
     # whisper-base, stereo file: 'reach' heard as 'read' (no phone cue), the card as
-    # '411 -2, double -8, ...', the expiry cue as 'the entire debate', the expiry as '-1228,'
+    # '411 -2, double -8, ...', the expiry cue as 'the entire debate', the expiry as '-1228,';
+    # the date of birth's 'the ninth of May' as 'but I'm Sunday,' ('Sunday' carries its day)
     CorpusItem(
         "asr_base_card_payment_stereo",
         turns=(),
@@ -672,7 +673,7 @@ ASR_OUTPUT: tuple[CorpusItem, ...] = (
             17.93 18.25 customer Wright,
             18.69 18.69 customer but
             18.69 19.01 customer I'm
-            19.01 19.43 customer Sunday,
+            19.01 19.43 customer Sunday, -> dob
             19.85 20.69 customer 1972, -> dob
             21.73 21.93 agent Thank
             21.93 22.25 agent you.
@@ -779,7 +780,7 @@ ASR_OUTPUT: tuple[CorpusItem, ...] = (
         ),
     ),
     # whisper-base, mono file: the card garbled to '411 -2 -28 -28 -28 -28 -1.' (13 digits),
-    # the expiry cue heard as 'the Atari 8?'
+    # the expiry cue heard as 'the Atari 8?', the birth date's 'ninth' as 'Einstein'
     CorpusItem(
         "asr_base_card_payment_mono",
         turns=(),
@@ -836,7 +837,7 @@ ASR_OUTPUT: tuple[CorpusItem, ...] = (
             17.70 17.94 spk1 Thomas
             17.94 18.22 spk1 Wright,
             18.64 18.70 spk1 the
-            18.70 18.98 spk1 Einstein
+            18.70 18.98 spk1 Einstein -> dob
             18.98 19.48 spk1 May, -> dob
             19.84 20.58 spk1 1972. -> dob
             21.68 21.93 spk0 Thank

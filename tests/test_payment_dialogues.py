@@ -7,7 +7,10 @@ from collections import Counter
 
 from tests.payment_dialogues import (
     KEPT_KINDS,
+    MISHEARD_ANSWER_KINDS,
     SENSITIVE_KINDS,
+    SOUND_ALIKES,
+    STRAY_WORDS,
     dialogues,
     luhn_check_digit,
     outcome,
@@ -62,6 +65,22 @@ def test_asr_writing_has_the_forms_the_issue_names() -> None:
         assert re.search(form, text), form
     long_pauses = [u.pause_s for d in SAMPLE for u in d.utterances if u.pause_s > 8.0]
     assert long_pauses
+
+
+def test_answers_have_digits_written_as_other_words_and_keep_their_labels() -> None:
+    misheard = frozenset(w.lower() for words in SOUND_ALIKES.values() for w in words) | {
+        w.lower() for w in STRAY_WORDS
+    }
+    by_kind: Counter[str] = Counter()
+    for dialogue in SAMPLE:
+        for token in dialogue.tokens():
+            if token.value is not None and token.text.rstrip(",.?").lower() in misheard:
+                assert token.digits.isdigit() and 1 <= len(token.digits) <= 2, token
+                by_kind[dialogue.values[token.value].kind] += 1
+    assert set(by_kind) <= MISHEARD_ANSWER_KINDS
+    assert {"ssn", "pin", "dob"} <= set(by_kind), by_kind
+    answers = sum(1 for d in SAMPLE for v in d.values if v.kind in MISHEARD_ANSWER_KINDS)
+    assert 0.1 * answers <= sum(by_kind.values()) <= 0.5 * answers, (by_kind, answers)
 
 
 def test_words_text_and_tokens_line_up() -> None:

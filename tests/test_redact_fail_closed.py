@@ -204,6 +204,93 @@ def test_what_is_said_in_answer_to_a_cue_is_redacted_as_its_kind(
     )
 
 
+@pytest.mark.parametrize(
+    ("question", "answer", "kind", "kept"),
+    [
+        # a digit the ASR wrote as another word, inside the answer, first or last
+        ("the last four of your social?", "it's 4 time 5 2", "ssn", {"it's"}),
+        ("and the account number?", "mirror 4 5 6 7 8 9 0 thanks", "account", {"thanks"}),
+        ("and the account number?", "sure, 4 5 6 7 8 9 0 mirror", "account", {"sure,"}),
+        ("and your PIN?", "yeah 4 hate 2 1", "pin", {"yeah"}),
+        # a cue word that introduces nothing after the digits: "seven four" as "7 floor."
+        ("and your date of birth?", "oh two, oh six, 7 floor.", "dob", set()),
+        ("what's your routing number?", "0 2 1, summer 0 0, 0 2 1", "routing", set()),
+        # Whisper's full stop inside a number does not end the answer
+        ("and the account number?", "203, 218, 483. window 3, 18, 483.", "account", set()),
+    ],
+)
+def test_digits_written_as_other_words_in_an_answer_are_redacted(
+    question: str, answer: str, kind: str, kept: set[str]
+) -> None:
+    words = _words((A, question), (C, answer))
+    redacted, _ = redact_words(words)
+    answered = redacted[len(question.split()) :]
+    assert all(w.word.strip() == TAGS[kind] or w.word.strip().lower() in kept for w in answered), (
+        _text(redacted)
+    )
+    assert sum(w.word.strip() == TAGS[kind] for w in answered) == len(answered) - len(kept)
+
+
+def test_what_follows_an_answer_in_a_new_sentence_stays() -> None:
+    words = _words(
+        (A, "and the last four of your social?"),
+        (C, "4 8 1 6. I've been with you since 2019."),
+        (A, "your PIN?"),
+        (C, "sure, 1 2 3 4, thanks, and my phone number is 555 867 5309"),
+    )
+    redacted, _ = redact_words(words)
+    assert _text(redacted) == (
+        "and the last four of your social? [SSN] [SSN] [SSN] [SSN] I've been with you since 2019."
+        " your PIN? sure, [PIN] [PIN] [PIN] [PIN] thanks, and my phone number is 555 867 5309"
+    )
+
+
+def test_only_words_between_numbers_of_one_breath_are_part_of_an_answer() -> None:
+    # the agent's next question, after a pause, is no digit of the answer before it
+    text = "and the account number?\n4 5 6 7 8 9\nand the Atari 8?"
+    assert redact_text(text).split("\n")[2].startswith("and the Atari ")
+
+
+def test_the_audio_is_silenced_over_the_whole_answer_and_the_silence_around_it() -> None:
+    # "nine" left out by the ASR between "it's" and "4": its time is silenced
+    words = _words((A, "the last four of your social?"), (C, "it's |0.4| 4 |0.3| 5 2 right"))
+    result = redact(words)
+    its, first, last, right = words[6], words[7], words[9], words[10]
+    answers = [r for r in result.redactions if r.kind == "ssn"]
+    assert answers == [Redaction("ssn", its.end_s, right.start_s)], result.redactions
+    assert first.start_s - its.end_s > 0.25  # more than the audio margin alone would cover
+    assert _text(result.words).endswith("it's [SSN] [SSN] [SSN] right")
+    assert last.end_s < right.start_s
+
+
+def test_a_cue_split_between_two_speakers_on_a_mono_call_is_still_a_cue() -> None:
+    # diarization put "I" with the agent and "ban please?" with the customer
+    words = _words(
+        (A, "can I take your I"),
+        (C, "ban please?"),
+        (C, "sure, it's I for india E 8 5, R P Y J, 8 4 9 1, 2 6 3 7"),
+        pause_s=0.1,
+    )
+    redacted, _ = redact_words(words)
+    assert _text(redacted).startswith("can I take your I ban please? sure, it's [IBAN] [IBAN]")
+    assert "R" not in _text(redacted).split()
+
+
+def test_a_spelled_iban_goes_on_past_the_other_side_talking_over_its_end() -> None:
+    # a mono call: the agent's "thank you" under the last digits, put down to the same speaker
+    # six letters in a row: more than an answer's numbers may have between them
+    words = _words(
+        (A, "and the IBAN please?"), (C, "N L 6 3 V V D for delta F 1 6 3 0 6 9 0 8 0 0")
+    )
+    last = words[-1]
+    words += [
+        Word(last.start_s - 0.05, last.start_s + 0.25, " thank", 0.8, C),
+        Word(last.start_s + 0.3, last.start_s + 0.6, " you.", 0.8, C),
+    ]
+    redacted, _ = redact_words(words)
+    assert _text(redacted).endswith(" ".join(["[IBAN]"] * 20) + " thank you."), _text(redacted)
+
+
 def test_years_and_amounts_after_an_account_cue_stay() -> None:
     words = _words(
         (A, "how long have you had the account?"),
@@ -233,6 +320,52 @@ def test_redact_text_reads_a_line_per_turn() -> None:
         "what's the card number\nit's [PAYMENT] " + " ".join(["[CARD]"] * 6)
         + "\nthanks. and a phone number?\n555 867 5309"
     )  # fmt: skip
+
+
+def _said_over(question: str, answer: str, overlap_s: float) -> list[Word]:
+    """The agent's question and the customer's answer starting ``overlap_s`` before its end
+    (more than a word's 0.3 s: the answer's first word comes before the question's last)."""
+    asked = _words((A, question))
+    start_s = asked[-1].end_s - overlap_s
+    answered = [
+        Word(w.start_s + start_s, w.end_s + start_s, w.word, w.probability, C)
+        for w in _words((C, answer))
+    ]
+    return asked + answered
+
+
+def test_an_account_number_said_over_its_question_is_an_account_number() -> None:
+    # "734," under "number?" (the routing question before it does not make "account" a mere
+    # modifier: "account number" is one phrase, the answer said over it or not)
+    words = _said_over(
+        "what's your routing number? and the account number?", "734, 6532, 84.", 0.4
+    )
+    redacted = redact_words(words)[0]
+    assert [w.word.strip() for w in redacted if w.speaker == C] == ["[ACCOUNT]"] * 3
+
+
+def test_a_phone_number_said_over_its_question_is_kept() -> None:
+    # "you" under "number?": "mobile number" was read as a bare "number?", a misheard card cue
+    words = _said_over(
+        "what's your mobile number?", "you can get me on 5, 0, 3, 9, 8, 6, 4, 6, 8, 0.", 0.4
+    )
+    assert redact_words(words)[0] == words
+
+
+def test_hundred_and_one_with_the_other_side_talking_over_its_end() -> None:
+    words = _words((A, "and the code on the back?"), (C, "the code is five hundred and one"))
+    last = words[-1]
+    words += [
+        Word(last.start_s - 0.05, last.start_s + 0.2, " and", 0.8, A),
+        Word(last.start_s + 0.25, last.start_s + 0.5, " thanks.", 0.8, A),
+    ]
+    said = [w.word.strip() for w in redact_words(words)[0] if w.speaker == C]
+    assert said[-4:] == ["[CVV]"] * 4, said
+    assert (
+        redact_text("and the code on the back?\nthe code is five hundred and one\nand thanks.")
+        .split("\n")[1]
+        .endswith(" ".join(["[CVV]"] * 4))
+    )
 
 
 SAMPLE = dialogues(seed=7, count=250)

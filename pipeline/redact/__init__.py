@@ -20,15 +20,17 @@ How it works:
 3. Fail closed (``numberlike.py``, ``answers.py``, ``windows.py``): ASR output is not exact, so
    exact parsing cannot be the control. Every number-like word ("4111", "four", "oh", "for" and
    "free" next to digits, "MO9") said in answer to a PIN, SSN, account, routing, IBAN or
-   birth-date cue is redacted as that kind; and inside a payment exchange (from a card, expiry
+   birth-date cue is redacted as that kind, with the answerer's words between those numbers and
+   the words straight next to them that do not frame an answer ("time" for "nine"); and inside a payment exchange (from a card, expiry
    or security-code cue, or a card found, until the payment is confirmed, the talk moves on or
    no number is said for a while) every number-like word of either speaker is redacted, as
    ``payment`` where no detector named it. Only what is plainly not card data stays: an amount
    with its currency, a count with its unit, "ending in 4444" on its own, the answer to a
    question about another number ("and the billing zip?").
 4. Spans: consecutive tagged words of one kind make a ``Redaction``; inside a payment exchange
-   the stretch between numbers said close together is a ``payment`` redaction too, so the audio
-   is silenced over digits the ASR wrote as other words.
+   the stretch between numbers said close together is a ``payment`` redaction too, and an
+   answer to a cue is one redaction of its kind from just before its first word to just after
+   its last, so the audio is silenced over digits the ASR wrote as other words or left out.
 
 Real ASR output is the target, not tidy text: Whisper writes "four oh one" as "4 .1",
 "one two" as "1 -2,", "two" as "to" or "four" as "for" next to digits, and mishears cues.
@@ -126,18 +128,18 @@ def redact(words: list[Word], config: RedactionConfig | None = None) -> Redacted
     numeric = number_like(call, config.segment_pause_s, config.stretch_gap_s)
     kept = plainly_not_card(call, numeric, config)
     # the detectors' kinds first, then the answers to cues, then anything said in a payment
-    tags = cued_answers(call, numeric, kept, config.enabled_kinds(), config) | find_tags(
-        call, config
-    )
+    answers = cued_answers(call, numeric, kept, config.enabled_kinds(), config)
+    tags = answers.tags | find_tags(call, config)
     windows: list[PaymentWindow] = []
-    stretches: list[tuple[float, float]] = []
+    stretches = list(answers.stretches)
     if config.payment:
         # in a payment exchange a count is no excuse: "four times" may be an expiry misheard
         in_exchange = plainly_not_card(call, numeric, config, counts=False)
         said = [number and p not in in_exchange for p, number in enumerate(numeric)]
         payment = payment_redaction(call, numeric, said, tags, config)
         tags = payment.tags | tags
-        windows, stretches = payment.windows, payment.stretches
+        windows = payment.windows
+        stretches += [Redaction(PAYMENT, *span) for span in payment.stretches]
     redacted = list(words)
     for position, kind in tags.items():
         original = call.order[position]
@@ -182,23 +184,25 @@ def redact_text(text: str, config: RedactionConfig | None = None) -> str:
     return "".join(pieces)
 
 
-def _with_stretches(
-    redactions: list[Redaction], stretches: list[tuple[float, float]]
-) -> list[Redaction]:
-    """The redactions, plus ``payment`` spans over the parts of each stretch they leave
-    uncovered, merged with the ``payment`` words they touch; in time order. A word ASR gave no
-    duration keeps its own (empty) span: the audio margin covers it."""
+def _with_stretches(redactions: list[Redaction], stretches: list[Redaction]) -> list[Redaction]:
+    """The redactions, plus spans over the parts of each stretch (a payment exchange's numbers
+    said close together, an answer to a cue) that they leave uncovered, merged with the spans
+    of the stretch's kind they touch; in time order. A word ASR gave no duration keeps its own
+    (empty) span: the audio margin covers it."""
     covered = [Segment(r.start_s, r.end_s) for r in redactions]
-    uncovered = timeline.subtract((Segment(*span) for span in stretches), covered)
-    payment = [r for r in redactions if r.kind == PAYMENT]
-    joined = timeline.merge([*(Segment(r.start_s, r.end_s) for r in payment), *uncovered])
-    instants = [
-        r
-        for r in payment
-        if r.end_s <= r.start_s and not any(j.start_s <= r.start_s <= j.end_s for j in joined)
-    ]
-    spans = [r for r in redactions if r.kind != PAYMENT] + instants
-    spans += [Redaction(PAYMENT, segment.start_s, segment.end_s) for segment in joined]
+    spans = [r for r in redactions if r.kind not in {s.kind for s in stretches}]
+    for kind in dict.fromkeys(s.kind for s in stretches):
+        own = (Segment(s.start_s, s.end_s) for s in stretches if s.kind == kind)
+        uncovered = timeline.subtract(own, covered)
+        covered += uncovered  # a stretch of another kind over the same time adds nothing
+        of_kind = [r for r in redactions if r.kind == kind]
+        joined = timeline.merge([*(Segment(r.start_s, r.end_s) for r in of_kind), *uncovered])
+        spans += [
+            r
+            for r in of_kind
+            if r.end_s <= r.start_s and not any(j.start_s <= r.start_s <= j.end_s for j in joined)
+        ]
+        spans += [Redaction(kind, segment.start_s, segment.end_s) for segment in joined]
     return sorted(spans, key=lambda r: (r.start_s, r.end_s, r.kind))
 
 

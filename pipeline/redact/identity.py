@@ -18,7 +18,7 @@ from pipeline.redact.lexicon import (
     TEENS,
     TENS,
 )
-from pipeline.redact.numberlike import next_by_speaker
+from pipeline.redact.numberlike import next_by_speaker, said_next
 from pipeline.redact.options import DOB, IBAN, NEGATIVE, RedactionConfig
 from pipeline.redact.runs import Call, Finding, cue_end, cue_start
 
@@ -114,12 +114,13 @@ def _spelled_after(call: Call, cue: int, window: int, pause_s: float) -> Finding
                 characters += 1
             elif call.norms[q] not in _NATO and call.norms[q] != "for":
                 characters += len(re.sub(r"[^A-Za-z0-9]", "", raw))
-            # the speller's next word, past anything the other side says over it (or, on a
-            # mono call, the next word even if it was put down to the other speaker)
+            # the speller's next word, past anything the other side says over it (on a mono
+            # call the next word even if it was put down to the other speaker, or said over by
+            # the other side put down to the same)
             q = next(
                 (
                     r
-                    for r in (next_by_speaker(call, q, 1, pause_s), q + 1)
+                    for r in (next_by_speaker(call, q, 1, pause_s), *said_next(call, q, pause_s))
                     if r is not None
                     and r < n
                     and (_iban_word(call, r) or _spelled_letter_aid(call, r))

@@ -121,6 +121,22 @@ DETERMINERS = frozenset(
 )
 # A date said after these is an appointment, not an expiry.
 DATE_PREPOSITIONS = frozenset({"on", "by", "before", "after", "from", "since", "for"})
+# Words that frame an answer without being part of it ("it's", "yeah, my PIN is", "thanks", "from
+# 1972"): any other word said straight next to an answer's digits may be a digit ASR wrote as a
+# word.
+ANSWER_FRAME = (
+    FILLERS
+    | YEAR_PREPOSITIONS
+    | DATE_PREPOSITIONS
+    | frozenset(
+        _words(
+            """
+    i i'm im it my me is are am was be the a an of or not no nope please well just let see
+    think believe guess hi hello hey bye thanks cheers number numbers digits what's whats
+    """
+        )
+    )
+)
 
 
 def _cue_table() -> dict[tuple[str, ...], str]:

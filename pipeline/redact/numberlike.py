@@ -143,6 +143,21 @@ _INTERLEAVED = 3
 _OVERLAP_S = 0.05
 
 
+def said_next(call: Call, p: int, pause_s: float) -> list[int]:
+    """The words that may come next in ``p``'s breath whoever diarization says spoke them: the
+    word said straight after it, or one said while other words were still being said (those are
+    another person's, talking over it, whatever speaker a mono call gave them); in order."""
+    word = call.words[p]
+    found = []
+    for q in range(p + 1, min(len(call.words), p + 2 + _INTERLEAVED)):
+        start_s = call.words[q].start_s
+        if start_s - word.end_s >= pause_s:
+            break
+        if all(call.words[m].end_s > start_s + _OVERLAP_S for m in range(p + 1, q)):
+            found.append(q)
+    return found
+
+
 def next_by_speaker(call: Call, p: int, step: int, pause_s: float) -> int | None:
     speaker = call.words[p].speaker
     q = p + step

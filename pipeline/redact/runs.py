@@ -110,7 +110,9 @@ def _mark_cues(
 ) -> tuple[list[str | None], list[tuple[int, ...] | None]]:
     """Find cue phrases, longest first, in each speaker's words; their words stop being numbers
     ("three digit code"). A phrase does not go on past a full stop, a question mark, a comma or
-    a pause: "the number first. Six five..." holds no "first six"."""
+    a pause: "the number first. Six five..." holds no "first six". Then the phrases that
+    diarization split between two speakers (a mono call's "Can I take your I | ban please?"):
+    words said one after the other, not at once."""
     cue_kinds: list[str | None] = [None] * len(norms)
     phrases: list[tuple[int, ...] | None] = [None] * len(norms)
     for sequence in _speaker_sequences(words):
@@ -118,27 +120,52 @@ def _mark_cues(
             words[p].word.rstrip()[-1:] in ".?!,;" or words[q].start_s - words[p].end_s >= pause_s
             for p, q in pairwise(sequence)
         ] + [True]
-        i = 0
-        while i < len(sequence):
-            if norms[sequence[i]] not in CUE_FIRST_WORDS:
-                i += 1
-                continue
-            for length in range(min(MAX_CUE_WORDS, len(sequence) - i), 0, -1):
-                if any(breaks[i : i + length - 1]):
-                    continue
-                phrase = sequence[i : i + length]
-                kind = CUES.get(tuple(norms[p] for p in phrase))
-                if kind is not None:
-                    for p in phrase:
-                        cue_kinds[p], phrases[p] = kind, tuple(phrase)
-                        classes[p] = "cue"
-                    i += length
-                    break
-            else:
-                i += 1
-    _demote_account_modifiers(norms, classes, cue_kinds)
+        for kind, phrase in _phrases(sequence, breaks, norms):
+            for p in phrase:
+                cue_kinds[p], phrases[p] = kind, phrase
+    everyone = list(range(len(words)))
+    breaks = [
+        words[p].word.rstrip()[-1:] in ".?!,;"
+        or words[q].start_s - words[p].end_s >= pause_s
+        or words[q].start_s < words[p].end_s - _AT_ONCE_S
+        for p, q in pairwise(everyone)
+    ] + [True]
+    for kind, phrase in _phrases(everyone, breaks, norms):
+        split = len({words[p].speaker for p in phrase}) > 1
+        if split and all(cue_kinds[p] is None for p in phrase):
+            for p in phrase:
+                cue_kinds[p], phrases[p] = kind, phrase
+    for p, kind in enumerate(cue_kinds):
+        if kind is not None:
+            classes[p] = "cue"
+    _demote_account_modifiers(norms, classes, cue_kinds, phrases)
     # a demoted "account" is no longer part of a phrase
     return cue_kinds, [phrase if cue_kinds[p] else None for p, phrase in enumerate(phrases)]
+
+
+def _phrases(
+    sequence: list[int], breaks: list[bool], norms: list[str]
+) -> list[tuple[str, tuple[int, ...]]]:
+    """(kind, positions) of the cue phrases in ``sequence``, longest first, none across a break
+    (``breaks[i]``: between ``sequence[i]`` and the next)."""
+    found: list[tuple[str, tuple[int, ...]]] = []
+    i = 0
+    while i < len(sequence):
+        if norms[sequence[i]] not in CUE_FIRST_WORDS:
+            i += 1
+            continue
+        for length in range(min(MAX_CUE_WORDS, len(sequence) - i), 0, -1):
+            if any(breaks[i : i + length - 1]):
+                continue
+            phrase = tuple(sequence[i : i + length])
+            kind = CUES.get(tuple(norms[p] for p in phrase))
+            if kind is not None:
+                found.append((kind, phrase))
+                i += length
+                break
+        else:
+            i += 1
+    return found
 
 
 # How far back another cue makes a bare "account" a modifier of it.
@@ -146,15 +173,18 @@ _MODIFIER_WORDS = 4
 
 
 def _demote_account_modifiers(
-    norms: list[str], classes: list[str], cue_kinds: list[str | None]
+    norms: list[str],
+    classes: list[str],
+    cue_kinds: list[str | None],
+    phrases: list[tuple[int, ...] | None],
 ) -> None:
     """A bare "account" after another cue says whose it is, not what is asked: "the zip code
     on the account", "a phone number for the account", "the date of birth on the account"."""
     for p, norm in enumerate(norms):
         if norm != "account" or cue_kinds[p] != ACCOUNT:
             continue
-        if p + 1 < len(norms) and cue_kinds[p + 1] == ACCOUNT:
-            continue  # "account number"
+        if phrases[p] is not None and len(phrases[p]) > 1:
+            continue  # "account number", the answer said over it or not
         before = range(max(0, p - _MODIFIER_WORDS), p)
         if any(cue_kinds[q] not in (None, NEUTRAL, ACCOUNT) for q in before):
             cue_kinds[p] = None
@@ -184,6 +214,17 @@ def _adjacent(call: Call, position: int, step: int) -> int | None:
     other = position + step
     if 0 <= other < len(call.words) and call.words[other].speaker == call.words[position].speaker:
         return other
+    return None
+
+
+def _own_adjacent(call: Call, position: int, step: int) -> int | None:
+    """The same speaker's neighbouring word, past a few words another speaker says over it."""
+    speaker = call.words[position].speaker
+    for other in range(position + step, position + step * (_OVERLAP_WORDS + 2), step):
+        if not 0 <= other < len(call.words):
+            return None
+        if call.words[other].speaker == speaker:
+            return other
     return None
 
 
@@ -233,8 +274,8 @@ def _resolve_ambiguous(call: Call) -> None:
             ):
                 call.classes[p] = "other"
         elif call.classes[p] == "filler" and call.norms[p] == "and":
-            # "four hundred and twelve"
-            before, after = _adjacent(call, p, -1), _adjacent(call, p, 1)
+            # "four hundred and twelve", whatever the other side says over its end
+            before, after = _own_adjacent(call, p, -1), _own_adjacent(call, p, 1)
             if (
                 _is_num(call, before)
                 and call.items[before][-1].kind in ("hundred", "thousand")

@@ -203,8 +203,9 @@ def _asks_for_a_number(call: Call, p: int) -> bool:
     after = range(p + 1, min(len(call.norms), p + 1 + _REQUEST_WORDS))
     if p + 1 < len(call.norms) and call.norms[p + 1] == "of":
         return False
-    if p > 0 and call.cue_kinds[p - 1] not in (None, NEUTRAL, CARD):
-        return False  # "model number", "account number" said in two cue phrases
+    before = next_by_speaker(call, p, -1, float("inf"))  # past an answer said over it
+    if before is not None and call.cue_kinds[before] not in (None, NEUTRAL, CARD):
+        return False  # "model number", "mobile number" said in two cue phrases
     return not any(call.cue_kinds[q] not in (None, NEUTRAL) for q in after)
 
 
