@@ -144,12 +144,13 @@ def run_bare(project: Path, warmup: Path, call: Path, model: str) -> Measured:
     return Measured(wall_s, peak_gb, processing_s, code)
 
 
-def bare_faster_whisper(warmup: Path, call: Path, model: str) -> None:
-    """In its own process: faster-whisper alone, warmed up on ``warmup``, then timed on ``call``."""
+def bare_transcriber(model: str | None):
+    """faster-whisper alone with callqa's model and ASR options: a function from a file to its
+    word count."""
     from pipeline.config import load_settings
     from pipeline.models import Models
 
-    settings = load_settings(asr={"model": model})
+    settings = load_settings(asr={"model": model} if model else None)
     asr = settings.asr
     whisper, batched = Models(settings.models_dir, asr).whisper()
     common = {
@@ -167,10 +168,23 @@ def bare_faster_whisper(warmup: Path, call: Path, model: str) -> None:
             segments, _ = whisper.transcribe(str(path), **common)
         return sum(len(segment.words or []) for segment in segments)
 
+    return transcribe
+
+
+def bare_faster_whisper(warmup: Path, call: Path, model: str) -> None:
+    """In its own process: faster-whisper alone, warmed up on ``warmup``, then timed on ``call``."""
+    transcribe = bare_transcriber(model)
     transcribe(warmup)
     started = time.perf_counter()
     words = transcribe(call)
     print(f"bare_processing_s={time.perf_counter() - started:.3f}")
+    print(f"bare_words={words}")
+
+
+def bare_faster_whisper_files(files: list[Path], model: str | None) -> None:
+    """In its own process: faster-whisper alone over ``files``, one after another."""
+    transcribe = bare_transcriber(model)
+    words = sum(transcribe(path) for path in files)
     print(f"bare_words={words}")
 
 
