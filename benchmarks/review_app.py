@@ -179,6 +179,8 @@ def build_database(db: Path, calls: int, audio: Path) -> None:
             "INSERT INTO criterion_trust (rubric_id, rubric_version, criterion_id, trusted, reason, n_calls, kappa, kappa_low, kappa_high, decided_at) VALUES ('contact-center-default', 1, 'empathy', false, 'kappa 0.3', 60, 0.3, 0.1, 0.5, now()::TIMESTAMP)"
         )
         con.execute("CHECKPOINT")
+    with Store(db):  # opening for writing fills the queue listing from the rows written above
+        pass
     store = ReviewStore(str(db))
     with store.open() as review_db:
         review_db.add_user(

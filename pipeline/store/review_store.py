@@ -33,6 +33,7 @@ from pipeline.store.connection import (
     waiting_marker,
 )
 from pipeline.queue import MANUAL_REVIEW, REASON_KINDS
+from pipeline.store.queue_listing import LISTING, refresh_call
 from pipeline.store.store import Store
 
 ROLES = ("supervisor", "qa_lead", "admin", "agent")
@@ -818,11 +819,10 @@ class ReviewDB:
                     raise ReviewConflict(
                         f"call {call_id} already has a review (by {reviewed['reviewer']}): amend that review instead"
                     )
-                claimed = self.con.execute(
-                    "UPDATE review_queue SET status = 'in_review', assigned_to = ?"
-                    " WHERE call_id = ? AND status = 'pending' RETURNING priority",
+                claimed = self._set_queue_status(
+                    "status = 'in_review', assigned_to = ?", "call_id = ? AND status = 'pending'",
                     [user.username, call_id],
-                ).fetchall()
+                )
                 outcome, before = "claimed", {"queue": "pending"}
                 if not claimed:
                     holder = self.con.execute(
@@ -845,10 +845,21 @@ class ReviewDB:
                             score["rubric_version"] if score else None, user.username, utc_now(),
                         ],
                     )  # fmt: skip
+                    refresh_call(self.con, call_id)
                     outcome, before = "claimed (manual review)", {"queue": None}
                 after = {"queue": "in_review", "assigned_to": user.username}
                 self._audit(user.username, "claim", call_id, before, after)
         return outcome
+
+    def _set_queue_status(self, assignments: str, condition: str, params: list) -> list[tuple]:
+        """Change queue rows' status (and holder) in ``review_queue`` and the same rows of the queue
+        listing (both hold these columns as they are, so the same condition finds the same rows);
+        returns the changed rows' priorities."""
+        changed = self.con.execute(
+            f"UPDATE review_queue SET {assignments} WHERE {condition} RETURNING priority", params
+        ).fetchall()
+        self.con.execute(f"UPDATE {LISTING} SET {assignments} WHERE {condition}", params)
+        return changed
 
     def _current_review_row(self, call_id: str) -> dict | None:
         rows = _dicts(
@@ -874,9 +885,8 @@ class ReviewDB:
                     raise ReviewConflict(f"call {call_id} is not being reviewed")
                 if holder[0] != user.username and not user.sees_all_teams:
                     raise Forbidden(f"call {call_id} is being reviewed by {holder[0]}")
-                self.con.execute(
-                    "UPDATE review_queue SET status = 'pending', assigned_to = NULL WHERE call_id = ? AND status = 'in_review'",
-                    [call_id],
+                self._set_queue_status(
+                    "status = 'pending', assigned_to = NULL", "call_id = ? AND status = 'in_review'", [call_id]
                 )
                 self._audit(
                     user.username, "release", call_id,
@@ -946,8 +956,8 @@ class ReviewDB:
                     )
                 after = {"review": self._review_summary(review_id)}
                 if action == "grade":
-                    self.con.execute(
-                        "UPDATE review_queue SET status = 'done' WHERE call_id = ? AND status = 'in_review' AND assigned_to = ?",
+                    self._set_queue_status(
+                        "status = 'done'", "call_id = ? AND status = 'in_review' AND assigned_to = ?",
                         [call_id, user.username],
                     )
                     after |= {"queue": "done", "assigned_to": user.username}
