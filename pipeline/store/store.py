@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from pipeline.store.connection import LOCK_RETRY_S, connect_with_retry, transaction, utc_now
 from pipeline.store.migrations import add_agent_role, fill_call_summary
-from pipeline.store.queue_listing import refresh_call, refresh_queue_listing, sync_queue_listing
+from pipeline.store.queue_listing import listing_relation, refresh_call, refresh_queue_listing, sync_queue_listing
 from pipeline.store.signals_sql import SIGNAL_TABLES, register_categories, signal_columns, summary_columns
 from pipeline.types import Event, Features, Turn, Word
 
@@ -236,23 +236,16 @@ class Store:
         """The review queue, most urgent first, with score and the failed criteria's times to listen to;
         ``category``: only calls with that call reason."""
         sql = """
-            SELECT q.priority, q.call_id, s.score, s.auto_fail, q.reasons, q.status, q.assigned_to, c.source_path,
-                   c.duration_s,
-                   (SELECT string_agg(cs.criterion_id || ' ' || printf('%.1f', cs.evidence_start_s) || 's', ', '
-                                      ORDER BY cs.evidence_start_s)
-                      FROM criterion_scores cs
-                     WHERE cs.call_id = q.call_id AND cs.rubric_id = q.rubric_id
-                       AND cs.rubric_version = q.rubric_version AND cs.status = 'fail'
-                       AND cs.evidence_start_s IS NOT NULL) AS listen_at
-              FROM (SELECT * FROM review_queue WHERE status = ? {reason} ORDER BY priority, created_at LIMIT ?) q
-              JOIN calls c USING (call_id)
-              LEFT JOIN call_scores s
-                ON s.call_id = q.call_id AND s.rubric_id = q.rubric_id AND s.rubric_version = q.rubric_version
-             ORDER BY q.priority, s.score NULLS FIRST, q.call_id
+            SELECT q.priority, q.call_id, q.score, q.auto_fail, q.reasons, q.status, q.assigned_to, q.source_path,
+                   q.duration_s, q.listen_at
+              FROM (SELECT * FROM {listing} WHERE status = ? {reason} ORDER BY priority, created_at LIMIT ?) q
+             WHERE q.has_call
+             ORDER BY q.priority, q.score NULLS FIRST, q.call_id
         """
         reason = "AND call_id IN (SELECT call_id FROM call_categories WHERE category_id = ?)" if category else ""
         params = [status, category, limit] if category else [status, limit]
-        cursor = self.con.execute(sql.replace("{reason}", reason), params)
+        sql = sql.replace("{listing}", listing_relation(self.con)).replace("{reason}", reason)
+        cursor = self.con.execute(sql, params)
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
