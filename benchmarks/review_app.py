@@ -18,6 +18,7 @@ for a before/after comparison measured back to back.
 from __future__ import annotations
 
 import argparse
+import glob
 import os
 import random
 import re
@@ -26,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -177,12 +179,86 @@ def build_database(db: Path, calls: int, audio: Path) -> None:
             "INSERT INTO criterion_trust (rubric_id, rubric_version, criterion_id, trusted, reason, n_calls, kappa, kappa_low, kappa_high, decided_at) VALUES ('contact-center-default', 1, 'empathy', false, 'kappa 0.3', 60, 0.3, 0.1, 0.5, now()::TIMESTAMP)"
         )
         con.execute("CHECKPOINT")
+    with Store(db):  # opening for writing fills the queue listing from the rows written above
+        pass
     store = ReviewStore(str(db))
     with store.open() as review_db:
         review_db.add_user(
             "sup", hash_password(PASSWORD), "supervisor", SUPERVISOR_TEAMS, by="benchmark"
         )
         review_db.add_user("lead", hash_password(PASSWORD), "qa_lead", [], by="benchmark")
+
+
+def ensure_database(db: Path, calls: int, rebuild: bool = False) -> None:
+    """Build the database of ``calls`` calls unless the one at ``db`` was built with that many."""
+    marker = db.with_name(db.name + f".{calls}.built")
+    if rebuild or not marker.exists() or not db.exists():
+        for other in db.parent.glob(glob.escape(db.name) + ".*.built"):
+            other.unlink()  # the file is about to hold another number of calls
+        started = time.perf_counter()
+        build_database(db, calls, db.with_name(db.name + ".audio.flac"))
+        marker.write_text("ok")
+        print(
+            f"built {calls} calls in {time.perf_counter() - started:.1f} s: {db} ({db.stat().st_size / 2**20:.0f} MiB)"
+        )
+
+
+def sample_database(db: Path) -> tuple[dict[str, int], list[str], list[str]]:
+    """Row counts of the main tables, and calls and agents of the supervisor's teams to ask for."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        counts = {
+            t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("calls", "turns", "criterion_scores", "review_queue", "reviews", "audit_log")
+        }
+        scope_ids = [
+            r[0]
+            for r in con.execute(
+                "SELECT call_id FROM calls WHERE team IN (SELECT unnest(?)) ORDER BY random() LIMIT 2000",
+                [SUPERVISOR_TEAMS],
+            ).fetchall()
+        ]
+        agents = [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT agent_id FROM calls WHERE team IN (SELECT unnest(?)) AND agent_id IS NOT NULL",
+                [SUPERVISOR_TEAMS],
+            ).fetchall()
+        ]
+    return counts, scope_ids, agents
+
+
+def page_scenarios(
+    rng: random.Random, agents: list[str], scope_ids: list[str]
+) -> dict[str, tuple[str, Callable[[], str]]]:
+    """What each kind of page request looks like: name -> (user, a function giving the next path).
+    The static file first: the baseline every other row is measured against."""
+    reasons = ["auto-fail", "below pass mark", ""]
+    return {
+        "baseline: static file": ("sup", lambda: "/static/app.css"),
+        "queue": ("sup", lambda: "/queue"),
+        "queue, filtered": (
+            "sup",
+            lambda: (
+                f"/queue?reason={rng.choice(reasons)}&agent={rng.choice(agents + [''])}"
+                f"&score_min={rng.choice(['', '20'])}&score_max={rng.choice(['', '75'])}"
+                f"&date_from=2026-08-{rng.randint(1, 28):02d}&date_to=2026-11-30&page={rng.randint(1, 5)}"
+            ),
+        ),
+        "queue, QA lead deep pages": ("lead", lambda: f"/queue?page={rng.randint(1, 400)}"),
+        "queue, sorted": (
+            "sup",
+            lambda: (
+                f"/queue?sort={rng.choice(SORTS)}&dir={rng.choice(['asc', 'desc'])}&page={rng.randint(1, 20)}"
+            ),
+        ),
+        "queue, done tab": (
+            "sup",
+            lambda: (
+                f"/queue?status=done&sort={rng.choice(['human', 'date'])}&dir=desc&page={rng.randint(1, 10)}"
+            ),
+        ),
+        "call page": ("sup", lambda: f"/calls/{rng.choice(scope_ids)}"),
+    }
 
 
 def _login(base: str, username: str) -> httpx.Client:
@@ -262,33 +338,8 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    marker = args.db.with_name(args.db.name + f".{args.calls}.built")
-    if args.rebuild or not marker.exists() or not args.db.exists():
-        started = time.perf_counter()
-        build_database(args.db, args.calls, args.db.with_name(args.db.name + ".audio.flac"))
-        marker.write_text("ok")
-        print(
-            f"built {args.calls} calls in {time.perf_counter() - started:.1f} s: {args.db} ({args.db.stat().st_size / 2**20:.0f} MiB)"
-        )
-    with duckdb.connect(str(args.db), read_only=True) as con:
-        counts = {
-            t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-            for t in ("calls", "turns", "criterion_scores", "review_queue", "reviews", "audit_log")
-        }
-        scope_ids = [
-            r[0]
-            for r in con.execute(
-                "SELECT call_id FROM calls WHERE team IN (SELECT unnest(?)) ORDER BY random() LIMIT 2000",
-                [SUPERVISOR_TEAMS],
-            ).fetchall()
-        ]
-        agents = [
-            r[0]
-            for r in con.execute(
-                "SELECT DISTINCT agent_id FROM calls WHERE team IN (SELECT unnest(?)) AND agent_id IS NOT NULL",
-                [SUPERVISOR_TEAMS],
-            ).fetchall()
-        ]
+    ensure_database(args.db, args.calls, args.rebuild)
+    counts, scope_ids, agents = sample_database(args.db)
     print("rows: " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
 
     with server_process(
@@ -299,33 +350,7 @@ def main() -> None:
         ]
         rng = random.Random(7)
         n = args.requests
-        reasons = ["auto-fail", "below pass mark", ""]
-        scenarios = {
-            "baseline: static file": ("sup", lambda: "/static/app.css"),
-            "queue": ("sup", lambda: "/queue"),
-            "queue, filtered": (
-                "sup",
-                lambda: (
-                    f"/queue?reason={rng.choice(reasons)}&agent={rng.choice(agents + [''])}"
-                    f"&score_min={rng.choice(['', '20'])}&score_max={rng.choice(['', '75'])}"
-                    f"&date_from=2026-08-{rng.randint(1, 28):02d}&date_to=2026-11-30&page={rng.randint(1, 5)}"
-                ),
-            ),
-            "queue, QA lead deep pages": ("lead", lambda: f"/queue?page={rng.randint(1, 400)}"),
-            "queue, sorted": (
-                "sup",
-                lambda: (
-                    f"/queue?sort={rng.choice(SORTS)}&dir={rng.choice(['asc', 'desc'])}&page={rng.randint(1, 20)}"
-                ),
-            ),
-            "queue, done tab": (
-                "sup",
-                lambda: (
-                    f"/queue?status=done&sort={rng.choice(['human', 'date'])}&dir=desc&page={rng.randint(1, 10)}"
-                ),
-            ),
-            "call page": ("sup", lambda: f"/calls/{rng.choice(scope_ids)}"),
-        }
+        scenarios = page_scenarios(rng, agents, scope_ids)
         work = [(name, user, make()) for name, (user, make) in scenarios.items() for _ in range(n)]
         rng.shuffle(work)
         _load(

@@ -28,6 +28,7 @@ from pipeline.queue import QueuePolicy
 from pipeline.rubric import DEFAULT_RUBRIC_PATH, load_rubric
 from pipeline.script import Lemmatizer, load_nlp
 from pipeline.signals import SignalStage
+from pipeline.store.queue_listing import refresh_call
 from pipeline.store.store import Store
 from tests.synthetic_calibration import transcript_from_lines
 
@@ -264,3 +265,4 @@ def _write_reviews(con, calls: list[PlannedCall]) -> None:
             "UPDATE review_queue SET status = 'done', assigned_to = 'sue' WHERE call_id = ?",
             [call.call_id],
         )
+        refresh_call(con, call.call_id)  # the queue listing shows the new status

@@ -16,12 +16,15 @@ from datetime import datetime
 from pathlib import Path
 
 from pipeline.store.connection import transaction, utc_now
+from pipeline.store.queue_listing import LISTING
 from pipeline.store.store import Store
 
 # Rows that belong to a call without a call_id column of their own.
 _BY_REVIEW = ("human_grades",)
 # Kept on purpose: the record that the call was deleted.
 _DELETION_RECORD = "deleted_calls"
+# Derived from the other tables (a copy of the queue rows): emptied with them, not counted.
+_DERIVED = (LISTING,)
 
 
 class DeletionError(ValueError):
@@ -125,7 +128,9 @@ def delete_calls(
         result.call_ids = resolve_call_ids(store, call_ids)
         for call_id in result.call_ids:
             files += _files_of(store, call_id, redacted_dir, original)
-        tables = [t for t in _tables_with(store, "call_id") if t != _DELETION_RECORD]
+        tables = [
+            t for t in _tables_with(store, "call_id") if t not in (_DELETION_RECORD, *_DERIVED)
+        ]
         now = utc_now()
         with transaction(store.con):
             for call_id in result.call_ids:
@@ -178,6 +183,8 @@ def _delete_rows(store: Store, call_id: str, tables: list[str]) -> int:
         call_id,
     )
     count += _count(store, "DELETE FROM audit_log WHERE object = ?", call_id)
+    for table in _DERIVED:
+        store.con.execute(f"DELETE FROM {table} WHERE call_id = ?", [call_id])
     for table in tables:
         if table != "calls":
             count += _count(store, f'DELETE FROM "{table}" WHERE call_id = ?', call_id)

@@ -33,6 +33,7 @@ from pipeline.store.connection import (
     waiting_marker,
 )
 from pipeline.queue import MANUAL_REVIEW, REASON_KINDS
+from pipeline.store.queue_listing import LISTING, refresh_call
 from pipeline.store.store import Store
 
 ROLES = ("supervisor", "qa_lead", "admin", "agent")
@@ -426,8 +427,8 @@ class ReviewDB:
     def queue_page(
         self, user: User, filters: QueueFilters, page: int = 1, page_size: int = 50
     ) -> QueuePage:
-        scope, params = _scope_sql(user)
-        where = [scope]
+        scope, params = _scope_sql(user, alias="q")
+        where = ["q.has_call", scope]
         if filters.status == "mine":
             where.append("q.status = 'in_review' AND q.assigned_to = ?")
             params.append(user.username)
@@ -438,26 +439,26 @@ class ReviewDB:
             where.append("list_contains(q.reason_kinds, ?)")
             params.append(REASON_FILTERS[filters.reason])
         if filters.agent == "unassigned":
-            where.append("c.agent_id IS NULL")
+            where.append("q.agent_id IS NULL")
         elif filters.agent:
-            where.append("c.agent_id = ?")
+            where.append("q.agent_id = ?")
             params.append(filters.agent)
         if filters.team:
-            where.append("c.team = ?")
+            where.append("q.team = ?")
             params.append(filters.team)
         if filters.date_from:
-            where.append("coalesce(c.started_at, c.processed_at) >= ?")
+            where.append("coalesce(q.started_at, q.processed_at) >= ?")
             params.append(datetime.combine(filters.date_from, datetime.min.time()))
         if filters.date_to:
-            where.append("coalesce(c.started_at, c.processed_at) < ?")
+            where.append("coalesce(q.started_at, q.processed_at) < ?")
             params.append(
                 datetime.combine(filters.date_to + timedelta(days=1), datetime.min.time())
             )
         if filters.score_min is not None:
-            where.append("s.score >= ?")
+            where.append("q.score >= ?")
             params.append(filters.score_min)
         if filters.score_max is not None:
-            where.append("s.score <= ?")
+            where.append("q.score <= ?")
             params.append(filters.score_max)
         if filters.category:
             where.append("q.call_id IN (SELECT call_id FROM call_categories WHERE category_id = ?)")
@@ -478,30 +479,27 @@ class ReviewDB:
                                 WHERE NOT EXISTS (SELECT 1 FROM reviews a WHERE a.amends_review_id = r.review_id)
                               QUALIFY row_number() OVER (PARTITION BY call_id ORDER BY submitted_at DESC) = 1) h
                            ON h.call_id = q.call_id"""
-        # One pass: the matching rows are materialised once, counted, and the page cut from them.
+        # The listing holds each queue row with its call's and score's columns: the count and the
+        # page are each one scan of it (ORDER BY ... LIMIT keeps only the page's rows while sorting).
+        total = self.con.execute(
+            f"SELECT count(*) FROM {LISTING} q WHERE {' AND '.join(where)}", params
+        ).fetchone()[0]
         rows = _dicts(
             self.con.execute(
-                f"""WITH matching AS MATERIALIZED (
-                        SELECT q.call_id, q.priority, q.reasons, q.status, q.assigned_to, s.score, s.auto_fail,
-                               c.agent_id, c.team, c.queue_name, coalesce(c.started_at, c.processed_at) AS call_at,
-                               c.started_at IS NULL AS date_is_processing_time, c.duration_s,
+                f"""SELECT * FROM (
+                        SELECT q.call_id, q.priority, q.reasons, q.status, q.assigned_to, q.score, q.auto_fail,
+                               q.agent_id, q.team, q.queue_name, coalesce(q.started_at, q.processed_at) AS call_at,
+                               q.started_at IS NULL AS date_is_processing_time, q.duration_s,
                                {human_columns}
-                          FROM review_queue q
-                          JOIN calls c ON c.call_id = q.call_id
-                          LEFT JOIN call_scores s
-                            ON s.call_id = q.call_id AND s.rubric_id = q.rubric_id AND s.rubric_version = q.rubric_version
+                          FROM {LISTING} q
                           {human_join}
                          WHERE {" AND ".join(where)}
                     )
-                    SELECT *, (SELECT count(*) FROM matching) AS total_rows FROM matching
                      ORDER BY {order}
                      LIMIT ? OFFSET ?""",
                 [*params, page_size, (page - 1) * page_size],
             )
         )
-        total = rows[0].pop("total_rows") if rows else self._count_matching(where, params)
-        for row in rows[1:]:
-            row.pop("total_rows")
         self._add_call_reasons(rows)
         return QueuePage(rows, total, page, page_size)
 
@@ -517,26 +515,16 @@ class ReviewDB:
         for row in rows:
             row["categories"] = names.get(row["call_id"])
 
-    def _count_matching(self, where: list[str], params: list) -> int:
-        """For a page past the end (no row to carry the total)."""
-        return self.con.execute(
-            f"""SELECT count(*) FROM review_queue q JOIN calls c ON c.call_id = q.call_id
-                  LEFT JOIN call_scores s
-                    ON s.call_id = q.call_id AND s.rubric_id = q.rubric_id AND s.rubric_version = q.rubric_version
-                 WHERE {" AND ".join(where)}""",
-            params,
-        ).fetchone()[0]
-
     def filter_choices(self, user: User) -> dict[str, list[str]]:
         """Agents and teams to offer in the queue filters (within the user's scope)."""
-        scope, params = _scope_sql(user)
+        scope, params = _scope_sql(user, alias="q")
         agents = self.con.execute(
-            f"SELECT DISTINCT agent_id FROM calls c WHERE {scope} AND agent_id IS NOT NULL ORDER BY 1 LIMIT 500",
+            f"SELECT DISTINCT agent_id FROM {LISTING} q WHERE {scope} AND agent_id IS NOT NULL ORDER BY 1 LIMIT 500",
             params,
         ).fetchall()
         if user.sees_all_teams:
             teams = self.con.execute(
-                "SELECT DISTINCT team FROM calls WHERE team IS NOT NULL ORDER BY 1 LIMIT 200"
+                f"SELECT DISTINCT team FROM {LISTING} WHERE team IS NOT NULL ORDER BY 1 LIMIT 200"
             ).fetchall()
             team_names = [t[0] for t in teams]
         else:
@@ -818,11 +806,10 @@ class ReviewDB:
                     raise ReviewConflict(
                         f"call {call_id} already has a review (by {reviewed['reviewer']}): amend that review instead"
                     )
-                claimed = self.con.execute(
-                    "UPDATE review_queue SET status = 'in_review', assigned_to = ?"
-                    " WHERE call_id = ? AND status = 'pending' RETURNING priority",
+                claimed = self._set_queue_status(
+                    "status = 'in_review', assigned_to = ?", "call_id = ? AND status = 'pending'",
                     [user.username, call_id],
-                ).fetchall()
+                )
                 outcome, before = "claimed", {"queue": "pending"}
                 if not claimed:
                     holder = self.con.execute(
@@ -845,10 +832,21 @@ class ReviewDB:
                             score["rubric_version"] if score else None, user.username, utc_now(),
                         ],
                     )  # fmt: skip
+                    refresh_call(self.con, call_id)
                     outcome, before = "claimed (manual review)", {"queue": None}
                 after = {"queue": "in_review", "assigned_to": user.username}
                 self._audit(user.username, "claim", call_id, before, after)
         return outcome
+
+    def _set_queue_status(self, assignments: str, condition: str, params: list) -> list[tuple]:
+        """Change queue rows' status (and holder) in ``review_queue`` and the same rows of the queue
+        listing (both hold these columns as they are, so the same condition finds the same rows);
+        returns the changed rows' priorities."""
+        changed = self.con.execute(
+            f"UPDATE review_queue SET {assignments} WHERE {condition} RETURNING priority", params
+        ).fetchall()
+        self.con.execute(f"UPDATE {LISTING} SET {assignments} WHERE {condition}", params)
+        return changed
 
     def _current_review_row(self, call_id: str) -> dict | None:
         rows = _dicts(
@@ -874,9 +872,8 @@ class ReviewDB:
                     raise ReviewConflict(f"call {call_id} is not being reviewed")
                 if holder[0] != user.username and not user.sees_all_teams:
                     raise Forbidden(f"call {call_id} is being reviewed by {holder[0]}")
-                self.con.execute(
-                    "UPDATE review_queue SET status = 'pending', assigned_to = NULL WHERE call_id = ? AND status = 'in_review'",
-                    [call_id],
+                self._set_queue_status(
+                    "status = 'pending', assigned_to = NULL", "call_id = ? AND status = 'in_review'", [call_id]
                 )
                 self._audit(
                     user.username, "release", call_id,
@@ -946,8 +943,8 @@ class ReviewDB:
                     )
                 after = {"review": self._review_summary(review_id)}
                 if action == "grade":
-                    self.con.execute(
-                        "UPDATE review_queue SET status = 'done' WHERE call_id = ? AND status = 'in_review' AND assigned_to = ?",
+                    self._set_queue_status(
+                        "status = 'done'", "call_id = ? AND status = 'in_review' AND assigned_to = ?",
                         [call_id, user.username],
                     )
                     after |= {"queue": "done", "assigned_to": user.username}

@@ -427,3 +427,29 @@ CREATE TABLE IF NOT EXISTS call_summary (
     queued         BOOLEAN,           -- the queue policy queued it when it was last scored
     unhappy        BOOLEAN            -- NULL: the customer was not analysed
 );
+
+-- The review queue as the queue page and `callqa queue` list it: one row per review_queue row with
+-- its call's, score's and failed criteria's columns (pipeline/store/queue_listing.py keeps it in
+-- step with those tables; derived data, rebuilt on open when out of step).
+CREATE TABLE IF NOT EXISTS queue_listing (
+    call_id        VARCHAR NOT NULL,
+    priority       INTEGER NOT NULL,
+    reasons        VARCHAR NOT NULL,
+    reason_kinds   VARCHAR[],
+    rubric_id      VARCHAR,
+    rubric_version INTEGER,
+    status         VARCHAR NOT NULL,
+    assigned_to    VARCHAR,
+    created_at     TIMESTAMP NOT NULL,
+    has_call       BOOLEAN NOT NULL,   -- false: no calls row (the queue lists only calls)
+    source_path    VARCHAR,
+    duration_s     DOUBLE,
+    agent_id       VARCHAR,
+    team           VARCHAR,
+    queue_name     VARCHAR,
+    started_at     TIMESTAMP,
+    processed_at   TIMESTAMP,
+    score          DOUBLE,             -- call_scores of the entry's rubric version
+    auto_fail      BOOLEAN,
+    listen_at      VARCHAR             -- 'criterion 12.5s, ...': failed criteria by evidence time
+);

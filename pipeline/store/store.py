@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from pipeline.store.connection import LOCK_RETRY_S, connect_with_retry, transaction, utc_now
 from pipeline.store.migrations import add_agent_role, fill_call_summary
+from pipeline.store.queue_listing import listing_relation, refresh_call, refresh_queue_listing, sync_queue_listing
 from pipeline.store.signals_sql import SIGNAL_TABLES, register_categories, signal_columns, summary_columns
 from pipeline.types import Event, Features, Turn, Word
 
@@ -100,6 +101,7 @@ class Store:
             self.con.execute(VIEWS_PATH.read_text())
             self._store_missing_rubric_criteria()
             fill_call_summary(self.con)
+            sync_queue_listing(self.con)
 
     def close(self) -> None:
         self.con.close()
@@ -214,10 +216,10 @@ class Store:
             in_review = self.con.execute(
                 "SELECT count(*) FROM review_queue WHERE call_id = ? AND status = 'in_review'", [call_id]
             ).fetchone()[0]
-            if in_review:
-                return  # a supervisor has the call open: their queue entry stays as it is
-            self.con.execute("DELETE FROM review_queue WHERE call_id = ? AND status = 'pending'", [call_id])
-            self._insert_frame("review_queue", queue)
+            if not in_review:  # a supervisor has the call open: their queue entry stays as it is
+                self.con.execute("DELETE FROM review_queue WHERE call_id = ? AND status = 'pending'", [call_id])
+                self._insert_frame("review_queue", queue)
+            refresh_call(self.con, call_id)
 
     def _insert_frame(self, table: str, columns: dict) -> None:
         if not row_count(columns):
@@ -234,23 +236,16 @@ class Store:
         """The review queue, most urgent first, with score and the failed criteria's times to listen to;
         ``category``: only calls with that call reason."""
         sql = """
-            SELECT q.priority, q.call_id, s.score, s.auto_fail, q.reasons, q.status, q.assigned_to, c.source_path,
-                   c.duration_s,
-                   (SELECT string_agg(cs.criterion_id || ' ' || printf('%.1f', cs.evidence_start_s) || 's', ', '
-                                      ORDER BY cs.evidence_start_s)
-                      FROM criterion_scores cs
-                     WHERE cs.call_id = q.call_id AND cs.rubric_id = q.rubric_id
-                       AND cs.rubric_version = q.rubric_version AND cs.status = 'fail'
-                       AND cs.evidence_start_s IS NOT NULL) AS listen_at
-              FROM (SELECT * FROM review_queue WHERE status = ? {reason} ORDER BY priority, created_at LIMIT ?) q
-              JOIN calls c USING (call_id)
-              LEFT JOIN call_scores s
-                ON s.call_id = q.call_id AND s.rubric_id = q.rubric_id AND s.rubric_version = q.rubric_version
-             ORDER BY q.priority, s.score NULLS FIRST, q.call_id
+            SELECT q.priority, q.call_id, q.score, q.auto_fail, q.reasons, q.status, q.assigned_to, q.source_path,
+                   q.duration_s, q.listen_at
+              FROM (SELECT * FROM {listing} WHERE status = ? {reason} ORDER BY priority, created_at LIMIT ?) q
+             WHERE q.has_call
+             ORDER BY q.priority, q.score NULLS FIRST, q.call_id
         """
         reason = "AND call_id IN (SELECT call_id FROM call_categories WHERE category_id = ?)" if category else ""
         params = [status, category, limit] if category else [status, limit]
-        cursor = self.con.execute(sql.replace("{reason}", reason), params)
+        sql = sql.replace("{listing}", listing_relation(self.con)).replace("{reason}", reason)
+        cursor = self.con.execute(sql, params)
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
@@ -422,9 +417,9 @@ class Store:
                     f" ?, ? FROM incoming_metadata {new_rows}",
                     [source, now],
                 )
-                updated = self._apply_metadata(
-                    "parse_filename(calls.source_path) IN (SELECT file_name FROM incoming_metadata)", []
-                )
+                matching = "parse_filename(calls.source_path) IN (SELECT file_name FROM incoming_metadata)"
+                updated = self._apply_metadata(matching, [])
+                refresh_queue_listing(self.con, f"SELECT call_id FROM calls WHERE {matching}")
                 if audit_by:
                     self.con.execute(
                         'INSERT INTO audit_log ("at", username, action, object, "after") VALUES (?, ?, ?, ?, ?)',
@@ -498,6 +493,7 @@ class Store:
             self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {sources[table]}{keep_open_reviews}")
             if table == "calls":  # metadata outlives the row
                 self._apply_metadata(f"calls.call_id IN {incoming}", [])
+        refresh_queue_listing(self.con, f"SELECT call_id FROM {sources['calls']}")
 
 
 # The tables one call's result fills, in the order they are written (review_queue last: it reads
