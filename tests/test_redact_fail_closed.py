@@ -159,6 +159,19 @@ def test_the_audio_is_silenced_over_the_whole_stretch_of_numbers() -> None:
     assert _text(result.words).count("Mac") == 1  # the word stays, its time is silenced
 
 
+def test_double_given_to_the_other_speaker_on_a_mono_call_is_a_digit() -> None:
+    # diarization split "triple five seven" after "triple": the multiplier is the card's
+    words = _words((A, "go ahead with the card number"), (C, "sure it's triple"))
+    last = words[-1]
+    words += [
+        Word(last.end_s + 0.1 + 0.4 * i, last.end_s + 0.4 + 0.4 * i, " " + token, 0.8, A)
+        for i, token in enumerate("five seven, 0235, 4745, 9360".split())
+    ]
+    redacted, _ = redact_words(words)
+    assert _text(redacted).startswith("go ahead with the card number sure it's [")
+    assert all(w.word.strip() in TAG_TEXTS for w in redacted[8:])
+
+
 def test_payment_windows_can_be_switched_off() -> None:
     words = _words((A, "go ahead with the card number"), (C, "free for ate 2"))
     assert redact_words(words, RedactionConfig(payment=False))[0] == words
