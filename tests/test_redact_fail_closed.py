@@ -172,6 +172,23 @@ def test_double_given_to_the_other_speaker_on_a_mono_call_is_a_digit() -> None:
     assert all(w.word.strip() in TAG_TEXTS for w in redacted[8:])
 
 
+def test_a_digit_said_under_the_confirmation_is_inside_the_exchange() -> None:
+    # a mono call: the agent's read-back "... 8, 9?" ends under "All done", whose "All" ASR
+    # gave no duration and whose "done," went to the customer
+    words = _words((A, "and the four digit security code?"), (C, "0 4 8 9"), (A, "0, 4, 8,"))
+    end_s = words[-1].end_s
+    words += [
+        Word(end_s + 0.05, end_s + 0.25, " 9?", 0.8, A),
+        Word(end_s - 0.02, end_s + 0.25, " Yes.", 0.8, C),
+        Word(end_s - 0.02, end_s - 0.02, " All", 0.8, A),
+        Word(end_s + 0.03, end_s + 0.3, " done,", 0.8, C),
+        Word(end_s + 0.4, end_s + 0.7, " thanks.", 0.8, C),
+    ]
+    words.sort(key=lambda w: w.start_s)
+    redacted, _ = redact_words(words)
+    assert [w.word.strip() for w in redacted if w.word.strip()[:1].isdigit()] == []
+
+
 def test_payment_windows_can_be_switched_off() -> None:
     words = _words((A, "go ahead with the card number"), (C, "free for ate 2"))
     assert redact_words(words, RedactionConfig(payment=False))[0] == words
