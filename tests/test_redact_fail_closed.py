@@ -247,6 +247,13 @@ def test_what_is_said_in_answer_to_a_cue_is_redacted_as_its_kind(
         ("what's your routing number?", "0 2 1, summer 0 0, 0 2 1", "routing", set()),
         # Whisper's full stop inside a number does not end the answer
         ("and the account number?", "203, 218, 483. window 3, 18, 483.", "account", set()),
+        # "floor" for "four", a cue for a floor number, before or inside the digits
+        ("I just need the last four of your SSN.", "floor two one three.", "ssn", set()),
+        ("can I have your account number?", "76 floor, 238, 63.", "account", set()),
+        ("what's your routing number?", "paper, floor, 0, 1, 4, 3, 3, 3, 8.", "routing", set()),
+        # a leading "oh" beside a misheard digit is a zero, not an "oh, well"
+        ("what's your birth date?", "it's oh hive, eleven, eighty six.", "dob", {"it's"}),
+        ("the last four of your SSN.", "it's oh fix eight two", "ssn", {"it's"}),
     ],
 )
 def test_digits_written_as_other_words_in_an_answer_are_redacted(
@@ -259,6 +266,26 @@ def test_digits_written_as_other_words_in_an_answer_are_redacted(
         _text(redacted)
     )
     assert sum(w.word.strip() == TAGS[kind] for w in answered) == len(answered) - len(kept)
+
+
+@pytest.mark.parametrize(
+    ("turns", "kind", "kept"),
+    [
+        # a mono call's diarization split the answer after its first number(s)
+        (((A, "what's your birth date?"), (C, "|1| um, July sixth, 1"), (A, "Mabel 7.")), "dob", 1),
+        (((A, "what's your SSN?"), (C, "|1| 559,"), (A, "15, media 774.")), "ssn", 0),
+        (((A, "and the account number?"), (C, "|1| 4 -2"), (A, "hive, 4.")), "account", 0),
+    ],
+)
+def test_an_answer_split_between_two_speakers_on_a_mono_call_is_one_answer(
+    turns: tuple[tuple[str, str], ...], kind: str, kept: int
+) -> None:
+    """``kept``: how many words the answer starts with that frame it ("um,")."""
+    words = _words(*turns, pause_s=0.0)
+    question = len(turns[0][1].split()) + (kind == "routing")
+    redacted, _ = redact_words(words)
+    answer = [w.word.strip() for w in redacted[question + kept :]]
+    assert answer == [TAGS[kind]] * len(answer), _text(redacted)
 
 
 def test_what_follows_an_answer_in_a_new_sentence_stays() -> None:
@@ -367,9 +394,7 @@ def _said_over(question: str, answer: str, overlap_s: float) -> list[Word]:
 def test_an_account_number_said_over_its_question_is_an_account_number() -> None:
     # "734," under "number?" (the routing question before it does not make "account" a mere
     # modifier: "account number" is one phrase, the answer said over it or not)
-    words = _said_over(
-        "what's your routing number? and the account number?", "734, 6532, 84.", 0.4
-    )
+    words = _said_over("what's your routing number? and the account number?", "734, 6532, 84.", 0.4)
     redacted = redact_words(words)[0]
     assert [w.word.strip() for w in redacted if w.speaker == C] == ["[ACCOUNT]"] * 3
 
