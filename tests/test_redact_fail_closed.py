@@ -275,6 +275,8 @@ def test_digits_written_as_other_words_in_an_answer_are_redacted(
         (((A, "what's your birth date?"), (C, "|1| um, July sixth, 1"), (A, "Mabel 7.")), "dob", 1),
         (((A, "what's your SSN?"), (C, "|1| 559,"), (A, "15, media 774.")), "ssn", 0),
         (((A, "and the account number?"), (C, "|1| 4 -2"), (A, "hive, 4.")), "account", 0),
+        # ... and its question: "routine" to the agent, "number?" to the customer
+        (((A, "what's your routine"), (C, "number? |1| 02 floor, 891, 623.")), "routing", 0),
     ],
 )
 def test_an_answer_split_between_two_speakers_on_a_mono_call_is_one_answer(
