@@ -172,6 +172,18 @@ def test_double_given_to_the_other_speaker_on_a_mono_call_is_a_digit() -> None:
     assert all(w.word.strip() in TAG_TEXTS for w in redacted[8:])
 
 
+def test_a_correction_split_between_two_speakers_on_a_mono_call_is_a_digit() -> None:
+    # "that should be free not seven.": diarization gave "seven." to the agent
+    words = _words(
+        (A, "go ahead with the card number"),
+        (C, "4111 1111 1111 1111 |1| oh sorry, that should be free not"),
+        (A, "seven."),
+        pause_s=0.0,
+    )
+    redacted, _ = redact_words(words)
+    assert "be [" in _text(redacted) and "free" not in _text(redacted), _text(redacted)
+
+
 def test_a_digit_said_under_the_confirmation_is_inside_the_exchange() -> None:
     # a mono call: the agent's read-back "... 8, 9?" ends under "All done", whose "All" ASR
     # gave no duration and whose "done," went to the customer

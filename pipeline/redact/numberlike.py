@@ -121,7 +121,10 @@ def neighbours(call: Call, p: int, pause_s: float) -> list[int]:
             q = next_by_speaker(call, q, step, pause_s)
         found += [next_by_speaker(call, p, step, pause_s), q]
         if call.norms[p] in _ACROSS_SPEAKERS:
-            found.append(_next_in_time(call, p, step, pause_s))
+            r = _next_in_time(call, p, step, pause_s)
+            if r is not None and call.norms[r] in _JOINERS:  # "free not | seven."
+                found.append(_next_in_time(call, r, step, pause_s))
+            found.append(r)
     return [q for q in found if q is not None]
 
 
