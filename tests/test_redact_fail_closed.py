@@ -159,6 +159,48 @@ def test_the_audio_is_silenced_over_the_whole_stretch_of_numbers() -> None:
     assert _text(result.words).count("Mac") == 1  # the word stays, its time is silenced
 
 
+def test_double_given_to_the_other_speaker_on_a_mono_call_is_a_digit() -> None:
+    # diarization split "triple five seven" after "triple": the multiplier is the card's
+    words = _words((A, "go ahead with the card number"), (C, "sure it's triple"))
+    last = words[-1]
+    words += [
+        Word(last.end_s + 0.1 + 0.4 * i, last.end_s + 0.4 + 0.4 * i, " " + token, 0.8, A)
+        for i, token in enumerate("five seven, 0235, 4745, 9360".split())
+    ]
+    redacted, _ = redact_words(words)
+    assert _text(redacted).startswith("go ahead with the card number sure it's [")
+    assert all(w.word.strip() in TAG_TEXTS for w in redacted[8:])
+
+
+def test_a_correction_split_between_two_speakers_on_a_mono_call_is_a_digit() -> None:
+    # "that should be free not seven.": diarization gave "seven." to the agent
+    words = _words(
+        (A, "go ahead with the card number"),
+        (C, "4111 1111 1111 1111 |1| oh sorry, that should be free not"),
+        (A, "seven."),
+        pause_s=0.0,
+    )
+    redacted, _ = redact_words(words)
+    assert "be [" in _text(redacted) and "free" not in _text(redacted), _text(redacted)
+
+
+def test_a_digit_said_under_the_confirmation_is_inside_the_exchange() -> None:
+    # a mono call: the agent's read-back "... 8, 9?" ends under "All done", whose "All" ASR
+    # gave no duration and whose "done," went to the customer
+    words = _words((A, "and the four digit security code?"), (C, "0 4 8 9"), (A, "0, 4, 8,"))
+    end_s = words[-1].end_s
+    words += [
+        Word(end_s + 0.05, end_s + 0.25, " 9?", 0.8, A),
+        Word(end_s - 0.02, end_s + 0.25, " Yes.", 0.8, C),
+        Word(end_s - 0.02, end_s - 0.02, " All", 0.8, A),
+        Word(end_s + 0.03, end_s + 0.3, " done,", 0.8, C),
+        Word(end_s + 0.4, end_s + 0.7, " thanks.", 0.8, C),
+    ]
+    words.sort(key=lambda w: w.start_s)
+    redacted, _ = redact_words(words)
+    assert [w.word.strip() for w in redacted if w.word.strip()[:1].isdigit()] == []
+
+
 def test_payment_windows_can_be_switched_off() -> None:
     words = _words((A, "go ahead with the card number"), (C, "free for ate 2"))
     assert redact_words(words, RedactionConfig(payment=False))[0] == words
@@ -217,6 +259,13 @@ def test_what_is_said_in_answer_to_a_cue_is_redacted_as_its_kind(
         ("what's your routing number?", "0 2 1, summer 0 0, 0 2 1", "routing", set()),
         # Whisper's full stop inside a number does not end the answer
         ("and the account number?", "203, 218, 483. window 3, 18, 483.", "account", set()),
+        # "floor" for "four", a cue for a floor number, before or inside the digits
+        ("I just need the last four of your SSN.", "floor two one three.", "ssn", set()),
+        ("can I have your account number?", "76 floor, 238, 63.", "account", set()),
+        ("what's your routing number?", "paper, floor, 0, 1, 4, 3, 3, 3, 8.", "routing", set()),
+        # a leading "oh" beside a misheard digit is a zero, not an "oh, well"
+        ("what's your birth date?", "it's oh hive, eleven, eighty six.", "dob", {"it's"}),
+        ("the last four of your SSN.", "it's oh fix eight two", "ssn", {"it's"}),
     ],
 )
 def test_digits_written_as_other_words_in_an_answer_are_redacted(
@@ -229,6 +278,28 @@ def test_digits_written_as_other_words_in_an_answer_are_redacted(
         _text(redacted)
     )
     assert sum(w.word.strip() == TAGS[kind] for w in answered) == len(answered) - len(kept)
+
+
+@pytest.mark.parametrize(
+    ("turns", "kind", "kept"),
+    [
+        # a mono call's diarization split the answer after its first number(s)
+        (((A, "what's your birth date?"), (C, "|1| um, July sixth, 1"), (A, "Mabel 7.")), "dob", 1),
+        (((A, "what's your SSN?"), (C, "|1| 559,"), (A, "15, media 774.")), "ssn", 0),
+        (((A, "and the account number?"), (C, "|1| 4 -2"), (A, "hive, 4.")), "account", 0),
+        # ... and its question: "routine" to the agent, "number?" to the customer
+        (((A, "what's your routine"), (C, "number? |1| 02 floor, 891, 623.")), "routing", 0),
+    ],
+)
+def test_an_answer_split_between_two_speakers_on_a_mono_call_is_one_answer(
+    turns: tuple[tuple[str, str], ...], kind: str, kept: int
+) -> None:
+    """``kept``: how many words the answer starts with that frame it ("um,")."""
+    words = _words(*turns, pause_s=0.0)
+    question = len(turns[0][1].split()) + (kind == "routing")
+    redacted, _ = redact_words(words)
+    answer = [w.word.strip() for w in redacted[question + kept :]]
+    assert answer == [TAGS[kind]] * len(answer), _text(redacted)
 
 
 def test_what_follows_an_answer_in_a_new_sentence_stays() -> None:
@@ -337,9 +408,7 @@ def _said_over(question: str, answer: str, overlap_s: float) -> list[Word]:
 def test_an_account_number_said_over_its_question_is_an_account_number() -> None:
     # "734," under "number?" (the routing question before it does not make "account" a mere
     # modifier: "account number" is one phrase, the answer said over it or not)
-    words = _said_over(
-        "what's your routing number? and the account number?", "734, 6532, 84.", 0.4
-    )
+    words = _said_over("what's your routing number? and the account number?", "734, 6532, 84.", 0.4)
     redacted = redact_words(words)[0]
     assert [w.word.strip() for w in redacted if w.speaker == C] == ["[ACCOUNT]"] * 3
 

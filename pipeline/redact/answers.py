@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.redact.lexicon import ANSWER_FRAME, YEAR_PREPOSITIONS
+from pipeline.redact.lexicon import ANSWER_FRAME, OH_WORDS, YEAR_PREPOSITIONS
 from pipeline.redact.numberlike import (
     joins_a_number,
     next_by_speaker,
@@ -26,6 +26,7 @@ from pipeline.redact.options import (
     ACCOUNT,
     DOB,
     IBAN,
+    NEGATIVE,
     NEUTRAL,
     PIN,
     ROUTING,
@@ -37,8 +38,13 @@ from pipeline.redact.runs import Call, cue_end, cue_start, said_over
 from pipeline.types import UNKNOWN
 
 ANSWERED = (PIN, SSN, ACCOUNT, ROUTING, IBAN, DOB)
+# Words that overlap by more than this are said at once, not one after the other.
+_OVERLAP_S = 0.05
 # How many words straight before or after an answer's numbers may be digits ASR wrote as words.
 _EDGE_WORDS = 2
+# A change of speaker with less silence than this between two words, one after the other, is
+# one breath that a mono call's diarization split, not a turn ("1" customer, "Mabel 7." agent).
+_SPLIT_GAP_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -106,19 +112,28 @@ def _answer(
     cue = said_over(call, cue) - 1  # an answer may start while the question is being asked
     last_end_s = 0.0
     words_between = 0
+    voice = ""  # the answerer: its first number's speaker, then whoever a split breath went on
+    latest = -1  # the answerer's latest word
     for q in range(cue + 1, len(call.words)):
         word = call.words[q]
         if positions and word.start_s - last_end_s > config.stretch_gap_s:
             break  # the answer is over
-        if q >= end and call.cue_kinds[q] not in (None, NEUTRAL):
+        if (
+            q >= end
+            and call.cue_kinds[q] not in (None, NEUTRAL)
+            and not _misheard_digit_cue(call, q, numeric, skipped, config.segment_pause_s)
+        ):
             break  # another question
         pause_s = config.segment_pause_s
         if positions and word.start_s - call.words[q - 1].end_s >= pause_s:
             paused = True
         if numeric[q] and q not in skipped:
+            if not positions or _split(call, latest, q, pause_s):
+                voice = word.speaker
             if not paused:
                 between += pending  # words said between numbers in one breath
             positions.append(q)
+            latest = q
             pending, paused = [], False
             last_end_s, words_between = max(last_end_s, word.end_s), 0
             continue
@@ -126,8 +141,12 @@ def _answer(
             if q - end >= config.cue_window_words:
                 break  # no answer
             continue
-        answerer, before = call.words[positions[0]], call.words[q - 1]
-        own = _same_speaker(word.speaker, answerer.speaker)
+        before = call.words[latest]  # the answerer's word before: not a question said over it
+        own = _same_speaker(word.speaker, voice)
+        if not own and _split(call, latest, q, pause_s):
+            own, voice = True, word.speaker
+        if own:
+            latest = q
         if joins_a_number(call.norms[q]):
             continue  # "six not for", "the ninth of May", "um": no digit
         if not own:
@@ -170,11 +189,16 @@ def _edge_words(
     time 4 5 2", "4 5 2 mirror")."""
     found: list[int] = []
     for step, edge in ((-1, numbers[0]), (1, numbers[-1])):
-        q = next_by_speaker(call, edge, step, pause_s)
+        q = _next_in_breath(call, edge, step, pause_s)
         if step > 0 and call.words[edge].word.rstrip()[-1:] in ".?!":
             continue  # the answer's sentence is over: "... 4 8 1 6. I've been with you since"
         for _ in range(_EDGE_WORDS):
-            if q is None or q < start or numeric[q] or not _unframed(call, q, step):
+            if (
+                q is None
+                or q < start
+                or numeric[q]
+                or not _unframed(call, q, step, numeric, pause_s)
+            ):
                 break
             if (
                 step > 0
@@ -187,18 +211,24 @@ def _edge_words(
             found.append(q)
             if step > 0 and call.words[q].word.rstrip()[-1:] in ".?!":
                 break  # the end of the answer's sentence
-            q = next_by_speaker(call, q, step, pause_s)
+            q = _next_in_breath(call, q, step, pause_s)
     return found
 
 
-def _unframed(call: Call, q: int, step: int) -> bool:
-    """A word, not punctuation alone, a unit or a word that frames an answer; before the answer
-    not a cue either. After it a cue word may be a digit misheard ("7 floor." for "seven
-    four"), unless a number follows it."""
+def _unframed(call: Call, q: int, step: int, numeric: list[bool], pause_s: float) -> bool:
+    """A word, not punctuation alone, a unit or a word that frames an answer ("oh" does not:
+    next to an answer it is more likely a zero, "It's oh hive, eleven"); before the answer
+    not a cue either, unless a digit misheard ("floor, 0, 1, 4" for "four, oh, one, four").
+    After it a cue word may be a digit misheard ("7 floor." for "seven four"), unless a number
+    follows it."""
     norm = call.norms[q]
-    if not norm or norm in ANSWER_FRAME or call.classes[q] == "break":
+    if not norm or call.classes[q] == "break":
         return False
-    return step > 0 or call.classes[q] != "cue"
+    if norm in ANSWER_FRAME and norm not in OH_WORDS:
+        return False
+    if step > 0 or call.classes[q] != "cue":
+        return True
+    return _misheard_digit_cue(call, q, numeric, set(), pause_s)
 
 
 def _stretch(call: Call, kind: str, answer: list[int], pause_s: float) -> Redaction:
@@ -228,11 +258,51 @@ def _goes_on_with_a_number(
 ) -> bool:
     """``p``'s speaker goes on in the same breath with a number (not one of ``skipped``), past
     words that join numbers ("um", "and") and at most ``other_words`` other words."""
-    q = next_by_speaker(call, p, 1, pause_s)
+    q = _next_in_breath(call, p, 1, pause_s)
     while q is not None and not numeric[q]:
         if not joins_a_number(call.norms[q]):
             if other_words <= 0:
                 return False
             other_words -= 1
-        q = next_by_speaker(call, q, 1, pause_s)
+        q = _next_in_breath(call, q, 1, pause_s)
     return q is not None and q not in skipped
+
+
+def _split(call: Call, p: int, q: int, pause_s: float) -> bool:
+    """``q`` is said straight after ``p`` by another speaker, without a pause between and with
+    ``p``'s speaker saying no more in that breath: one breath that a mono call's diarization
+    split (not the other side talking over it)."""
+    if q != p + 1 or next_by_speaker(call, p, 1, pause_s) is not None:
+        return False
+    gap_s = call.words[q].start_s - call.words[p].end_s
+    return -_OVERLAP_S <= gap_s < _SPLIT_GAP_S
+
+
+def _next_in_breath(call: Call, p: int, step: int, pause_s: float) -> int | None:
+    """The word ``p``'s speaker says next (``step`` 1) or said before (-1) in the same breath, or
+    where there is none, the word said straight next to it by another speaker without a pause
+    (a breath that a mono call's diarization split)."""
+    q = next_by_speaker(call, p, step, pause_s)
+    if q is not None:
+        return q
+    other = p + step
+    if not 0 <= other < len(call.words):
+        return None
+    return other if _split(call, min(p, other), max(p, other), pause_s) else None
+
+
+def _misheard_digit_cue(
+    call: Call, q: int, numeric: list[bool], skipped: set[int], pause_s: float
+) -> bool:
+    """A one-word cue for a number that is not asked for here ("floor", "unit", "gate") said in
+    an answer straight before a number of the same breath: a digit misheard ("two floor 15"
+    for "two four one five"), not a question; a question ends with its question mark."""
+    phrase = call.cue_phrases[q]
+    one_word = phrase is None or len(phrase) == 1
+    asked = call.words[q].word.rstrip()[-1:] == "?"
+    return (
+        one_word
+        and not asked
+        and call.cue_kinds[q] == NEGATIVE
+        and _goes_on_with_a_number(call, q, numeric, skipped, pause_s, 0)
+    )

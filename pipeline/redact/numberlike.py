@@ -31,6 +31,8 @@ _CLOCK = re.compile(r"^(?:[01]?\d|2[0-3]):[0-5]\d$")
 # ... and "one", which lexing takes for a pronoun after "that" ("that one"): "That's one too too five."
 _AMBIGUOUS = OH_WORDS | frozenset(MULTIPLIERS) | frozenset(HOMOPHONES) | frozenset(MONTHS) | {"one"}
 _SOUNDS_LIKE_DIGITS = OH_WORDS | frozenset(HOMOPHONES)
+# Ambiguous words read with the words said next to them by anyone, not only by their speaker.
+_ACROSS_SPEAKERS = _SOUNDS_LIKE_DIGITS | frozenset(MONTHS) | frozenset(MULTIPLIERS)
 # Words between two parts of one number: "six not for", "oh ate slash 27", "oh nine of 28".
 _JOINERS = frozenset({"not", "no", "or", "slash", "dash", "stroke", "hyphen", "of", "and"})
 _CENTS = frozenset({"cent", "cents", "pence", "p"})
@@ -109,17 +111,20 @@ def _trailing_digit(call: Call, numeric: list[bool], p: int, pause_s: float, gap
 def neighbours(call: Call, p: int, pause_s: float) -> list[int]:
     """The words said in one breath with ``p`` by its speaker, just before and after it
     (another speaker's words in between skipped), and across a joining word: "six not for",
-    "oh ate slash 27"; for a word that sounds like a digit and a month, also the words said
-    straight before
-    and after it by anyone (a mono call's diarization may split one breath)."""
+    "oh ate slash 27"; for a word that sounds like a digit, a month, "double" or "triple", also
+    the words said straight before and after it by anyone (a mono call's diarization may split
+    one breath: "triple" given to the customer, "five seven" to the agent)."""
     found = []
     for step in (-1, 1):
         q = next_by_speaker(call, p, step, pause_s)
         if q is not None and call.norms[q] in _JOINERS:
             q = next_by_speaker(call, q, step, pause_s)
         found += [next_by_speaker(call, p, step, pause_s), q]
-        if call.norms[p] in _SOUNDS_LIKE_DIGITS or call.norms[p] in MONTHS:
-            found.append(_next_in_time(call, p, step, pause_s))
+        if call.norms[p] in _ACROSS_SPEAKERS:
+            r = _next_in_time(call, p, step, pause_s)
+            if r is not None and call.norms[r] in _JOINERS:  # "free not | seven."
+                found.append(_next_in_time(call, r, step, pause_s))
+            found.append(r)
     return [q for q in found if q is not None]
 
 

@@ -111,8 +111,8 @@ def _mark_cues(
     """Find cue phrases, longest first, in each speaker's words; their words stop being numbers
     ("three digit code"). A phrase does not go on past a full stop, a question mark, a comma or
     a pause: "the number first. Six five..." holds no "first six". Then the phrases that
-    diarization split between two speakers (a mono call's "Can I take your I | ban please?"):
-    words said one after the other, not at once."""
+    diarization split between two speakers (a mono call's "Can I take your I | ban please?",
+    "What's your routine | number?"): words said one after the other, not at once."""
     cue_kinds: list[str | None] = [None] * len(norms)
     phrases: list[tuple[int, ...] | None] = [None] * len(norms)
     for sequence in _speaker_sequences(words):
@@ -132,7 +132,13 @@ def _mark_cues(
     ] + [True]
     for kind, phrase in _phrases(everyone, breaks, norms):
         split = len({words[p].speaker for p in phrase}) > 1
-        if split and all(cue_kinds[p] is None for p in phrase):
+        # a word of it may be a bare "number?" in one speaker's words: the whole phrase says more
+        free = all(
+            cue_kinds[p] is None
+            or (cue_kinds[p] == NEUTRAL and set(phrases[p] or ()) <= set(phrase))
+            for p in phrase
+        )
+        if split and free:
             for p in phrase:
                 cue_kinds[p], phrases[p] = kind, phrase
     for p, kind in enumerate(cue_kinds):

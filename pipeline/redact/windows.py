@@ -284,13 +284,16 @@ def _windows(
 
 
 def _talked_over(call: Call, p: int) -> int:
-    """The position after the words the other side was still saying when the word at ``p``
-    began ("... six, 9." under "All done"): they belong to what came before."""
+    """The position after the words still being said when the confirmation starting at ``p``
+    began ("... six, 9." under "All done"): they belong to what came before. A word that
+    starts before the confirmation's phrase is over, whoever diarization says spoke it, is
+    one of those: on a mono call the reader of the digits may be given the confirmer's
+    speaker, and a word ASR gave no duration ends where it starts."""
     said = call.words[p]
+    phrase = call.cue_phrases[p] or [p]
+    over_s = max(said.end_s, *(call.words[q].end_s for q in phrase))
     q = p + 1
-    while q < len(call.words) and call.words[q].start_s < said.end_s:
-        if call.words[q].speaker == said.speaker:
-            break
+    while q < len(call.words) and call.words[q].start_s < over_s:
         q += 1
     return q if q > p + 1 else p
 
