@@ -105,11 +105,20 @@ def test_killed_run_resumes_without_duplicates(tmp_path):
     db = tmp_path / "calls.duckdb"
     args = [sys.executable, "-m", "pipeline.cli", "run", str(folder), "--db", str(db), "--model", "whisper-tiny.en", "-q"]
 
-    for delay_s in (6, 10, 16, 25):
-        if db.exists():
-            db.unlink()
-        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        time.sleep(delay_s)
+    log = tmp_path / "run.jsonl"
+    for _attempt in range(3):
+        for stale in (db, log):
+            stale.unlink(missing_ok=True)
+        process = subprocess.Popen(
+            [*args, "--log", str(log)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+        # the log's "call" line is written once the call is committed: kill right after the
+        # first one, however long a loaded machine takes to get there
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and process.poll() is None:
+            if log.exists() and '"event": "call"' in log.read_text():
+                break
+            time.sleep(0.2)
         os.killpg(process.pid, signal.SIGKILL)  # no clean shutdown: as a power cut or OOM kill
         process.wait()
         if db.exists() and 0 < rows(db, "SELECT count(*) FROM calls")[0][0] < len(calls):
