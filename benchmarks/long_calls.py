@@ -117,7 +117,7 @@ def run_callqa(project: Path, warmup: Path, call: Path, model: str, workdir: Pat
     db = workdir / f"{call.stem}.duckdb"
     command = [sys.executable, "-m", "pipeline.cli", "run", str(warmup), str(call), "--db", str(db)]
     command += ["--model", model, "-q"]
-    wall_s, peak_gb, code, output = measure(command, project, _environment(project))
+    wall_s, peak_gb, code, output = measure(command, project, project_environment(project))
     if code != 0:
         print(f"callqa run exited {code}:\n{output[-3000:]}", file=sys.stderr)
     processing_s = None
@@ -134,7 +134,7 @@ def run_callqa(project: Path, warmup: Path, call: Path, model: str, workdir: Pat
 def run_bare(project: Path, warmup: Path, call: Path, model: str) -> Measured:
     command = [sys.executable, str(Path(__file__).resolve()), "--bare", str(warmup), str(call)]
     command += ["--model", model]
-    wall_s, peak_gb, code, output = measure(command, project, _environment(project))
+    wall_s, peak_gb, code, output = measure(command, project, project_environment(project))
     processing_s = None
     for line in output.splitlines():
         if line.startswith("bare_processing_s="):
@@ -188,7 +188,8 @@ def bare_faster_whisper_files(files: list[Path], model: str | None) -> None:
     print(f"bare_words={words}")
 
 
-def _environment(project: Path) -> dict[str, str]:
+def project_environment(project: Path) -> dict[str, str]:
+    """This environment with ``project`` first on PYTHONPATH: child processes run its pipeline."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(project) + (
         os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""

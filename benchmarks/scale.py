@@ -36,7 +36,11 @@ import psutil
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-from benchmarks.long_calls import bare_faster_whisper_files, shared_dual_channel_calls  # noqa: E402
+from benchmarks.long_calls import (  # noqa: E402
+    bare_faster_whisper_files,
+    project_environment,
+    shared_dual_channel_calls,
+)
 
 # name -> the `callqa run` options that make it (None: bare faster-whisper)
 CONFIGS: dict[str, list[str] | None] = {
@@ -58,19 +62,13 @@ class Run:
     returncode: int
 
 
-def _environment() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(PROJECT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    return env
-
-
 def measure(command: list[str]) -> tuple[float, float, int, str]:
     """Wall time, the largest resident set of any one process in the command's tree (GB), exit
     code and output."""
     peak = [0]
     with tempfile.TemporaryFile() as output:
         started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=PROJECT, env=_environment(), stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=PROJECT, env=project_environment(PROJECT), stdout=output, stderr=subprocess.STDOUT)
         root = psutil.Process(process.pid)
         done = threading.Event()
 
