@@ -137,7 +137,7 @@ def main() -> None:
                         record.turns,
                         record.words,
                         record.duration_s,
-                        events=record.events,
+                        events=record.judgement.events,
                     )
                     dead_air += full.dead_air_over_speech
 
