@@ -8,7 +8,7 @@ Customer speech kept = 1 - missed / reference (0.25 s collar each side), pooled 
 phantom = customer turns (or Silero regions) mostly outside the customer's reference speech;
 for "noise only" the customer never speaks, so every customer second is a phantom.
 
-    .venv/bin/python benchmarks/noisy_lines.py [--model whisper-base] [--conditions "car 5,street 5"]
+    .venv/bin/python benchmarks/noisy_lines.py [--model whisper-base] [--conditions "car 5;street 5"]
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def bare_silero_customer(path: Path) -> list[Turn]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="whisper-base")
-    parser.add_argument("--conditions", default=",".join(CONDITIONS))
+    parser.add_argument("--conditions", default=";".join(CONDITIONS), help="line conditions, separated by ;")
     args = parser.parse_args()
     processor = CallProcessor(
         load_settings(asr={"model": args.model}, redacted_audio={"enabled": False})
@@ -105,7 +105,7 @@ def main() -> None:
     print(f"{'condition':<20}{'kept callqa':>12}{'kept Silero':>12}{'phantom s callqa':>18}{'phantom s Silero':>18}"
           f"{'dead air over speech':>22}  worst call (callqa)")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
-        for name in ["clean", *[c.strip() for c in args.conditions.split(",") if c.strip()]]:
+        for name in ["clean", *[c.strip() for c in args.conditions.split(";") if c.strip()]]:
             totals = {"callqa": [0.0, 0.0, 0.0], "silero": [0.0, 0.0, 0.0]}
             dead_air = 0
             worst = (1.0, "")
