@@ -370,6 +370,31 @@ def test_years_and_amounts_after_an_account_cue_stay() -> None:
     assert redact_words(words)[0] == words
 
 
+def test_an_amount_the_asker_states_after_the_reply_stays() -> None:
+    # a real bank call (Harper Valley): the destination account was answered in words
+    words = _words(
+        (A, "and what is the destination account?"),
+        (C, "checking."),
+        (A, "Okay. |4| So $135 has been transferred from your savings account"),
+    )
+    assert redact_words(words)[0] == words
+
+
+@pytest.mark.parametrize(
+    "turns",
+    [
+        # the answer itself, written with a sign by the ASR
+        ((A, "and what is the account number?"), (C, "$4455 6677 88")),
+        # no reply between the question and the asker's number: a read-back or a split breath
+        ((A, "and the account number? $135 has"),),
+    ],
+)
+def test_a_signed_number_that_may_be_the_answer_goes(turns: tuple[tuple[str, str], ...]) -> None:
+    redacted = _text(redact_words(_words(*turns))[0])
+    assert "135" not in redacted and "4455" not in redacted
+    assert "[ACCOUNT]" in redacted
+
+
 def test_a_zip_code_on_the_account_is_a_zip_code() -> None:
     words = _words((A, "and the zip code on the account?"), (C, "9 0 2 1 0"))
     assert redact_words(words)[0] == words

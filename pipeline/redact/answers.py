@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from pipeline.redact.lexicon import ANSWER_FRAME, OH_WORDS, YEAR_PREPOSITIONS
 from pipeline.redact.numberlike import (
+    currency_signed,
     joins_a_number,
     next_by_speaker,
     number_groups,
@@ -105,6 +106,7 @@ def _answer(
     the same breath by the same speaker ("four five six, no wait, seven"); a new turn about
     something else, or a sentence that is not a number, ends it."""
     end = cue_end(call, cue)
+    asker = call.words[cue].speaker
     positions: list[int] = []
     between: list[int] = []
     pending: list[int] = []  # the answerer's words since its latest number
@@ -127,6 +129,8 @@ def _answer(
         pause_s = config.segment_pause_s
         if positions and word.start_s - call.words[q - 1].end_s >= pause_s:
             paused = True
+        if not positions and numeric[q] and _own_amount(call, asker, end, q):
+            continue  # the asker goes on about money once the question is answered
         if numeric[q] and q not in skipped:
             if not positions or _split(call, latest, q, pause_s):
                 voice = word.speaker
@@ -168,6 +172,15 @@ def _answer(
         if not numeric[q]:
             pending.append(q)
     return positions, between
+
+
+def _own_amount(call: Call, asker: str, since: int, q: int) -> bool:
+    """The asker states a sum written with its currency sign after the other side has replied:
+    "what is the destination account?" "Checking." "So $135 has been transferred": an amount,
+    not the answer. Said by the other side, or with no reply between, it may be the answer
+    written so, and is not kept."""
+    replied = any(not _same_speaker(call.words[r].speaker, asker) for r in range(since, q))
+    return call.words[q].speaker == asker != UNKNOWN and replied and currency_signed(call, q)
 
 
 def _same_speaker(said_by: str, answerer: str) -> bool:

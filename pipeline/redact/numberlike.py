@@ -37,6 +37,7 @@ _ACROSS_SPEAKERS = _SOUNDS_LIKE_DIGITS | frozenset(MONTHS) | frozenset(MULTIPLIE
 _JOINERS = frozenset({"not", "no", "or", "slash", "dash", "stroke", "hyphen", "of", "and"})
 _CENTS = frozenset({"cent", "cents", "pence", "p"})
 _PRICE = re.compile(r"^[$£€¥]\d[\d,]*\.\d\d[.,?!]*$")
+_SIGNED = re.compile(r"^[$£€¥]\d[\d,]*(\.\d\d)?[.,?!]*$")
 _WAITING = frozenset({"moment", "sec", "second", "minute", "tick"})
 _LAST_FOUR = (("last", "four"), ("last", "4"), ("ending", "in"), ("ends", "in"),
               ("ending", "with"), ("ends", "with"))  # fmt: skip
@@ -309,6 +310,14 @@ def _form(call: Call, group: range) -> str | None:
     if len(group) == 1 and call.words[group[0]].word.strip().rstrip(".,?!").endswith("%"):
         return "rate"
     return None
+
+
+def currency_signed(call: Call, p: int) -> bool:
+    """The word is a number written with a currency sign ("$135", "£20.50"), of no more digits
+    than an amount has."""
+    word = call.words[p].word.strip()
+    digits = sum("0" <= c <= "9" for c in word)
+    return _SIGNED.match(word) is not None and digits <= _AMOUNT_DIGITS
 
 
 def amount_form(call: Call, group: range) -> bool:
