@@ -292,7 +292,8 @@ def test_acknowledge_and_dispute_round_trip_is_audited_and_feeds_calibration(app
             1,
         )
     )
-    with Store(db, read_only=True) as store:
+    # not read-only: the app in this process keeps the file open (read-write) between requests
+    with Store(db, apply_schema=False) as store:
         reference = store.calibration.reference_grades("contact-center-default", 1)
     human = reference[
         (reference.call_id == call_id) & (reference.criterion_id == "interruptions")

@@ -51,7 +51,9 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 def _rows_naming(db: Path, call_id: str) -> dict[str, int]:
     """Rows of every table that hold the call id in any column, whatever its name."""
     found: dict[str, int] = {}
-    with duckdb.connect(str(db), read_only=True) as con:
+    # read-write, like the app: an app in this process may keep the file open between requests,
+    # and DuckDB refuses a second connection with another configuration in the same process
+    with duckdb.connect(str(db)) as con:
         tables = [
             t
             for (t,) in con.execute(

@@ -3,6 +3,7 @@ range requests, atomic claims, grading, amendments and the audit log (security p
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -21,10 +22,13 @@ from pipeline.review.auth import (
     login_delay_s,
     login_wait_s,
 )
+from pipeline.store.review_store import ReviewStore, ReviewSubmission, User
 from tests.review_fixtures import (
     PASSWORD,
+    PROJECT,
     SCRIPT_TAG,
     SECRET_KEY,
+    TEAM_A,
     build_review_db,
     csrf_from,
     login,
@@ -32,6 +36,7 @@ from tests.review_fixtures import (
 
 EXTRA_PENDING = 45
 PAGE_SIZE = 20
+SUE = User("sue", "supervisor", (TEAM_A,))
 
 
 @pytest.fixture(scope="session")
@@ -716,13 +721,87 @@ def test_cli_users_add_takes_the_password_from_env_or_prompt_never_a_flag(fx, mo
 
 def test_a_request_that_cannot_get_the_database_answers_503(fx):
     app = create_app(AppOptions(db_path=str(fx.db), secret_key=SECRET_KEY, lock_timeout_s=0.3))
-    sue = client_for(app, "sue")
+    sue = client_for(app, "sue")  # the app now keeps the file open: the holder asks for it in turn
+    hold = (
+        "import time; from pipeline.store.connection import connect_with_retry;"
+        f" c = connect_with_retry({str(fx.db)!r}, False); print('held', flush=True); time.sleep(2)"
+    )
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, sys, time; c = duckdb.connect({str(fx.db)!r}); print('held', flush=True); time.sleep(2)"],
-        stdout=subprocess.PIPE, text=True,
+        [sys.executable, "-c", hold], stdout=subprocess.PIPE, text=True, cwd=PROJECT,
+        env=os.environ | {"PYTHONPATH": str(PROJECT)},
     )  # fmt: skip
     assert holder.stdout.readline().strip() == "held"
     busy = sue.get("/api/queue")
     assert busy.status_code == 503 and busy.headers["retry-after"] == "5"
     holder.wait(10)
     assert sue.get("/api/queue").status_code == 200
+
+
+# --- the database kept open between requests ---------------------------------------------------
+
+GRADE_IN_ANOTHER_PROCESS = """
+import sys, time
+from pipeline.store.review_store import ReviewStore, ReviewSubmission, User
+db, call_id, team = sys.argv[1:]
+sue = User("sue", "supervisor", (team,))
+started = time.monotonic()
+with ReviewStore(db).open() as review_db:
+    print(f"waited {time.monotonic() - started:.3f}", flush=True)
+    review_db.claim(sue, call_id)
+    review_db.submit_review(sue, ReviewSubmission(call_id, grades=[], human_score=90.0))
+"""
+
+
+def queue_totals(client: TestClient) -> tuple[int, int]:
+    pending, done = (client.get(f"/api/queue?status={s}").json() for s in ("pending", "done"))
+    return pending["total"], done["total"]
+
+
+def test_a_review_saved_meanwhile_shows_on_the_next_queue_page(app, fx):
+    """The app keeps the database open between requests; a review saved on another connection
+    in this process is on the very next page load, nothing cached."""
+    sue = client_for(app, "sue")
+    call_id = min(queue_ids(sue.get("/queue").text) & set(fx.extra_pending))
+    pending, done = queue_totals(sue)
+    assert app.state.review.store.holds_file  # kept open: the next page does not reopen it
+    elsewhere = ReviewStore(str(fx.db))  # closes after each use, like `callqa` commands
+    with elsewhere.open() as review_db:
+        review_db.claim(SUE, call_id)
+        review_db.submit_review(SUE, ReviewSubmission(call_id, grades=[], human_score=90.0))
+    assert call_id not in queue_ids(sue.get("/queue").text)
+    assert queue_totals(sue) == (pending - 1, done + 1)
+    done_ids = {
+        r["call_id"] for r in sue.get("/api/queue?status=done&sort=date&dir=desc").json()["rows"]
+    }
+    assert call_id in done_ids
+
+
+def test_another_process_gets_the_kept_open_database_at_once_and_its_writes_show(app, fx):
+    sue = client_for(app, "sue")
+    call_id = min(queue_ids(sue.get("/queue").text) & set(fx.extra_pending))
+    assert app.state.review.store.holds_file
+    graded = subprocess.run(
+        [sys.executable, "-c", GRADE_IN_ANOTHER_PROCESS, str(fx.db), call_id, TEAM_A],
+        check=False, capture_output=True, text=True, timeout=60, cwd=PROJECT, env=os.environ | {"PYTHONPATH": str(PROJECT)},
+    )  # fmt: skip
+    assert graded.returncode == 0, graded.stderr
+    waited_s = float(graded.stdout.split()[1])
+    assert waited_s < 2.0  # the app lets go within a fraction of a second, not after keep_open_s
+    assert call_id not in queue_ids(sue.get("/queue").text)
+    assert call_id in {
+        r["call_id"] for r in sue.get("/api/queue?status=done&sort=date&dir=desc").json()["rows"]
+    }
+
+
+def test_the_database_is_closed_once_idle_for_keep_open_s(fx):
+    app = create_app(AppOptions(db_path=str(fx.db), secret_key=SECRET_KEY, keep_open_s=0.2))
+    sue = client_for(app, "sue")
+    assert sue.get("/queue").status_code == 200
+    assert app.state.review.store.holds_file
+    deadline = time.monotonic() + 5
+    while app.state.review.store.holds_file and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not app.state.review.store.holds_file
+    with duckdb.connect(str(fx.db), read_only=True) as con:  # another configuration: free again
+        assert con.execute("SELECT count(*) FROM users").fetchone()[0] > 0
+    assert sue.get("/queue").status_code == 200  # and opened again on the next request

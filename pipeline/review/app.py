@@ -3,8 +3,9 @@ audit log and user admin. Server-rendered Jinja2 pages with a little plain JavaS
 
 Every route but the login page and the static files needs a session; every form post needs the
 session's CSRF token; supervisors only ever see calls of their teams (a call of another team is
-a 404, exactly like a call that does not exist). The database is opened per request and closed
-again (see ``pipeline/store/review_store.py``), so the nightly run can write in between.
+a 404, exactly like a call that does not exist). The database stays open between requests for a
+while (``AppOptions.keep_open_s``) and is closed whenever another process asks for it (see
+``pipeline/store/review_store.py``), so the nightly run can write in between.
 
 This module is the plumbing every page shares (options, sessions, CSRF, templates, errors, the
 navigation bar); the pages live in their own modules (``PAGE_MODULES``), each an ``APIRouter``
@@ -18,6 +19,7 @@ from __future__ import annotations
 import importlib
 import math
 import re
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -77,6 +79,11 @@ class AppOptions:
     login: LoginPolicy = field(default_factory=LoginPolicy)
     page_size: int = 50
     lock_timeout_s: float = LOCK_RETRY_S  # how long a request waits while the nightly run writes
+    # How long the database stays open after the last request: opening it costs more than a queue
+    # page's queries. Another process of this project waiting for the file (the nightly run,
+    # `callqa queue`) gets it within a fraction of a second all the same; tools that do not wait
+    # their turn (a plain `duckdb` shell) find it locked for up to this long. 0: closed after each.
+    keep_open_s: float = 30.0
     # Request bodies: a grading form with every comment at its limit is far below this.
     max_body_bytes: int = 2 * 1024 * 1024
     max_login_body_bytes: int = 16 * 1024
@@ -252,7 +259,7 @@ class ReviewApp:
     def __init__(self, options: AppOptions, pages: tuple[str | ModuleType, ...] = PAGE_MODULES):
         self.options = options
         self.pages = pages
-        self.store = ReviewStore(options.db_path, options.lock_timeout_s)
+        self.store = ReviewStore(options.db_path, options.lock_timeout_s, options.keep_open_s)
         self.signer = Signer(options.secret_key)
         self.nav: list[NavLink] = []
         self.routers: list[APIRouter] = []
@@ -346,7 +353,18 @@ class ReviewApp:
     # --- the app -------------------------------------------------------------------------------
 
     def build(self) -> FastAPI:
-        app = FastAPI(title="callqa review", docs_url=None, redoc_url=None, openapi_url=None)
+        @asynccontextmanager
+        async def lifespan(app: FastAPI):
+            yield
+            self.store.close()  # the file is free as soon as the server stops
+
+        app = FastAPI(
+            title="callqa review",
+            docs_url=None,
+            redoc_url=None,
+            openapi_url=None,
+            lifespan=lifespan,
+        )
         app.state.review = self
         app.add_middleware(_BodyGuard, review=self)
         app.add_middleware(_SecurityHeaders)

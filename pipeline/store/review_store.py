@@ -1,17 +1,21 @@
 """SQL for the review app: users, sessions, the queue, call pages, claims, grades and the audit log.
 
-Every request works on the database only while it runs (``ReviewStore.open``): overlapping
-requests share one open database (a cursor each) and the last one to finish closes it, so the
-nightly run, which also opens the file only briefly per call, can write in between: DuckDB lets one
-process write at a time and ``connect_with_retry`` makes each side wait its turn. While another
-process waits (it touches a marker file beside the database), the app lets its open requests
-drain before starting new ones, so a busy app cannot starve the batch.
+Requests share one open database (``ReviewStore.open``: a cursor each), and the nightly run, which
+also opens the file only briefly per call, can write in between: DuckDB lets one process write at
+a time and ``connect_with_retry`` makes each side wait its turn. While another process waits (it
+touches a marker file beside the database), the app lets its open requests drain before starting
+new ones and then closes the database, so a busy app cannot starve the batch. With
+``keep_open_s`` the database stays open that long after the last request (opening it costs more
+than a queue page's queries), and is still closed as soon as another process asks for it;
+without, the last request to finish closes it. Either way every request sees every committed
+write: while this process has the file open, no other process can write to it.
 
 Team scope is applied here, in SQL: a supervisor's queries only ever see calls of their teams.
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
@@ -57,6 +61,8 @@ MAX_SAVED_FILTERS = 50
 # A waiting process touches its marker at least every 0.2 s (connect_with_retry's longest pause).
 MARKER_FRESH_S = 0.5
 MAX_STEP_ASIDE_S = 3.0
+# How often a database kept open between requests checks for a waiting process and its idle time.
+KEEP_OPEN_CHECK_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -137,25 +143,30 @@ class Forbidden(Exception):
     """The call is visible but this user may not do this to it."""
 
 
+def _another_process_waits(marker: str) -> bool:
+    """Another process is waiting for the database: its marker was touched just now."""
+    try:
+        return time.time() - os.stat(marker).st_mtime < MARKER_FRESH_S
+    except OSError:
+        return False
+
+
 def _step_aside_for_waiting_process(marker: str) -> None:
     """Hold back a new connection while another process waits for the database (its marker is
     fresh): this process's open connections drain and the waiter gets its turn."""
     deadline = time.monotonic() + MAX_STEP_ASIDE_S
-    while time.monotonic() < deadline:
-        try:
-            if time.time() - os.stat(marker).st_mtime >= MARKER_FRESH_S:
-                return
-        except OSError:
-            return
+    while time.monotonic() < deadline and _another_process_waits(marker):
         time.sleep(0.02)
 
 
 class ReviewStore:
-    """The review app's view of one database file; thread-safe, holds the file only while requests run."""
+    """The review app's view of one database file; thread-safe. Holds the file while requests run
+    and ``keep_open_s`` after the last one, but not while another process waits for it."""
 
-    def __init__(self, path: str, lock_timeout_s: float = LOCK_RETRY_S):
+    def __init__(self, path: str, lock_timeout_s: float = LOCK_RETRY_S, keep_open_s: float = 0.0):
         self.path = str(path)
         self.lock_timeout_s = lock_timeout_s
+        self.keep_open_s = keep_open_s
         self._waiting_marker = waiting_marker(self.path)
         # Check-then-write steps (claim, submit) run one at a time in this process; other processes
         # cannot write at the same moment at all (DuckDB's file lock).
@@ -168,6 +179,10 @@ class ReviewStore:
         self._instance_lock = threading.Lock()
         self._instance: duckdb.DuckDBPyConnection | None = None
         self._requests = 0
+        # With keep_open_s: when the last request ended, and the thread that closes the idle
+        # instance (running while an instance is open and idle, else none).
+        self._idle_since = 0.0
+        self._closer: threading.Thread | None = None
         self._rubric_cache: dict[tuple[str, int], tuple[dict[str, dict], float | None]] = {}
 
     def ensure_schema(self) -> None:
@@ -203,8 +218,53 @@ class ReviewStore:
             with self._instance_lock:
                 self._requests -= 1
                 if self._requests == 0:
-                    self._instance.close()
-                    self._instance = None
+                    if self.keep_open_s > 0:
+                        self._idle_since = time.monotonic()
+                        if self._closer is None:
+                            self._closer = threading.Thread(
+                                target=self._close_when_idle, name="review-db-closer", daemon=True
+                            )
+                            self._closer.start()
+                            atexit.register(self.close)  # an exiting process closes it cleanly
+                    else:
+                        self._close_instance()
+
+    @property
+    def holds_file(self) -> bool:
+        """The database is open in this process now (with ``keep_open_s``, between requests too)."""
+        with self._instance_lock:
+            return self._instance is not None
+
+    def close(self) -> None:
+        """Close the database now unless a request is using it (the app's shutdown)."""
+        with self._instance_lock:
+            if self._requests == 0:
+                self._close_instance()
+
+    def _close_instance(self) -> None:
+        """Under ``_instance_lock``, with no request running."""
+        if self._instance is not None:
+            self._instance.close()
+            self._instance = None
+
+    def _close_when_idle(self) -> None:
+        """Close the kept-open database once it has been idle ``keep_open_s``, or as soon as no
+        request runs while another process waits for it; then end."""
+        while True:
+            time.sleep(KEEP_OPEN_CHECK_S)
+            with self._instance_lock:
+                if self._instance is not None and self._requests:
+                    continue  # the last request to end sets _idle_since again
+                if self._instance is not None:
+                    idle_s = time.monotonic() - self._idle_since
+                    if idle_s < self.keep_open_s and not _another_process_waits(
+                        self._waiting_marker
+                    ):
+                        continue
+                    self._close_instance()
+                self._closer = None
+                atexit.unregister(self.close)
+                return
 
 
 def current_review(reviews: list[dict]) -> dict | None:
