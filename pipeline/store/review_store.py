@@ -56,7 +56,12 @@ QUEUE_SORTS = {
     "length": "duration_s",
     "status": "status",
 }
-DEFAULT_QUEUE_ORDER = "priority, score NULLS FIRST, call_at DESC, call_id"
+# The queue's own order, after the column sorted by: (column of the queue query, direction and
+# where NULLs go). Spelled out in full, so that it can be reversed or applied to parts of the queue.
+DEFAULT_QUEUE_ORDER = (
+    ("priority", "ASC NULLS LAST"), ("score", "ASC NULLS FIRST"), ("call_at", "DESC NULLS LAST"),
+    ("call_id", "ASC NULLS LAST"),
+)  # fmt: skip
 MAX_SAVED_FILTERS = 50
 # A waiting process touches its marker at least every 0.2 s (connect_with_retry's longest pause).
 MARKER_FRESH_S = 0.5
@@ -265,6 +270,14 @@ class ReviewStore:
                 self._closer = None
                 atexit.unregister(self.close)
                 return
+
+
+def queue_order(column: str, descending: bool) -> list[tuple[str, str]]:
+    """The queue's ORDER BY terms when sorted by ``column`` (a value of ``QUEUE_SORTS``): that
+    column (NULLs last either way), then the default order without it again (rows tied on it are
+    equal in it, so it would decide nothing)."""
+    first = (column, f"{'DESC' if descending else 'ASC'} NULLS LAST")
+    return [first, *(term for term in DEFAULT_QUEUE_ORDER if term[0] != column)]
 
 
 def current_review(reviews: list[dict]) -> dict | None:
@@ -524,10 +537,8 @@ class ReviewDB:
             where.append("q.call_id IN (SELECT call_id FROM call_categories WHERE category_id = ?)")
             params.append(filters.category)
         page = max(1, page)
-        column = QUEUE_SORTS.get(filters.sort, "priority")
-        order = (
-            f"{column} {'DESC' if filters.descending else 'ASC'} NULLS LAST, {DEFAULT_QUEUE_ORDER}"
-        )
+        terms = queue_order(QUEUE_SORTS.get(filters.sort, "priority"), filters.descending)
+        order = ", ".join(f"{column} {direction}" for column, direction in terms)
         # Done calls show the human verdict beside the automatic one (the review in force).
         human_columns = (
             "NULL::DOUBLE AS human_score, NULL::BOOLEAN AS human_passed, NULL::VARCHAR AS reviewer"
@@ -541,22 +552,20 @@ class ReviewDB:
                            ON h.call_id = q.call_id"""
         # The listing holds each queue row with its call's and score's columns: the count and the
         # page are each one scan of it (ORDER BY ... LIMIT keeps only the page's rows while sorting).
+        queue_rows = f"""
+            SELECT q.call_id, q.priority, q.reasons, q.status, q.assigned_to, q.score, q.auto_fail,
+                   q.agent_id, q.team, q.queue_name, coalesce(q.started_at, q.processed_at) AS call_at,
+                   q.started_at IS NULL AS date_is_processing_time, q.duration_s,
+                   {human_columns}
+              FROM {LISTING} q
+              {human_join}
+             WHERE {" AND ".join(where)}"""
         total = self.con.execute(
             f"SELECT count(*) FROM {LISTING} q WHERE {' AND '.join(where)}", params
         ).fetchone()[0]
         rows = _dicts(
             self.con.execute(
-                f"""SELECT * FROM (
-                        SELECT q.call_id, q.priority, q.reasons, q.status, q.assigned_to, q.score, q.auto_fail,
-                               q.agent_id, q.team, q.queue_name, coalesce(q.started_at, q.processed_at) AS call_at,
-                               q.started_at IS NULL AS date_is_processing_time, q.duration_s,
-                               {human_columns}
-                          FROM {LISTING} q
-                          {human_join}
-                         WHERE {" AND ".join(where)}
-                    )
-                     ORDER BY {order}
-                     LIMIT ? OFFSET ?""",
+                f"SELECT * FROM ({queue_rows}) ORDER BY {order} LIMIT ? OFFSET ?",
                 [*params, page_size, (page - 1) * page_size],
             )
         )
