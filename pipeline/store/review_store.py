@@ -62,6 +62,12 @@ DEFAULT_QUEUE_ORDER = (
     ("priority", "ASC NULLS LAST"), ("score", "ASC NULLS FIRST"), ("call_at", "DESC NULLS LAST"),
     ("call_id", "ASC NULLS LAST"),
 )  # fmt: skip
+# Queue columns with few distinct values (priorities, scores, teams, agents, statuses). A page of
+# the queue is found by counting the rows of each value of the leading sort columns among these
+# (one GROUP BY, no sort); only the rows of the values that fall on the page are then sorted, so a
+# deep page no longer sorts every row before it. Two columns narrow it enough; more groups cost more.
+FEW_VALUES = frozenset({"priority", "score", "human_score", "status", "team", "agent_id"})
+MAX_COUNTED_COLUMNS = 2
 MAX_SAVED_FILTERS = 50
 # A waiting process touches its marker at least every 0.2 s (connect_with_retry's longest pause).
 MARKER_FRESH_S = 0.5
@@ -278,6 +284,17 @@ def queue_order(column: str, descending: bool) -> list[tuple[str, str]]:
     equal in it, so it would decide nothing)."""
     first = (column, f"{'DESC' if descending else 'ASC'} NULLS LAST")
     return [first, *(term for term in DEFAULT_QUEUE_ORDER if term[0] != column)]
+
+
+def counted_prefix(terms: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The leading order terms the queue page counts by (see ``FEW_VALUES``): none when the queue
+    is sorted by a column of many values (the call, its date, its length)."""
+    counted = []
+    for term in terms[:MAX_COUNTED_COLUMNS]:
+        if term[0] not in FEW_VALUES:
+            break
+        counted.append(term)
+    return counted
 
 
 def current_review(reviews: list[dict]) -> dict | None:
@@ -551,7 +568,7 @@ class ReviewDB:
                               QUALIFY row_number() OVER (PARTITION BY call_id ORDER BY submitted_at DESC) = 1) h
                            ON h.call_id = q.call_id"""
         # The listing holds each queue row with its call's and score's columns: the count and the
-        # page are each one scan of it (ORDER BY ... LIMIT keeps only the page's rows while sorting).
+        # page are each one scan of it.
         queue_rows = f"""
             SELECT q.call_id, q.priority, q.reasons, q.status, q.assigned_to, q.score, q.auto_fail,
                    q.agent_id, q.team, q.queue_name, coalesce(q.started_at, q.processed_at) AS call_at,
@@ -560,17 +577,65 @@ class ReviewDB:
               FROM {LISTING} q
               {human_join}
              WHERE {" AND ".join(where)}"""
-        total = self.con.execute(
-            f"SELECT count(*) FROM {LISTING} q WHERE {' AND '.join(where)}", params
-        ).fetchone()[0]
-        rows = _dicts(
-            self.con.execute(
-                f"SELECT * FROM ({queue_rows}) ORDER BY {order} LIMIT ? OFFSET ?",
-                [*params, page_size, (page - 1) * page_size],
+        offset = (page - 1) * page_size
+        counted = counted_prefix(terms)
+        if counted:
+            total, values, before = self._locate_page(
+                queue_rows, params, counted, offset, page_size
             )
-        )
+            one_value = " AND ".join(f"{column} IS NOT DISTINCT FROM ?" for column, _ in counted)
+            value_params = [v for value in values for v in value]
+            rows = []
+            if values:  # else the page is past the end
+                rows = _dicts(
+                    self.con.execute(
+                        f"""SELECT * FROM ({queue_rows})
+                             WHERE {" OR ".join(f"({one_value})" for _ in values)}
+                             ORDER BY {order} LIMIT ? OFFSET ?""",
+                        [*params, *value_params, page_size, offset - before],
+                    )
+                )
+        else:  # sorted by a column of many values: ORDER BY ... LIMIT keeps the rows up to the page
+            total = self.con.execute(
+                f"SELECT count(*) FROM {LISTING} q WHERE {' AND '.join(where)}", params
+            ).fetchone()[0]
+            rows = _dicts(
+                self.con.execute(
+                    f"SELECT * FROM ({queue_rows}) ORDER BY {order} LIMIT ? OFFSET ?",
+                    [*params, page_size, offset],
+                )
+            )
         self._add_call_reasons(rows)
         return QueuePage(rows, total, page, page_size)
+
+    def _locate_page(
+        self,
+        queue_rows: str,
+        params: list,
+        counted: list[tuple[str, str]],
+        offset: int,
+        limit: int,
+    ) -> tuple[int, list[tuple], int]:
+        """Where rows ``offset`` to ``offset + limit`` of ``queue_rows`` lie, by counting: the
+        number of rows, the values of the ``counted`` order terms (a prefix of the queue's order)
+        whose rows hold the page, in order, and how many rows come before the first of them."""
+        columns = ", ".join(column for column, _ in counted)
+        order = ", ".join(f"{column} {direction}" for column, direction in counted)
+        found = self.con.execute(
+            f"""WITH counted AS (SELECT {columns}, count(*) AS n FROM ({queue_rows}) GROUP BY ALL),
+                     placed AS (SELECT *, sum(n) OVER (ORDER BY {order} ROWS UNBOUNDED PRECEDING) - n
+                                       AS before
+                                  FROM counted)
+                SELECT t.total, p.* FROM (SELECT coalesce(sum(n), 0) AS total FROM counted) t
+                  LEFT JOIN placed p ON p.before < ? AND p.before + p.n > ?
+                 ORDER BY p.before""",
+            [*params, offset + limit, offset],
+        ).fetchall()
+        total = int(found[0][0])
+        width = len(counted)
+        values = [row[1 : 1 + width] for row in found if row[1 + width] is not None]
+        before = int(found[0][2 + width]) if values else 0
+        return total, values, before
 
     def _add_call_reasons(self, rows: list[dict]) -> None:
         """Each row's call reasons (names, comma-separated), looked up for this page's calls only."""
