@@ -159,6 +159,8 @@ def test_the_human_verdict_comes_first_in_the_header_and_the_done_tab(app, fx):
     assert [(r["call_id"], r["human_score"], r["human_passed"], r["score"]) for r in done] == [
         (call_id, 75.0, False, 50.0)
     ]
+    # sorted by it, the verdict is joined to every done row; else looked up for the page's rows
+    assert sue.get("/api/queue?status=done&sort=human&dir=desc").json()["rows"] == done
     tab = sue.get("/queue?status=done").text
     assert "Human verdict" in tab and "75.0" in tab and ">failed</span>" in tab
 

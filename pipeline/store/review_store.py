@@ -66,8 +66,14 @@ DEFAULT_QUEUE_ORDER = (
 # the queue is found by counting the rows of each value of the leading sort columns among these
 # (one GROUP BY, no sort); only the rows of the values that fall on the page are then sorted, so a
 # deep page no longer sorts every row before it. Two columns narrow it enough; more groups cost more.
-FEW_VALUES = frozenset({"priority", "score", "human_score", "status", "team", "agent_id"})
+FEW_VALUES = frozenset({"priority", "score", "status", "team", "agent_id"})
 MAX_COUNTED_COLUMNS = 2
+# The review in force of each call ``calls`` keeps (the newest one no other review amends): the
+# human verdict the done tab shows beside the automatic one.
+REVIEWS_IN_FORCE = """
+    SELECT call_id, human_score, human_passed, reviewer FROM reviews r
+     WHERE {calls} AND NOT EXISTS (SELECT 1 FROM reviews a WHERE a.amends_review_id = r.review_id)
+   QUALIFY row_number() OVER (PARTITION BY call_id ORDER BY submitted_at DESC) = 1"""
 MAX_SAVED_FILTERS = 50
 # A waiting process touches its marker at least every 0.2 s (connect_with_retry's longest pause).
 MARKER_FRESH_S = 0.5
@@ -555,18 +561,19 @@ class ReviewDB:
             params.append(filters.category)
         page = max(1, page)
         terms = queue_order(QUEUE_SORTS.get(filters.sort, "priority"), filters.descending)
+        if filters.status != "done":  # only done calls have a human verdict: it sorts nothing
+            terms = [term for term in terms if term[0] != "human_score"]
         order = ", ".join(f"{column} {direction}" for column, direction in terms)
-        # Done calls show the human verdict beside the automatic one (the review in force).
+        # Done calls show the human verdict beside the automatic one: joined to every row when the
+        # page is sorted by it, else looked up for the page's rows only (_add_human_verdicts).
         human_columns = (
             "NULL::DOUBLE AS human_score, NULL::BOOLEAN AS human_passed, NULL::VARCHAR AS reviewer"
         )
         human_join = ""
-        if filters.status == "done":
+        if terms[0][0] == "human_score":
             human_columns = "h.human_score, h.human_passed, h.reviewer"
-            human_join = """LEFT JOIN (SELECT call_id, human_score, human_passed, reviewer FROM reviews r
-                                WHERE NOT EXISTS (SELECT 1 FROM reviews a WHERE a.amends_review_id = r.review_id)
-                              QUALIFY row_number() OVER (PARTITION BY call_id ORDER BY submitted_at DESC) = 1) h
-                           ON h.call_id = q.call_id"""
+            verdicts = REVIEWS_IN_FORCE.format(calls="TRUE")
+            human_join = f"LEFT JOIN ({verdicts}) h ON h.call_id = q.call_id"
         # The listing holds each queue row with its call's and score's columns: the count and the
         # page are each one scan of it.
         queue_rows = f"""
@@ -605,6 +612,8 @@ class ReviewDB:
                     [*params, page_size, offset],
                 )
             )
+        if filters.status == "done" and not human_join:
+            self._add_human_verdicts(rows)
         self._add_call_reasons(rows)
         return QueuePage(rows, total, page, page_size)
 
@@ -636,6 +645,19 @@ class ReviewDB:
         values = [row[1 : 1 + width] for row in found if row[1 + width] is not None]
         before = int(found[0][2 + width]) if values else 0
         return total, values, before
+
+    def _add_human_verdicts(self, rows: list[dict]) -> None:
+        """Each row's human verdict (its call's review in force), looked up for this page's calls."""
+        verdicts = {
+            call_id: (score, passed, reviewer)
+            for call_id, score, passed, reviewer in self.con.execute(
+                REVIEWS_IN_FORCE.format(calls="call_id IN (SELECT unnest(?::VARCHAR[]))"),
+                [[row["call_id"] for row in rows]],
+            ).fetchall()
+        }
+        for row in rows:
+            verdict = verdicts.get(row["call_id"], (None, None, None))
+            row["human_score"], row["human_passed"], row["reviewer"] = verdict
 
     def _add_call_reasons(self, rows: list[dict]) -> None:
         """Each row's call reasons (names, comma-separated), looked up for this page's calls only."""
