@@ -116,7 +116,8 @@ LEAD = User("lena", "qa_lead")
 @pytest.fixture(scope="module")
 def tied(tmp_path_factory):
     """The review fixture with its queue listing's values drawn from a few each, NULLs among them,
-    so that many rows tie on every sort column but the call id."""
+    so that many rows tie on every sort column but the call id (and lengths differ within a
+    second, the coarser value the page counts them by)."""
     fx = build_review_db(tmp_path_factory.mktemp("tied"), extra_pending=60)
     fx.query(
         """UPDATE queue_listing SET
@@ -124,11 +125,11 @@ def tied(tmp_path_factory):
                priority = 1 + (hash(call_id || 'p') % 2)::BIGINT,
                score = [NULL, 50.0, 70.0][1 + (hash(call_id || 's') % 3)::BIGINT],
                agent_id = [NULL, 'a1', 'a2'][1 + (hash(call_id || 'a') % 3)::BIGINT],
-               duration_s = [NULL, 60.0, 61.5][1 + (hash(call_id || 'd') % 3)::BIGINT],
+               duration_s = [NULL, 60.0, 60.25, 61.5][1 + (hash(call_id || 'd') % 4)::BIGINT],
                started_at = [NULL, TIMESTAMP '2026-11-02 09:00', TIMESTAMP '2026-11-03 09:00']
                             [1 + (hash(call_id || 't') % 3)::BIGINT],
-               processed_at = [TIMESTAMP '2026-11-02 09:00', TIMESTAMP '2026-11-04 10:00']
-                              [1 + (hash(call_id || 'r') % 2)::BIGINT]"""
+               processed_at = [NULL, TIMESTAMP '2026-11-02 17:30', TIMESTAMP '2026-11-04 10:00']
+                              [1 + (hash(call_id || 'r') % 3)::BIGINT]"""
     )
     return fx
 
