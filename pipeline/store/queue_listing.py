@@ -67,16 +67,14 @@ def refresh_call(con: duckdb.DuckDBPyConnection, call_id: str) -> None:
 
 
 def listing_in_step(con: duckdb.DuckDBPyConnection) -> bool:
-    """The listing exists and has a row for each queue row (a cheap check, not a full compare)."""
-    exists = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'",
-        [LISTING],
-    ).fetchall()[0][0]
-    if not exists:
+    """The listing exists and has a row for each queue row (a cheap check, not a full compare).
+    Not inside a transaction: a missing table's error would end it."""
+    try:
+        queued, listed = con.execute(
+            f"SELECT (SELECT count(*) FROM review_queue), (SELECT count(*) FROM {LISTING})"
+        ).fetchall()[0]
+    except duckdb.CatalogException:  # no listing: a database written by an older version
         return False
-    queued, listed = con.execute(
-        f"SELECT (SELECT count(*) FROM review_queue), (SELECT count(*) FROM {LISTING})"
-    ).fetchall()[0]
     return queued == listed
 
 
