@@ -57,7 +57,7 @@ QUEUE_SORTS = {
     "status": "status",
 }
 # The queue's own order, after the column sorted by: (column of the queue query, direction and
-# where NULLs go). Spelled out in full, so that it can be reversed or applied to parts of the queue.
+# where NULLs go). Spelled out in full: the page is found by counting along its first terms.
 DEFAULT_QUEUE_ORDER = (
     ("priority", "ASC NULLS LAST"), ("score", "ASC NULLS FIRST"), ("call_at", "DESC NULLS LAST"),
     ("call_id", "ASC NULLS LAST"),
