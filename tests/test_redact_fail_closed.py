@@ -462,6 +462,51 @@ def test_hundred_and_one_with_the_other_side_talking_over_its_end() -> None:
     )
 
 
+def _last_line_talked_over(
+    turns: tuple[tuple[str, str], ...], over: tuple[str, str], overlap_s: float
+) -> list[Word]:
+    """The turns, and ``over`` said by the other side from ``overlap_s`` before the end of the
+    last one (more than a word's 0.3 s: its first word comes before the last turn's last)."""
+    words = _words(*turns)
+    start_s = words[-1].end_s - overlap_s
+    speaker, text = over
+    return words + [
+        Word(w.start_s + start_s, w.end_s + start_s, w.word, w.probability, speaker)
+        for w in _words((speaker, text))
+    ]
+
+
+@pytest.mark.parametrize(
+    ("turns", "over"),
+    [
+        # the customer's own "account" asks for nothing, and the year after "since" stays
+        (((C, "hi, I'd like to pay my bill."), (C, "I've had this account since 2 -0 -1 -8.")),
+         (A, "So that's $97.50.")),
+        (((C, "it's about my account."), (C, "We moved in back in 2, 0, 1, 0.")),
+         (A, "The amount due today is 76.99 dollars.")),
+        # a count said after a PIN answer stays a count
+        (((A, "could you read me your PIN number?"), (C, "Yeah, 5 .139."),
+          (C, "I've called 9 months.")),
+         (A, "You owe 16.01 dollars.")),
+    ],
+)  # fmt: skip
+def test_a_number_the_other_side_talks_over_the_end_of_is_read_as_its_line_writes_it(
+    turns: tuple[tuple[str, str], ...], over: tuple[str, str]
+) -> None:
+    # ASR puts the other side's first word between the last words of the line in time ("since
+    # 2 -0 -1 | So | -8."); a transcript writes the line whole, and so does redact_text: both
+    # entry points read one year, one count
+    words = _last_line_talked_over(turns, over, overlap_s=0.45)
+    line_end = len(_words(*turns))
+    assert words[line_end].start_s < words[line_end - 1].start_s
+    redacted = _text(redact_words(words)[0]).split()
+    lines = [text for _, text in (*turns, over)]
+    by_text = redact_text("\n".join(lines)).split("\n")
+    assert by_text[-2:] == lines[-2:]
+    assert redacted[-len(" ".join(lines[-2:]).split()) :] == " ".join(lines[-2:]).split()
+
+
+SAMPLE = dialogues(seed=7, count=250)
 SAMPLE = dialogues(seed=7, count=250)
 
 

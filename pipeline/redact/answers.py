@@ -35,7 +35,7 @@ from pipeline.redact.options import (
     Redaction,
     RedactionConfig,
 )
-from pipeline.redact.runs import Call, cue_end, cue_start, said_over
+from pipeline.redact.runs import Call, cue_end, cue_start, in_line, said_over
 from pipeline.types import UNKNOWN
 
 ANSWERED = (PIN, SSN, ACCOUNT, ROUTING, IBAN, DOB)
@@ -90,8 +90,9 @@ def cued_answers(
 def _years(call: Call, numeric: list[bool]) -> set[int]:
     """Positions of years said as years: "since twenty nineteen", "back in 2005"."""
     years: set[int] = set()
-    for group in number_groups(numeric):
-        after_preposition = group[0] > 0 and call.norms[group[0] - 1] in YEAR_PREPOSITIONS
+    for group in number_groups(call, numeric):
+        before = in_line(call, group[0], -1)
+        after_preposition = before is not None and call.norms[before] in YEAR_PREPOSITIONS
         if after_preposition and year_digits(call, group):
             years.update(group)
     return years

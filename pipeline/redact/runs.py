@@ -223,15 +223,34 @@ def _adjacent(call: Call, position: int, step: int) -> int | None:
     return None
 
 
-def _own_adjacent(call: Call, position: int, step: int) -> int | None:
-    """The same speaker's neighbouring word, past a few words another speaker says over it."""
+def in_line(call: Call, position: int, step: int) -> int | None:
+    """The word next to ``position`` in its speaker's line, as a transcript writes a turn: the
+    word said straight after it (``step`` 1) or before it (-1), or, where the other side says
+    a few words over the line, the speaker's own next word past theirs ("since 2 0 1 | So | 8",
+    "9 | You | months"). Words the other side says in a pause of the line, not over it, are a
+    turn of their own and come next. None at either end of the call."""
+    n = len(call.words)
+    straight = position + step
+    if not 0 <= straight < n:
+        return None
     speaker = call.words[position].speaker
-    for other in range(position + step, position + step * (_OVERLAP_WORDS + 2), step):
-        if not 0 <= other < len(call.words):
-            return None
-        if call.words[other].speaker == speaker:
-            return other
-    return None
+    over: list[int] = []
+    q = straight
+    while 0 <= q < n and len(over) <= _OVERLAP_WORDS:
+        said_by = call.words[q].speaker
+        if said_by == speaker or UNKNOWN in (said_by, speaker):
+            break
+        over.append(q)
+        q += step
+    else:
+        return straight  # none of the speaker's words near: the other side's turn
+    if not over:
+        return straight
+    left, right = sorted((call.words[position], call.words[q]), key=lambda word: word.start_s)
+    said_over = any(
+        call.words[m].start_s < left.end_s or call.words[m].end_s > right.start_s for m in over
+    )
+    return q if said_over else straight
 
 
 def _is_num(call: Call, position: int | None) -> bool:
@@ -281,7 +300,7 @@ def _resolve_ambiguous(call: Call) -> None:
                 call.classes[p] = "other"
         elif call.classes[p] == "filler" and call.norms[p] == "and":
             # "four hundred and twelve", whatever the other side says over its end
-            before, after = _own_adjacent(call, p, -1), _own_adjacent(call, p, 1)
+            before, after = in_line(call, p, -1), in_line(call, p, 1)
             if (
                 _is_num(call, before)
                 and call.items[before][-1].kind in ("hundred", "thousand")
@@ -318,12 +337,46 @@ def _segments(call: Call, pause_s: float) -> list[Segment]:
                     last=last,
                     start_s=call.words[p].start_s,
                     end_s=max(call.words[q].end_s for q in range(p, last + 1)),
-                    is_quantity=_followed_by_unit(call, last) or _said_as_year(call, p, groups),
+                    is_quantity=_is_quantity(call, _number_in_line(call, p, last, pause_s)),
                     lead=_lead_homophone(call, p, groups[0], pause_s),
                 )
             )
         p = last + 1
     return segments
+
+
+def _number_in_line(call: Call, first: int, last: int, pause_s: float) -> list[int]:
+    """The positions of the whole number that the segment from ``first`` to ``last`` is part
+    of in its speaker's line: the other side's words said over it cut "since 2 0 1 | So | 8"
+    into two segments, but it is one year, as a transcript of the turn writes it."""
+    number = list(range(first, last + 1))
+    speaker = call.words[first].speaker
+    for step in (-1, 1):
+        edge = first if step < 0 else last
+        while True:
+            q = in_line(call, edge, step)
+            if q is None or not _is_num(call, q):
+                break
+            said_by = call.words[q].speaker
+            left, right = sorted((edge, q))
+            if (said_by != speaker and UNKNOWN not in (said_by, speaker)) or (
+                call.words[right].start_s - call.words[left].end_s >= pause_s
+            ):
+                break
+            if step < 0:
+                number.insert(0, q)
+            else:
+                number.append(q)
+            edge = q
+    return number
+
+
+def _is_quantity(call: Call, number: list[int]) -> bool:
+    """The number is a year or has a unit: no value, whatever its digits."""
+    groups = parse_groups([item for q in number for item in call.items[q]])
+    return bool(groups) and (
+        _followed_by_unit(call, number[-1]) or _said_as_year(call, number[0], groups)
+    )
 
 
 def _lead_homophone(call: Call, first: int, group: Group, pause_s: float) -> tuple[int, str] | None:
@@ -344,19 +397,23 @@ def _said_as_year(call: Call, first: int, groups: list[Group]) -> bool:
     digits = "".join(group.digits for group in groups)
     if len(digits) != 4 or digits[:2] not in ("19", "20"):
         return False
-    before = _adjacent(call, first, -1)
+    before = in_line(call, first, -1)
     return before is not None and call.norms[before] in YEAR_PREPOSITIONS
 
 
 def _followed_by_unit(call: Call, last: int) -> bool:
-    """ "forty nine dollars", "two years", "three thirty pm", "forty nine ninety nine a month"."""
-    n = len(call.words)
-    if last + 1 < n and call.classes[last + 1] == "break":
+    """ "forty nine dollars", "two years", "three thirty pm", "forty nine ninety nine a month",
+    in the speaker's line ("9 | You | months.": the other side's words said over it skipped)."""
+    after = in_line(call, last, 1)
+    if after is None:
+        return False
+    if call.classes[after] == "break":
         return True
+    then = in_line(call, after, 1)
     return (
-        last + 2 < n
-        and call.norms[last + 1] in ("a", "an", "per", "each")
-        and call.classes[last + 2] == "break"
+        call.norms[after] in ("a", "an", "per", "each")
+        and then is not None
+        and call.classes[then] == "break"
     )
 
 

@@ -95,7 +95,7 @@ def payment_redaction(
     kind."""
     said = _answers_to_card_questions(call, numeric, said, config)
     # a card number found opens the exchange where the words said with it start ("free 5 8...")
-    group_of = {p: group for group in number_groups(said) for p in group}
+    group_of = {p: group for group in number_groups(call, said) for p in group}
     opened_by = {
         group_of[p][0] if p in group_of else p for p, kind in found.items() if kind in OPENING_CUES
     } | _unexplained_digits(call, said, found, config)
@@ -138,7 +138,7 @@ def _answers_to_card_questions(
     """``said``, and the first number said after each card-data question even if it looks like an
     amount: the answer to "the card number?" is card data where ASR wrote it as "$62 .02"."""
     said = list(said)
-    group_of = {p: group for group in number_groups(numeric) for p in group}
+    group_of = {p: group for group in number_groups(call, numeric) for p in group}
     for p in range(len(call.words)):
         if not _asks(call, p):
             continue
@@ -167,21 +167,21 @@ def _unexplained_digits(
     first: int | None = None
     digits = last = 0
     last_end_s = 0.0
-    for whole in number_groups(said):
+    for whole in number_groups(call, said):
         # what no detector read as another kind ("[ACCOUNT] x4 four six eight...": the rest)
         free = [p for p in whole if found.get(p) in (None, *OPENING_CUES)]
         cue = governing_cue(call, free[0], config.window_list_words) if free else None
         if not free or (cue is not None and cue[0] not in OPENING_CUES):
             first = None  # explained: a phone number, an order number, an answer
             continue
-        group = range(free[0], whole[-1] + 1)
+        group = [p for p in whole if p >= free[0]]
         start_s = call.words[group[0]].start_s
         asked_between = first is not None and any(
             call.cue_kinds[p] is not None for p in range(last, group[0])
         )
         if first is None or asked_between or start_s - last_end_s > config.window_idle_s:
             first, digits = group[0], 0  # a new question, or a while later: a new count
-        digits += sum(len(group_digits(call, range(p, p + 1))) for p in free)
+        digits += sum(len(group_digits(call, (p,))) for p in free)
         last, last_end_s = group[-1], max(call.words[p].end_s for p in group)
         if digits >= CARD_MIN_DIGITS:
             openings.add(first)
