@@ -506,6 +506,19 @@ def test_a_number_the_other_side_talks_over_the_end_of_is_read_as_its_line_write
     assert redacted[-len(" ".join(lines[-2:]).split()) :] == " ".join(lines[-2:]).split()
 
 
+def test_an_answer_starting_with_the_questions_last_word_is_the_answer() -> None:
+    # ASR gave the answer's first digit no duration, at the start of the question's last word
+    words = _words((A, "I just need the last four of your SSN."))
+    start_s = words[-1].start_s - 0.001
+    words += [Word(start_s, start_s, " 9,", 0.8, C)] + [
+        Word(start_s + 0.05 + 0.3 * i, start_s + 0.3 + 0.3 * i, " " + token, 0.8, C)
+        for i, token in enumerate(["4,", "7,", "9."])
+    ]
+    assert _text(redact_words(words)[0]).split()[-4:] == ["[SSN]"] * 4
+    by_text = redact_text("I just need the last four of your SSN.\n9, 4, 7, 9.")
+    assert by_text.split("\n")[1] == " ".join(["[SSN]"] * 4)
+
+
 SAMPLE = dialogues(seed=7, count=250)
 SAMPLE = dialogues(seed=7, count=250)
 

@@ -601,9 +601,11 @@ _AT_ONCE_S = 0.05
 def said_over(call: Call, p: int) -> int:
     """The first position of what was said over the word at ``p`` (an answer that starts
     before the question is finished), or ``p``. Two words said at once are two people's,
-    whatever speakers a mono call's diarization gave them."""
+    whatever speakers a mono call's diarization gave them; so are two that start together,
+    whatever their lengths (ASR gives some words no duration: a "9," at the start of "SSN.")."""
     asked = call.words[p]
     for q in range(max(0, p - _OVERLAP_WORDS), p):
-        if call.words[q].end_s > asked.start_s + _AT_ONCE_S:
+        said = call.words[q]
+        if said.end_s > asked.start_s + _AT_ONCE_S or asked.start_s - said.start_s < _AT_ONCE_S:
             return q
     return p
