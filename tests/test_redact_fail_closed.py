@@ -506,6 +506,17 @@ def test_a_number_the_other_side_talks_over_the_end_of_is_read_as_its_line_write
     assert redacted[-len(" ".join(lines[-2:]).split()) :] == " ".join(lines[-2:]).split()
 
 
+def test_the_last_digit_of_an_answer_under_the_other_sides_confirmation_is_the_answer() -> None:
+    # "8 -5 | All | -9.": the confirmation's first word comes before the answer's last digit
+    turns = ((A, "and the account number?"), (C, "4 -7 -4, 1 -9 -3 -1, 8 -5 -9."))
+    words = _last_line_talked_over(turns, (A, "All done, you're all set."), overlap_s=0.45)
+    line_end = len(_words(*turns))
+    assert words[line_end].start_s < words[line_end - 1].start_s
+    assert _text(redact_words(words)[0][2:line_end]).split()[-10:] == ["[ACCOUNT]"] * 10
+    by_text = redact_text("\n".join(text for _, text in turns) + "\nAll done, you're all set.")
+    assert by_text.split("\n")[1] == " ".join(["[ACCOUNT]"] * 10)
+
+
 def test_an_answer_starting_with_the_questions_last_word_is_the_answer() -> None:
     # ASR gave the answer's first digit no duration, at the start of the question's last word
     words = _words((A, "I just need the last four of your SSN."))

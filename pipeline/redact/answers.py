@@ -126,6 +126,8 @@ def _answer(
             and call.cue_kinds[q] not in (None, NEUTRAL)
             and not _misheard_digit_cue(call, q, numeric, skipped, config.segment_pause_s)
         ):
+            if positions and _said_over_the_answer(call, latest, q, numeric, skipped):
+                continue  # "8 -5 | All | -9.": the answer's line is not over
             break  # another question
         pause_s = config.segment_pause_s
         if positions and word.start_s - call.words[q - 1].end_s >= pause_s:
@@ -173,6 +175,16 @@ def _answer(
         if not numeric[q]:
             pending.append(q)
     return positions, between
+
+
+def _said_over_the_answer(
+    call: Call, latest: int, q: int, numeric: list[bool], skipped: set[int]
+) -> bool:
+    """The other side's word at ``q`` is said over the answer, whose speaker goes on with a
+    number in the same line after it: a transcript writes the answer whole, and then what the
+    other side said ("All done" under the last digit of an account number)."""
+    after = in_line(call, latest, 1)
+    return after is not None and after > q and numeric[after] and after not in skipped
 
 
 def _own_amount(call: Call, asker: str, since: int, q: int) -> bool:
