@@ -530,6 +530,25 @@ def test_an_answer_starting_with_the_questions_last_word_is_the_answer() -> None
     assert by_text.split("\n")[1] == " ".join(["[SSN]"] * 4)
 
 
+@pytest.mark.parametrize(
+    ("question", "answer", "amount"),
+    [
+        ("Could you read me your PIN number?", "Yeah, 4 -2 -4 sticks -6 -7.",
+         "So that's two hundred and fifty won dollars and fifty cents."),
+        ("And the account number please?", "539533283.",
+         "So that's for hundred twenty free dollars and fifty cents."),
+    ],
+)  # fmt: skip
+def test_an_amount_whose_last_digit_asr_wrote_as_a_word_is_no_part_of_the_answer(
+    question: str, answer: str, amount: str
+) -> None:
+    # "fifty won dollars" is "fifty one dollars": an amount, not more digits of the PIN; in text
+    # a line may be either speaker's, and the answerer may go on with it too
+    assert redact_text(f"{question}\n{answer}\n{amount}").split("\n")[2] == amount
+    words = _words((A, question), (C, answer), (C, amount))
+    assert _text(redact_words(words)[0]).endswith(amount)
+
+
 SAMPLE = dialogues(seed=7, count=250)
 SAMPLE = dialogues(seed=7, count=250)
 

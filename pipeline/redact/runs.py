@@ -403,8 +403,12 @@ def _said_as_year(call: Call, first: int, groups: list[Group]) -> bool:
 
 def _followed_by_unit(call: Call, last: int) -> bool:
     """ "forty nine dollars", "two years", "three thirty pm", "forty nine ninety nine a month",
-    in the speaker's line ("9 | You | months.": the other side's words said over it skipped)."""
+    in the speaker's line ("9 | You | months.": the other side's words said over it skipped);
+    a last digit ASR wrote as a word that sounds like it is part of the number ("two hundred
+    and fifty won dollars", "for hundred twenty free dollars")."""
     after = in_line(call, last, 1)
+    if after is not None and call.norms[after] in HOMOPHONES:
+        after = in_line(call, after, 1)
     if after is None:
         return False
     if call.classes[after] == "break":
