@@ -438,6 +438,20 @@ def test_an_account_number_said_over_its_question_is_an_account_number() -> None
     assert [w.word.strip() for w in redacted if w.speaker == C] == ["[ACCOUNT]"] * 3
 
 
+def test_a_spelled_iban_said_over_its_question_starts_with_its_first_character() -> None:
+    # "D" under "the account?": the question's "for" is no part of the IBAN
+    question = "and the IBAN for the account?"
+    answer = "D for delta E for echo 54, 0454, 9069, 0221, 8234, 54."
+    words = _said_over(question, answer, 0.45)
+    redacted = [w.word.strip() for w in redact_words(words)[0]]
+    assert redacted[: len(question.split())] == question.split()
+    assert set(redacted[len(question.split()) :]) == {"[IBAN]"}
+    assert redact_text(f"{question}\n{answer}").split("\n") == [
+        question,
+        " ".join(["[IBAN]"] * len(answer.split())),
+    ]
+
+
 def test_a_phone_number_said_over_its_question_is_kept() -> None:
     # "you" under "number?": "mobile number" was read as a bare "number?", a misheard card cue
     words = _said_over(
