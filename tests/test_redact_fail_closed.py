@@ -520,6 +520,24 @@ def test_a_number_the_other_side_talks_over_the_end_of_is_read_as_its_line_write
     assert redacted[-len(" ".join(lines[-2:]).split()) :] == " ".join(lines[-2:]).split()
 
 
+def test_a_word_the_other_side_says_where_the_line_does_not_pause_is_said_over_it() -> None:
+    # "four hundred and | That's | 85.": the agent's first word, given no duration, falls in
+    # the 0.1 s between two words of one breath; "and" still joins the number
+    turns = ((A, "and the code on the back of the card?"), (C, "The code is four hundred and 85."))
+    words = _words(*turns)
+    joined, last = words[-2], words[-1]
+    at_s = (joined.end_s + last.start_s) / 2
+    words += [Word(at_s, at_s, " That's", 0.8, A)] + [
+        Word(last.end_s + 0.1 + 0.4 * i, last.end_s + 0.4 + 0.4 * i, " " + token, 0.8, A)
+        for i, token in enumerate(["gone", "through", "now,", "thank", "you."])
+    ]
+    said = [w.word.strip() for w in redact_words(words)[0] if w.speaker == C]
+    assert set(said[-4:]) <= TAG_TEXTS, said
+    lines = [text for _, text in turns] + ["That's gone through now, thank you."]
+    by_text = redact_text("\n".join(lines)).split("\n")[1].split()
+    assert set(by_text[-4:]) <= TAG_TEXTS, by_text
+
+
 def test_the_last_digit_of_an_answer_under_the_other_sides_confirmation_is_the_answer() -> None:
     # "8 -5 | All | -9.": the confirmation's first word comes before the answer's last digit
     turns = ((A, "and the account number?"), (C, "4 -7 -4, 1 -9 -3 -1, 8 -5 -9."))

@@ -18,7 +18,6 @@ from pipeline.redact.lexicon import ANSWER_FRAME, OH_WORDS, YEAR_PREPOSITIONS
 from pipeline.redact.numberlike import (
     currency_signed,
     joins_a_number,
-    next_by_speaker,
     number_groups,
     plainly_not_card,
     year_digits,
@@ -35,7 +34,14 @@ from pipeline.redact.options import (
     Redaction,
     RedactionConfig,
 )
-from pipeline.redact.runs import Call, cue_end, cue_start, in_line, said_over
+from pipeline.redact.runs import (
+    Call,
+    cue_end,
+    cue_start,
+    in_line,
+    next_by_speaker,
+    said_over,
+)
 from pipeline.types import UNKNOWN
 
 ANSWERED = (PIN, SSN, ACCOUNT, ROUTING, IBAN, DOB)

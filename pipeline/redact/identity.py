@@ -18,9 +18,9 @@ from pipeline.redact.lexicon import (
     TEENS,
     TENS,
 )
-from pipeline.redact.numberlike import next_by_speaker, said_next
+from pipeline.redact.numberlike import said_next
 from pipeline.redact.options import DOB, IBAN, NEGATIVE, RedactionConfig
-from pipeline.redact.runs import Call, Finding, cue_end, cue_start
+from pipeline.redact.runs import Call, Finding, cue_end, cue_start, next_by_speaker
 
 _NUMBER_WORDS = (
     frozenset(DIGIT_WORDS) | OH_WORDS | frozenset(TEENS) | frozenset(TENS) | frozenset(MULTIPLIERS)

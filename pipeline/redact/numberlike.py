@@ -20,7 +20,7 @@ from pipeline.redact.lexicon import (
     parse_groups,
 )
 from pipeline.redact.options import EXPIRY, RedactionConfig
-from pipeline.redact.runs import Call, in_line
+from pipeline.redact.runs import Call, in_line, next_by_speaker
 from pipeline.types import UNKNOWN, Segment
 
 _CURRENCY_SIGNS = "$£€¥"
@@ -162,18 +162,6 @@ def said_next(call: Call, p: int, pause_s: float) -> list[int]:
         if all(call.words[m].end_s > start_s + _OVERLAP_S for m in range(p + 1, q)):
             found.append(q)
     return found
-
-
-def next_by_speaker(call: Call, p: int, step: int, pause_s: float) -> int | None:
-    speaker = call.words[p].speaker
-    q = p + step
-    while 0 <= q < len(call.words) and abs(q - p) <= _INTERLEAVED + 1:
-        other = call.words[q]
-        if other.speaker == speaker or UNKNOWN in (speaker, other.speaker):
-            left, right = (call.words[q], call.words[p]) if step < 0 else (call.words[p], other)
-            return q if right.start_s - left.end_s < pause_s else None
-        q += step
-    return None
 
 
 def joins_a_number(norm: str) -> bool:

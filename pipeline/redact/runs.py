@@ -68,6 +68,8 @@ class Call:
     classes: list[str]  # num, cue, break, filler, other
     cue_kinds: list[str | None]
     items: list[list[Item]]
+    # a silence this long ends a breath (``segment_pause_s``): a segment, a line
+    pause_s: float
     # per position, the positions of the cue phrase it is part of (one speaker's words, which
     # the other speaker's may interleave in time)
     cue_phrases: list[tuple[int, ...] | None] = field(default_factory=list)
@@ -86,7 +88,7 @@ def build_call(words: list[Word], config: RedactionConfig) -> Call:
         classes.append(word_class)
         items.append(word_items)
     cue_kinds, cue_phrases = _mark_cues(timed, norms, classes, config.segment_pause_s)
-    call = Call(order, timed, norms, classes, cue_kinds, items, cue_phrases)
+    call = Call(order, timed, norms, classes, cue_kinds, items, config.segment_pause_s, cue_phrases)
     _read_points(call)
     _resolve_ambiguous(call)
     call.segments = _segments(call, config.segment_pause_s)
@@ -223,34 +225,32 @@ def _adjacent(call: Call, position: int, step: int) -> int | None:
     return None
 
 
+def next_by_speaker(call: Call, p: int, step: int, pause_s: float) -> int | None:
+    """The word ``p``'s speaker says next (``step`` 1) or said before (-1) in the same breath,
+    past up to ``_OVERLAP_WORDS`` words of another speaker between them; None after a pause of
+    ``pause_s`` or more."""
+    speaker = call.words[p].speaker
+    q = p + step
+    while 0 <= q < len(call.words) and abs(q - p) <= _OVERLAP_WORDS + 1:
+        other = call.words[q]
+        if other.speaker == speaker or UNKNOWN in (speaker, other.speaker):
+            left, right = (call.words[q], call.words[p]) if step < 0 else (call.words[p], other)
+            return q if right.start_s - left.end_s < pause_s else None
+        q += step
+    return None
+
+
 def in_line(call: Call, position: int, step: int) -> int | None:
     """The word next to ``position`` in its speaker's line, as a transcript writes a turn: the
-    word said straight after it (``step`` 1) or before it (-1), or, where the other side says
-    a few words over the line, the speaker's own next word past theirs ("since 2 0 1 | So | 8",
-    "9 | You | months"). Words the other side says in a pause of the line, not over it, are a
-    turn of their own and come next. None at either end of the call."""
-    n = len(call.words)
+    speaker's next word (``step`` 1) or word before (-1) in the same breath, past words the
+    other side says over the line ("since 2 0 1 | So | 8", "9 | You | months"); after a pause,
+    the word said straight next to it, whoever said it (the other side's turn comes between).
+    None at either end of the call."""
     straight = position + step
-    if not 0 <= straight < n:
+    if not 0 <= straight < len(call.words):
         return None
-    speaker = call.words[position].speaker
-    over: list[int] = []
-    q = straight
-    while 0 <= q < n and len(over) <= _OVERLAP_WORDS:
-        said_by = call.words[q].speaker
-        if said_by == speaker or UNKNOWN in (said_by, speaker):
-            break
-        over.append(q)
-        q += step
-    else:
-        return straight  # none of the speaker's words near: the other side's turn
-    if not over:
-        return straight
-    left, right = sorted((call.words[position], call.words[q]), key=lambda word: word.start_s)
-    said_over = any(
-        call.words[m].start_s < left.end_s or call.words[m].end_s > right.start_s for m in over
-    )
-    return q if said_over else straight
+    own = next_by_speaker(call, position, step, call.pause_s)
+    return straight if own is None else own
 
 
 def _is_num(call: Call, position: int | None) -> bool:

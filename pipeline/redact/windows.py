@@ -25,7 +25,6 @@ from pipeline.redact.numberlike import (
     amount_form,
     breaths,
     group_digits,
-    next_by_speaker,
     number_groups,
     sounds_like_digit,
     stretches,
@@ -40,7 +39,14 @@ from pipeline.redact.options import (
     PAYMENT,
     RedactionConfig,
 )
-from pipeline.redact.runs import Call, cue_end, cue_start, governing_cue, said_over
+from pipeline.redact.runs import (
+    Call,
+    cue_end,
+    cue_start,
+    governing_cue,
+    next_by_speaker,
+    said_over,
+)
 from pipeline.types import UNKNOWN
 
 OPENING_CUES = frozenset({CARD, CVV, EXPIRY})
