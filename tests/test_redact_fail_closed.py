@@ -520,6 +520,27 @@ def test_a_number_the_other_side_talks_over_the_end_of_is_read_as_its_line_write
     assert redacted[-len(" ".join(lines[-2:]).split()) :] == " ".join(lines[-2:]).split()
 
 
+def test_an_answer_inside_the_exchange_goes_on_under_the_confirmation() -> None:
+    # "... 8 -4 -2 | Anything | -8.": the phone number's last digit, said under "Anything else
+    # today?", is still the answer to the phone question, not a number said in the exchange
+    turns = (
+        (A, "can I take the card number?"),
+        (C, "4111 1111 1111 1111"),
+        (A, "and is there a contact number in case we need you?"),
+        (C, "Sure, 4 -8 -0, 4 -0 -9, 8 -4 -2 -8."),
+    )
+    over = (A, "Anything else today?")
+    words = _last_line_talked_over(turns, over, overlap_s=0.45)
+    line_end = len(_words(*turns))
+    assert words[line_end].start_s < words[line_end - 1].start_s
+    redacted = _text(redact_words(words)[0]).split()
+    assert redacted[: len(_words(*turns[:2]))][-4:] == ["[CARD]"] * 4
+    assert redacted[len(_words(*turns[:3])) :] == f"{turns[3][1]} {over[1]}".split()
+    by_text = redact_text("\n".join(text for _, text in (*turns, over))).split("\n")
+    assert by_text[1] == " ".join(["[CARD]"] * 4)
+    assert by_text[3:] == [turns[3][1], over[1]]
+
+
 def test_a_word_the_other_side_says_where_the_line_does_not_pause_is_said_over_it() -> None:
     # "four hundred and | That's | 85.": the agent's first word, given no duration, falls in
     # the 0.1 s between two words of one breath; "and" still joins the number

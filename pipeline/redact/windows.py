@@ -260,6 +260,7 @@ def _windows(
             active_s = max(active_s, word.end_s)
         elif first is not None and kind == DONE and not _negated(call, p):
             last = _talked_over(call, p)
+            answers |= _answer_going_on(call, answer, said, last, pause_s)
             close(last, max([word.start_s, *(call.words[q].end_s for q in range(p + 1, last))]))
         elif (
             first is not None
@@ -287,6 +288,22 @@ def _windows(
         last_end_s = max(word.end_s for word in call.words)
         close(len(call.words), min(last_end_s, active_s + limit_s))
     return windows, answers
+
+
+def _answer_going_on(
+    call: Call, answer: int | None, said: list[bool], last: int, pause_s: float
+) -> set[int]:
+    """The numbers of the answer being given that its speaker goes on with under the
+    confirmation, in the same breath, before ``last`` ("... 8 -4 -2 | Anything | -8."): still
+    the answer, as a transcript writes the answer's line before the confirmation."""
+    going_on: set[int] = set()
+    q = answer
+    while q is not None:
+        q = next_by_speaker(call, q, 1, pause_s)
+        if q is None or q >= last or not said[q]:
+            break
+        going_on.add(q)
+    return going_on
 
 
 def _talked_over(call: Call, p: int) -> int:
