@@ -220,12 +220,10 @@ def number_groups(call: Call, numeric: list[bool]) -> list[NumberGroup]:
 def _before_in_line(call: Call, group: NumberGroup, words: int = 1) -> tuple[str, ...]:
     """The ``words`` words said before the group in its speaker's line, in order."""
     before: list[str] = []
-    p: int | None = group[0]
-    for _ in range(words):
-        p = in_line(call, p, -1)
-        if p is None:
-            break
+    p = in_line(call, group[0], -1)
+    while p is not None and len(before) < words:
         before.insert(0, call.norms[p])
+        p = in_line(call, p, -1)
     return tuple(before)
 
 
