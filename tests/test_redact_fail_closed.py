@@ -559,6 +559,24 @@ def test_a_word_the_other_side_says_where_the_line_does_not_pause_is_said_over_i
     assert set(by_text[-4:]) <= TAG_TEXTS, by_text
 
 
+def test_an_answer_said_over_the_question_before_its_cue_word_is_the_answer() -> None:
+    # "What's the car | 63, | number? 218, ...": the card number starts under "car", and ASR gave
+    # "number?" (a bare "number", the card cue misheard) no duration after the answer's "63,"
+    question = _words((A, "What's the car number?"))
+    car = question[2]
+    cue_s = car.end_s + 0.09
+    question[3] = Word(cue_s, cue_s, " number?", 0.8, A)
+    answer = ["63,", "218,", "5593,"]  # no card by itself: only the exchange redacts it
+    words = [*question, Word(car.start_s + 0.08, car.end_s - 0.01, " 63,", 0.8, C)] + [
+        Word(cue_s + 0.1 + 0.3 * i, cue_s + 0.35 + 0.3 * i, " " + token, 0.8, C)
+        for i, token in enumerate(answer[1:])
+    ]
+    said = [w.word.strip() for w in redact_words(words)[0] if w.speaker == C]
+    assert set(said) <= TAG_TEXTS, said
+    by_text = redact_text("What's the car number?\n" + " ".join(answer)).split("\n")[1]
+    assert set(by_text.split()) <= TAG_TEXTS, by_text
+
+
 def test_the_last_digit_of_an_answer_under_the_other_sides_confirmation_is_the_answer() -> None:
     # "8 -5 | All | -9.": the confirmation's first word comes before the answer's last digit
     turns = ((A, "and the account number?"), (C, "4 -7 -4, 1 -9 -3 -1, 8 -5 -9."))

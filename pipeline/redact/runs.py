@@ -603,13 +603,31 @@ _AT_ONCE_S = 0.05
 
 
 def said_over(call: Call, p: int) -> int:
-    """The first position of what was said over the word at ``p`` (an answer that starts
-    before the question is finished), or ``p``. Two words said at once are two people's,
-    whatever speakers a mono call's diarization gave them; so are two that start together,
-    whatever their lengths (ASR gives some words no duration: a "9," at the start of "SSN.")."""
+    """The first position of what was said over the question whose cue is at ``p`` (an answer
+    that starts before the question is finished), or ``p``. Two words said at once are two
+    people's, whatever speakers a mono call's diarization gave them; so are two that start
+    together, whatever their lengths (ASR gives some words no duration: a "9," at the start of
+    "SSN."). The question is the cue and the asker's words before it in the same breath: a word
+    said over "car" whose speaker goes on past the cue in the same breath is said over "What's
+    the car number?", though ASR gave "number?" no duration and put it after that word; one
+    followed by a pause ends what was said before the question."""
     asked = call.words[p]
+    question: set[int] = set()
+    r = next_by_speaker(call, p, -1, call.pause_s)
+    while r is not None and len(question) < _OVERLAP_WORDS:
+        question.add(r)
+        r = next_by_speaker(call, r, -1, call.pause_s)
     for q in range(max(0, p - _OVERLAP_WORDS), p):
         said = call.words[q]
-        if said.end_s > asked.start_s + _AT_ONCE_S or asked.start_s - said.start_s < _AT_ONCE_S:
+        over_cue = said.end_s > asked.start_s + _AT_ONCE_S
+        together = asked.start_s - said.start_s < _AT_ONCE_S
+        goes_on = next_by_speaker(call, q, 1, call.pause_s)
+        over_question = (
+            q not in question
+            and goes_on is not None
+            and goes_on > p  # an answer begun, not the end of the one before ("9 | What's | 6.")
+            and any(r < q and call.words[r].end_s > said.start_s + _AT_ONCE_S for r in question)
+        )
+        if over_cue or together or over_question:
             return q
     return p
