@@ -498,6 +498,9 @@ def _last_line_talked_over(
          (A, "So that's $97.50.")),
         (((C, "it's about my account."), (C, "We moved in back in 2, 0, 1, 0.")),
          (A, "The amount due today is 76.99 dollars.")),
+        # Whisper's point for "twenty seventeen": "2 .17" reads as 2017 with "Your" between
+        (((C, "hi, I'd like to pay my bill."), (C, "I've had this account since 2 .17.")),
+         (A, "Your balance is $252.31.")),
         # a count said after a PIN answer stays a count
         (((A, "could you read me your PIN number?"), (C, "Yeah, 5 .139."),
           (C, "I've called 9 months.")),

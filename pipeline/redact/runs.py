@@ -218,9 +218,10 @@ def _read_points(call: Call) -> None:
 
 
 def _adjacent(call: Call, position: int, step: int) -> int | None:
-    """The neighbouring position in time order if the same speaker said it, else None."""
-    other = position + step
-    if 0 <= other < len(call.words) and call.words[other].speaker == call.words[position].speaker:
+    """The neighbouring word in the speaker's line (``in_line``: past the other side's words
+    said over it, "2 | Your | .17.") if the same speaker said it, else None."""
+    other = in_line(call, position, step)
+    if other is not None and call.words[other].speaker == call.words[position].speaker:
         return other
     return None
 
@@ -321,7 +322,7 @@ def _segments(call: Call, pause_s: float) -> list[Segment]:
         last = p
         while (
             last + 1 < n
-            and _adjacent(call, last, 1) is not None
+            and _adjacent(call, last, 1) == last + 1
             and _is_num(call, last + 1)
             and call.words[last + 1].start_s - call.words[last].end_s < pause_s
         ):
