@@ -438,6 +438,20 @@ def test_an_account_number_said_over_its_question_is_an_account_number() -> None
     assert [w.word.strip() for w in redacted if w.speaker == C] == ["[ACCOUNT]"] * 3
 
 
+def test_a_spelled_iban_said_over_its_question_starts_with_its_first_character() -> None:
+    # "D" under "the account?": the question's "for" is no part of the IBAN
+    question = "and the IBAN for the account?"
+    answer = "D for delta E for echo 54, 0454, 9069, 0221, 8234, 54."
+    words = _said_over(question, answer, 0.45)
+    redacted = [w.word.strip() for w in redact_words(words)[0]]
+    assert redacted[: len(question.split())] == question.split()
+    assert set(redacted[len(question.split()) :]) == {"[IBAN]"}
+    assert redact_text(f"{question}\n{answer}").split("\n") == [
+        question,
+        " ".join(["[IBAN]"] * len(answer.split())),
+    ]
+
+
 def test_a_phone_number_said_over_its_question_is_kept() -> None:
     # "you" under "number?": "mobile number" was read as a bare "number?", a misheard card cue
     words = _said_over(
@@ -462,6 +476,154 @@ def test_hundred_and_one_with_the_other_side_talking_over_its_end() -> None:
     )
 
 
+def _last_line_talked_over(
+    turns: tuple[tuple[str, str], ...], over: tuple[str, str], overlap_s: float
+) -> list[Word]:
+    """The turns, and ``over`` said by the other side from ``overlap_s`` before the end of the
+    last one (more than a word's 0.3 s: its first word comes before the last turn's last)."""
+    words = _words(*turns)
+    start_s = words[-1].end_s - overlap_s
+    speaker, text = over
+    return words + [
+        Word(w.start_s + start_s, w.end_s + start_s, w.word, w.probability, speaker)
+        for w in _words((speaker, text))
+    ]
+
+
+@pytest.mark.parametrize(
+    ("turns", "over"),
+    [
+        # the customer's own "account" asks for nothing, and the year after "since" stays
+        (((C, "hi, I'd like to pay my bill."), (C, "I've had this account since 2 -0 -1 -8.")),
+         (A, "So that's $97.50.")),
+        (((C, "it's about my account."), (C, "We moved in back in 2, 0, 1, 0.")),
+         (A, "The amount due today is 76.99 dollars.")),
+        # Whisper's point for "twenty seventeen": "2 .17" reads as 2017 with "Your" between
+        (((C, "hi, I'd like to pay my bill."), (C, "I've had this account since 2 .17.")),
+         (A, "Your balance is $252.31.")),
+        # a count said after a PIN answer stays a count
+        (((A, "could you read me your PIN number?"), (C, "Yeah, 5 .139."),
+          (C, "I've called 9 months.")),
+         (A, "You owe 16.01 dollars.")),
+    ],
+)  # fmt: skip
+def test_a_number_the_other_side_talks_over_the_end_of_is_read_as_its_line_writes_it(
+    turns: tuple[tuple[str, str], ...], over: tuple[str, str]
+) -> None:
+    # ASR puts the other side's first word between the last words of the line in time ("since
+    # 2 -0 -1 | So | -8."); a transcript writes the line whole, and so does redact_text: both
+    # entry points read one year, one count
+    words = _last_line_talked_over(turns, over, overlap_s=0.45)
+    line_end = len(_words(*turns))
+    assert words[line_end].start_s < words[line_end - 1].start_s
+    redacted = _text(redact_words(words)[0]).split()
+    lines = [text for _, text in (*turns, over)]
+    by_text = redact_text("\n".join(lines)).split("\n")
+    assert by_text[-2:] == lines[-2:]
+    assert redacted[-len(" ".join(lines[-2:]).split()) :] == " ".join(lines[-2:]).split()
+
+
+def test_an_answer_inside_the_exchange_goes_on_under_the_confirmation() -> None:
+    # "... 8 -4 -2 | Anything | -8.": the phone number's last digit, said under "Anything else
+    # today?", is still the answer to the phone question, not a number said in the exchange
+    turns = (
+        (A, "can I take the card number?"),
+        (C, "4111 1111 1111 1111"),
+        (A, "and is there a contact number in case we need you?"),
+        (C, "Sure, 4 -8 -0, 4 -0 -9, 8 -4 -2 -8."),
+    )
+    over = (A, "Anything else today?")
+    words = _last_line_talked_over(turns, over, overlap_s=0.45)
+    line_end = len(_words(*turns))
+    assert words[line_end].start_s < words[line_end - 1].start_s
+    redacted = _text(redact_words(words)[0]).split()
+    assert redacted[: len(_words(*turns[:2]))][-4:] == ["[CARD]"] * 4
+    assert redacted[len(_words(*turns[:3])) :] == f"{turns[3][1]} {over[1]}".split()
+    by_text = redact_text("\n".join(text for _, text in (*turns, over))).split("\n")
+    assert by_text[1] == " ".join(["[CARD]"] * 4)
+    assert by_text[3:] == [turns[3][1], over[1]]
+
+
+def test_a_word_the_other_side_says_where_the_line_does_not_pause_is_said_over_it() -> None:
+    # "four hundred and | That's | 85.": the agent's first word, given no duration, falls in
+    # the 0.1 s between two words of one breath; "and" still joins the number
+    turns = ((A, "and the code on the back of the card?"), (C, "The code is four hundred and 85."))
+    words = _words(*turns)
+    joined, last = words[-2], words[-1]
+    at_s = (joined.end_s + last.start_s) / 2
+    words += [Word(at_s, at_s, " That's", 0.8, A)] + [
+        Word(last.end_s + 0.1 + 0.4 * i, last.end_s + 0.4 + 0.4 * i, " " + token, 0.8, A)
+        for i, token in enumerate(["gone", "through", "now,", "thank", "you."])
+    ]
+    said = [w.word.strip() for w in redact_words(words)[0] if w.speaker == C]
+    assert set(said[-4:]) <= TAG_TEXTS, said
+    lines = [text for _, text in turns] + ["That's gone through now, thank you."]
+    by_text = redact_text("\n".join(lines)).split("\n")[1].split()
+    assert set(by_text[-4:]) <= TAG_TEXTS, by_text
+
+
+def test_an_answer_said_over_the_question_before_its_cue_word_is_the_answer() -> None:
+    # "What's the car | 63, | number? 218, ...": the card number starts under "car", and ASR gave
+    # "number?" (a bare "number", the card cue misheard) no duration after the answer's "63,"
+    question = _words((A, "What's the car number?"))
+    car = question[2]
+    cue_s = car.end_s + 0.09
+    question[3] = Word(cue_s, cue_s, " number?", 0.8, A)
+    answer = ["63,", "218,", "5593,"]  # no card by itself: only the exchange redacts it
+    words = [*question, Word(car.start_s + 0.08, car.end_s - 0.01, " 63,", 0.8, C)] + [
+        Word(cue_s + 0.1 + 0.3 * i, cue_s + 0.35 + 0.3 * i, " " + token, 0.8, C)
+        for i, token in enumerate(answer[1:])
+    ]
+    said = [w.word.strip() for w in redact_words(words)[0] if w.speaker == C]
+    assert set(said) <= TAG_TEXTS, said
+    by_text = redact_text("What's the car number?\n" + " ".join(answer)).split("\n")[1]
+    assert set(by_text.split()) <= TAG_TEXTS, by_text
+
+
+def test_the_last_digit_of_an_answer_under_the_other_sides_confirmation_is_the_answer() -> None:
+    # "8 -5 | All | -9.": the confirmation's first word comes before the answer's last digit
+    turns = ((A, "and the account number?"), (C, "4 -7 -4, 1 -9 -3 -1, 8 -5 -9."))
+    words = _last_line_talked_over(turns, (A, "All done, you're all set."), overlap_s=0.45)
+    line_end = len(_words(*turns))
+    assert words[line_end].start_s < words[line_end - 1].start_s
+    assert _text(redact_words(words)[0][2:line_end]).split()[-10:] == ["[ACCOUNT]"] * 10
+    by_text = redact_text("\n".join(text for _, text in turns) + "\nAll done, you're all set.")
+    assert by_text.split("\n")[1] == " ".join(["[ACCOUNT]"] * 10)
+
+
+def test_an_answer_starting_with_the_questions_last_word_is_the_answer() -> None:
+    # ASR gave the answer's first digit no duration, at the start of the question's last word
+    words = _words((A, "I just need the last four of your SSN."))
+    start_s = words[-1].start_s - 0.001
+    words += [Word(start_s, start_s, " 9,", 0.8, C)] + [
+        Word(start_s + 0.05 + 0.3 * i, start_s + 0.3 + 0.3 * i, " " + token, 0.8, C)
+        for i, token in enumerate(["4,", "7,", "9."])
+    ]
+    assert _text(redact_words(words)[0]).split()[-4:] == ["[SSN]"] * 4
+    by_text = redact_text("I just need the last four of your SSN.\n9, 4, 7, 9.")
+    assert by_text.split("\n")[1] == " ".join(["[SSN]"] * 4)
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "amount"),
+    [
+        ("Could you read me your PIN number?", "Yeah, 4 -2 -4 sticks -6 -7.",
+         "So that's two hundred and fifty won dollars and fifty cents."),
+        ("And the account number please?", "539533283.",
+         "So that's for hundred twenty free dollars and fifty cents."),
+    ],
+)  # fmt: skip
+def test_an_amount_whose_last_digit_asr_wrote_as_a_word_is_no_part_of_the_answer(
+    question: str, answer: str, amount: str
+) -> None:
+    # "fifty won dollars" is "fifty one dollars": an amount, not more digits of the PIN; in text
+    # a line may be either speaker's, and the answerer may go on with it too
+    assert redact_text(f"{question}\n{answer}\n{amount}").split("\n")[2] == amount
+    words = _words((A, question), (C, answer), (C, amount))
+    assert _text(redact_words(words)[0]).endswith(amount)
+
+
+SAMPLE = dialogues(seed=7, count=250)
 SAMPLE = dialogues(seed=7, count=250)
 
 

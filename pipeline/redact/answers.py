@@ -18,7 +18,6 @@ from pipeline.redact.lexicon import ANSWER_FRAME, OH_WORDS, YEAR_PREPOSITIONS
 from pipeline.redact.numberlike import (
     currency_signed,
     joins_a_number,
-    next_by_speaker,
     number_groups,
     plainly_not_card,
     year_digits,
@@ -35,7 +34,14 @@ from pipeline.redact.options import (
     Redaction,
     RedactionConfig,
 )
-from pipeline.redact.runs import Call, cue_end, cue_start, said_over
+from pipeline.redact.runs import (
+    Call,
+    cue_end,
+    cue_start,
+    in_line,
+    next_by_speaker,
+    said_over,
+)
 from pipeline.types import UNKNOWN
 
 ANSWERED = (PIN, SSN, ACCOUNT, ROUTING, IBAN, DOB)
@@ -90,8 +96,9 @@ def cued_answers(
 def _years(call: Call, numeric: list[bool]) -> set[int]:
     """Positions of years said as years: "since twenty nineteen", "back in 2005"."""
     years: set[int] = set()
-    for group in number_groups(numeric):
-        after_preposition = group[0] > 0 and call.norms[group[0] - 1] in YEAR_PREPOSITIONS
+    for group in number_groups(call, numeric):
+        before = in_line(call, group[0], -1)
+        after_preposition = before is not None and call.norms[before] in YEAR_PREPOSITIONS
         if after_preposition and year_digits(call, group):
             years.update(group)
     return years
@@ -125,6 +132,8 @@ def _answer(
             and call.cue_kinds[q] not in (None, NEUTRAL)
             and not _misheard_digit_cue(call, q, numeric, skipped, config.segment_pause_s)
         ):
+            if positions and _said_over_the_answer(call, latest, q, numeric, skipped):
+                continue  # "8 -5 | All | -9.": the answer's line is not over
             break  # another question
         pause_s = config.segment_pause_s
         if positions and word.start_s - call.words[q - 1].end_s >= pause_s:
@@ -172,6 +181,16 @@ def _answer(
         if not numeric[q]:
             pending.append(q)
     return positions, between
+
+
+def _said_over_the_answer(
+    call: Call, latest: int, q: int, numeric: list[bool], skipped: set[int]
+) -> bool:
+    """The other side's word at ``q`` is said over the answer, whose speaker goes on with a
+    number in the same line after it: a transcript writes the answer whole, and then what the
+    other side said ("All done" under the last digit of an account number)."""
+    after = in_line(call, latest, 1)
+    return after is not None and after > q and numeric[after] and after not in skipped
 
 
 def _own_amount(call: Call, asker: str, since: int, q: int) -> bool:

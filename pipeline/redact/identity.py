@@ -18,9 +18,9 @@ from pipeline.redact.lexicon import (
     TEENS,
     TENS,
 )
-from pipeline.redact.numberlike import next_by_speaker, said_next
+from pipeline.redact.numberlike import said_next
 from pipeline.redact.options import DOB, IBAN, NEGATIVE, RedactionConfig
-from pipeline.redact.runs import Call, Finding, cue_end, cue_start
+from pipeline.redact.runs import Call, Finding, cue_end, cue_start, next_by_speaker
 
 _NUMBER_WORDS = (
     frozenset(DIGIT_WORDS) | OH_WORDS | frozenset(TEENS) | frozenset(TENS) | frozenset(MULTIPLIERS)
@@ -98,11 +98,13 @@ def _raw(call: Call, p: int) -> str:
 
 def _spelled_after(call: Call, cue: int, window: int, pause_s: float) -> Finding | None:
     """An IBAN read out after its cue: letters, digits, number words, "G for golf", pieces
-    written together ("GB82", "WEST"), up to the first other word; ten characters at least."""
+    written together ("GB82", "WEST"), up to the first other word; ten characters at least.
+    It starts with a character, not with a "for" (no character in "G for golf"; before any
+    letter, the question going on: "the IBAN for the account?", whatever is said over it)."""
     n = len(call.norms)
     start = cue_end(call, cue)
     for p in range(start, min(n, start + window)):
-        if not _iban_word(call, p):
+        if not _iban_word(call, p) or call.norms[p] == "for":
             continue
         positions: list[int] = []
         characters = 0

@@ -20,7 +20,7 @@ from pipeline.redact.lexicon import (
     parse_groups,
 )
 from pipeline.redact.options import EXPIRY, RedactionConfig
-from pipeline.redact.runs import Call
+from pipeline.redact.runs import Call, in_line, next_by_speaker
 from pipeline.types import UNKNOWN, Segment
 
 _CURRENCY_SIGNS = "$£€¥"
@@ -164,18 +164,6 @@ def said_next(call: Call, p: int, pause_s: float) -> list[int]:
     return found
 
 
-def next_by_speaker(call: Call, p: int, step: int, pause_s: float) -> int | None:
-    speaker = call.words[p].speaker
-    q = p + step
-    while 0 <= q < len(call.words) and abs(q - p) <= _INTERLEAVED + 1:
-        other = call.words[q]
-        if other.speaker == speaker or UNKNOWN in (speaker, other.speaker):
-            left, right = (call.words[q], call.words[p]) if step < 0 else (call.words[p], other)
-            return q if right.start_s - left.end_s < pause_s else None
-        q += step
-    return None
-
-
 def joins_a_number(norm: str) -> bool:
     """A word that may sit between the parts of one number: "six not for", "um", "sorry"."""
     return norm in _JOINERS or norm in FILLERS
@@ -203,20 +191,40 @@ def sounds_like_digit(norm: str) -> bool:
     return norm.lstrip("-") in _SOUNDS_LIKE_DIGITS
 
 
-def number_groups(numeric: list[bool]) -> list[range]:
-    """Runs of consecutive number-like positions."""
-    groups: list[range] = []
-    p = 0
-    while p < len(numeric):
-        if not numeric[p]:
-            p += 1
+# A number said as one: its number-like positions, in time order.
+NumberGroup = tuple[int, ...]
+
+
+def number_groups(call: Call, numeric: list[bool]) -> list[NumberGroup]:
+    """Runs of number-like positions said one after the other, as a transcript writes them: the
+    other side's words said over the end of a number do not cut it ("since 2 0 1 | So | 8")."""
+    groups: list[NumberGroup] = []
+    grouped = [False] * len(numeric)
+    for p, number in enumerate(numeric):
+        if not number or grouped[p]:
             continue
-        q = p
-        while q + 1 < len(numeric) and numeric[q + 1]:
-            q += 1
-        groups.append(range(p, q + 1))
-        p = q + 1
+        group = [p]
+        grouped[p] = True
+        while True:
+            straight = group[-1] + 1
+            said_on = straight < len(numeric) and numeric[straight]
+            q = straight if said_on else in_line(call, group[-1], 1)
+            if q is None or not numeric[q] or grouped[q]:
+                break
+            group.append(q)
+            grouped[q] = True
+        groups.append(tuple(group))
     return groups
+
+
+def _before_in_line(call: Call, group: NumberGroup, words: int = 1) -> tuple[str, ...]:
+    """The ``words`` words said before the group in its speaker's line, in order."""
+    before: list[str] = []
+    p = in_line(call, group[0], -1)
+    while p is not None and len(before) < words:
+        before.insert(0, call.norms[p])
+        p = in_line(call, p, -1)
+    return tuple(before)
 
 
 def plainly_not_card(
@@ -230,10 +238,10 @@ def plainly_not_card(
     ``dates`` false, days and years are not among them (they make a date of birth); with
     ``counts`` false, counts are not ("four times" in a payment may be an expiry misheard)."""
     kept: set[int] = set()
-    groups = number_groups(numeric)
+    groups = number_groups(call, numeric)
     forms = [_form(call, group) for group in groups]
     for index, group in enumerate(groups):
-        before = call.norms[group[0] - 1] if group[0] > 0 else ""
+        before = _before_in_line(call, group)
         # Said alone: "$49.99", "forty nine dollars (and ninety nine cents)", "three times",
         # "the 28th", "10%". In a row they are digits ASR wrote so: "$62 $9 $909", "seven
         # times four times two", "7th. 8th."
@@ -243,7 +251,7 @@ def plainly_not_card(
             or (counts and forms[index] == "count" and alone)
             or (dates and forms[index] == "ordinal" and alone)  # "the 28th"
             or _one_moment(call, group)
-            or (before == "at" and len(group) == 1 and _CLOCK.match(call.norms[group[0]]))
+            or (before == ("at",) and len(group) == 1 and _CLOCK.match(call.norms[group[0]]))
             or (dates and _said_as_year(call, group, config.cue_window_words))
             or _last_four_alone(call, groups, index, config)
         ):
@@ -251,24 +259,24 @@ def plainly_not_card(
     return kept
 
 
-def _said_as_year(call: Call, group: range, window: int) -> bool:
+def _said_as_year(call: Call, group: NumberGroup, window: int) -> bool:
     """ "since twenty nineteen", "back in 2005": a year, unless an expiry was just asked for
     ("it expires in 2028"). A bare "in 2025" is not enough: "year in 20 .25" is an expiry."""
-    before = tuple(call.norms[max(0, group[0] - 2) : group[0]])
+    before = _before_in_line(call, group, 2)
     if not (before[-1:] == ("since",) or before == ("back", "in")) or not year_digits(call, group):
         return False
     asked = range(max(0, group[0] - window), group[0])
     return not any(call.cue_kinds[p] == EXPIRY for p in asked)
 
 
-def group_digits(call: Call, group: range) -> str:
+def group_digits(call: Call, group: NumberGroup) -> str:
     """The digits a run of number-like words says (for "MO9" and the like, the digits in it)."""
     items = [item for p in group for item in call.items[p]]
     read = "".join(g.digits for g in parse_groups(items))
     return read or "".join(c for p in group for c in call.norms[p] if "0" <= c <= "9")
 
 
-def year_digits(call: Call, group: range) -> bool:
+def year_digits(call: Call, group: NumberGroup) -> bool:
     """The group is a year: 19xx or 20xx, in digits or words (or Whisper's "2 .16" for
     "twenty sixteen", the point an "oh")."""
     items = [item for p in group for item in call.items[p]]
@@ -278,21 +286,22 @@ def year_digits(call: Call, group: range) -> bool:
     return any(len(r) == 4 and r[:2] in ("19", "20") for r in readings)
 
 
-def _one_moment(call: Call, group: range) -> bool:
+def _one_moment(call: Call, group: NumberGroup) -> bool:
     """ "one moment", "one sec": asking to wait, wherever it is said."""
     return [call.norms[p] for p in group] == ["one"] and _unit_after(call, group) in _WAITING
 
 
-def _unit_after(call: Call, group: range) -> str:
-    after = group[-1] + 1
-    return call.norms[after] if after < len(call.norms) else ""
+def _unit_after(call: Call, group: NumberGroup) -> str:
+    """The word said after the group in its speaker's line ("9 | You | months": "months")."""
+    after = in_line(call, group[-1], 1)
+    return call.norms[after] if after is not None else ""
 
 
 # The most digits an amount or a count said alone has: more are digits ASR wrote that way.
 _AMOUNT_DIGITS, _COUNT_DIGITS = 7, 4
 
 
-def _form(call: Call, group: range) -> str | None:
+def _form(call: Call, group: NumberGroup) -> str | None:
     """What a group says it is: an amount, a count (with its unit), a day, a rate; or None."""
     norms = [call.norms[p] for p in group]
     digits = len(group_digits(call, group))
@@ -320,13 +329,17 @@ def currency_signed(call: Call, p: int) -> bool:
     return _SIGNED.match(word) is not None and digits <= _AMOUNT_DIGITS
 
 
-def amount_form(call: Call, group: range) -> bool:
+def amount_form(call: Call, group: NumberGroup) -> bool:
     """The group is written or said as an amount of money."""
     return _form(call, group) == "amount"
 
 
 def _alone(
-    call: Call, groups: list[range], forms: list[str | None], index: int, config: RedactionConfig
+    call: Call,
+    groups: list[NumberGroup],
+    forms: list[str | None],
+    index: int,
+    config: RedactionConfig,
 ) -> bool:
     """No number of the same form said by the same speaker within ``stretch_gap_s`` of it:
     "seven times, four times" and "7th. 8th." are not alone; "great, that's forty nine dollars"
@@ -356,7 +369,7 @@ def _alone(
     return True
 
 
-def _cents_after(call: Call, groups: list[range], index: int, other: int) -> bool:
+def _cents_after(call: Call, groups: list[NumberGroup], index: int, other: int) -> bool:
     first, second = sorted((index, other))
     return (
         _unit_after(call, groups[second]) in _CENTS
@@ -364,7 +377,9 @@ def _cents_after(call: Call, groups: list[range], index: int, other: int) -> boo
     )
 
 
-def _last_four_alone(call: Call, groups: list[range], index: int, config: RedactionConfig) -> bool:
+def _last_four_alone(
+    call: Call, groups: list[NumberGroup], index: int, config: RedactionConfig
+) -> bool:
     """ "the card ending in 4444": four digits after "ending in" / "last four", with no other
     number said just before or after."""
     group = groups[index]

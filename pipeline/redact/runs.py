@@ -68,6 +68,8 @@ class Call:
     classes: list[str]  # num, cue, break, filler, other
     cue_kinds: list[str | None]
     items: list[list[Item]]
+    # a silence this long ends a breath (``segment_pause_s``): a segment, a line
+    pause_s: float
     # per position, the positions of the cue phrase it is part of (one speaker's words, which
     # the other speaker's may interleave in time)
     cue_phrases: list[tuple[int, ...] | None] = field(default_factory=list)
@@ -86,7 +88,7 @@ def build_call(words: list[Word], config: RedactionConfig) -> Call:
         classes.append(word_class)
         items.append(word_items)
     cue_kinds, cue_phrases = _mark_cues(timed, norms, classes, config.segment_pause_s)
-    call = Call(order, timed, norms, classes, cue_kinds, items, cue_phrases)
+    call = Call(order, timed, norms, classes, cue_kinds, items, config.segment_pause_s, cue_phrases)
     _read_points(call)
     _resolve_ambiguous(call)
     call.segments = _segments(call, config.segment_pause_s)
@@ -216,22 +218,40 @@ def _read_points(call: Call) -> None:
 
 
 def _adjacent(call: Call, position: int, step: int) -> int | None:
-    """The neighbouring position in time order if the same speaker said it, else None."""
-    other = position + step
-    if 0 <= other < len(call.words) and call.words[other].speaker == call.words[position].speaker:
+    """The neighbouring word in the speaker's line (``in_line``: past the other side's words
+    said over it, "2 | Your | .17.") if the same speaker said it, else None."""
+    other = in_line(call, position, step)
+    if other is not None and call.words[other].speaker == call.words[position].speaker:
         return other
     return None
 
 
-def _own_adjacent(call: Call, position: int, step: int) -> int | None:
-    """The same speaker's neighbouring word, past a few words another speaker says over it."""
-    speaker = call.words[position].speaker
-    for other in range(position + step, position + step * (_OVERLAP_WORDS + 2), step):
-        if not 0 <= other < len(call.words):
-            return None
-        if call.words[other].speaker == speaker:
-            return other
+def next_by_speaker(call: Call, p: int, step: int, pause_s: float) -> int | None:
+    """The word ``p``'s speaker says next (``step`` 1) or said before (-1) in the same breath,
+    past up to ``_OVERLAP_WORDS`` words of another speaker between them; None after a pause of
+    ``pause_s`` or more."""
+    speaker = call.words[p].speaker
+    q = p + step
+    while 0 <= q < len(call.words) and abs(q - p) <= _OVERLAP_WORDS + 1:
+        other = call.words[q]
+        if other.speaker == speaker or UNKNOWN in (speaker, other.speaker):
+            left, right = (call.words[q], call.words[p]) if step < 0 else (call.words[p], other)
+            return q if right.start_s - left.end_s < pause_s else None
+        q += step
     return None
+
+
+def in_line(call: Call, position: int, step: int) -> int | None:
+    """The word next to ``position`` in its speaker's line, as a transcript writes a turn: the
+    speaker's next word (``step`` 1) or word before (-1) in the same breath, past words the
+    other side says over the line ("since 2 0 1 | So | 8", "9 | You | months"); after a pause,
+    the word said straight next to it, whoever said it (the other side's turn comes between).
+    None at either end of the call."""
+    straight = position + step
+    if not 0 <= straight < len(call.words):
+        return None
+    own = next_by_speaker(call, position, step, call.pause_s)
+    return straight if own is None else own
 
 
 def _is_num(call: Call, position: int | None) -> bool:
@@ -281,7 +301,7 @@ def _resolve_ambiguous(call: Call) -> None:
                 call.classes[p] = "other"
         elif call.classes[p] == "filler" and call.norms[p] == "and":
             # "four hundred and twelve", whatever the other side says over its end
-            before, after = _own_adjacent(call, p, -1), _own_adjacent(call, p, 1)
+            before, after = in_line(call, p, -1), in_line(call, p, 1)
             if (
                 _is_num(call, before)
                 and call.items[before][-1].kind in ("hundred", "thousand")
@@ -302,7 +322,7 @@ def _segments(call: Call, pause_s: float) -> list[Segment]:
         last = p
         while (
             last + 1 < n
-            and _adjacent(call, last, 1) is not None
+            and _adjacent(call, last, 1) == last + 1
             and _is_num(call, last + 1)
             and call.words[last + 1].start_s - call.words[last].end_s < pause_s
         ):
@@ -318,12 +338,46 @@ def _segments(call: Call, pause_s: float) -> list[Segment]:
                     last=last,
                     start_s=call.words[p].start_s,
                     end_s=max(call.words[q].end_s for q in range(p, last + 1)),
-                    is_quantity=_followed_by_unit(call, last) or _said_as_year(call, p, groups),
+                    is_quantity=_is_quantity(call, _number_in_line(call, p, last, pause_s)),
                     lead=_lead_homophone(call, p, groups[0], pause_s),
                 )
             )
         p = last + 1
     return segments
+
+
+def _number_in_line(call: Call, first: int, last: int, pause_s: float) -> list[int]:
+    """The positions of the whole number that the segment from ``first`` to ``last`` is part
+    of in its speaker's line: the other side's words said over it cut "since 2 0 1 | So | 8"
+    into two segments, but it is one year, as a transcript of the turn writes it."""
+    number = list(range(first, last + 1))
+    speaker = call.words[first].speaker
+    for step in (-1, 1):
+        edge = first if step < 0 else last
+        while True:
+            q = in_line(call, edge, step)
+            if q is None or not _is_num(call, q):
+                break
+            said_by = call.words[q].speaker
+            left, right = sorted((edge, q))
+            if (said_by != speaker and UNKNOWN not in (said_by, speaker)) or (
+                call.words[right].start_s - call.words[left].end_s >= pause_s
+            ):
+                break
+            if step < 0:
+                number.insert(0, q)
+            else:
+                number.append(q)
+            edge = q
+    return number
+
+
+def _is_quantity(call: Call, number: list[int]) -> bool:
+    """The number is a year or has a unit: no value, whatever its digits."""
+    groups = parse_groups([item for q in number for item in call.items[q]])
+    return bool(groups) and (
+        _followed_by_unit(call, number[-1]) or _said_as_year(call, number[0], groups)
+    )
 
 
 def _lead_homophone(call: Call, first: int, group: Group, pause_s: float) -> tuple[int, str] | None:
@@ -344,19 +398,27 @@ def _said_as_year(call: Call, first: int, groups: list[Group]) -> bool:
     digits = "".join(group.digits for group in groups)
     if len(digits) != 4 or digits[:2] not in ("19", "20"):
         return False
-    before = _adjacent(call, first, -1)
+    before = in_line(call, first, -1)
     return before is not None and call.norms[before] in YEAR_PREPOSITIONS
 
 
 def _followed_by_unit(call: Call, last: int) -> bool:
-    """ "forty nine dollars", "two years", "three thirty pm", "forty nine ninety nine a month"."""
-    n = len(call.words)
-    if last + 1 < n and call.classes[last + 1] == "break":
+    """ "forty nine dollars", "two years", "three thirty pm", "forty nine ninety nine a month",
+    in the speaker's line ("9 | You | months.": the other side's words said over it skipped);
+    a last digit ASR wrote as a word that sounds like it is part of the number ("two hundred
+    and fifty won dollars", "for hundred twenty free dollars")."""
+    after = in_line(call, last, 1)
+    if after is not None and call.norms[after] in HOMOPHONES:
+        after = in_line(call, after, 1)
+    if after is None:
+        return False
+    if call.classes[after] == "break":
         return True
+    then = in_line(call, after, 1)
     return (
-        last + 2 < n
-        and call.norms[last + 1] in ("a", "an", "per", "each")
-        and call.classes[last + 2] == "break"
+        call.norms[after] in ("a", "an", "per", "each")
+        and then is not None
+        and call.classes[then] == "break"
     )
 
 
@@ -542,11 +604,31 @@ _AT_ONCE_S = 0.05
 
 
 def said_over(call: Call, p: int) -> int:
-    """The first position of what was said over the word at ``p`` (an answer that starts
-    before the question is finished), or ``p``. Two words said at once are two people's,
-    whatever speakers a mono call's diarization gave them."""
+    """The first position of what was said over the question whose cue is at ``p`` (an answer
+    that starts before the question is finished), or ``p``. Two words said at once are two
+    people's, whatever speakers a mono call's diarization gave them; so are two that start
+    together, whatever their lengths (ASR gives some words no duration: a "9," at the start of
+    "SSN."). The question is the cue and the asker's words before it in the same breath: a word
+    said over "car" whose speaker goes on past the cue in the same breath is said over "What's
+    the car number?", though ASR gave "number?" no duration and put it after that word; one
+    followed by a pause ends what was said before the question."""
     asked = call.words[p]
+    question: set[int] = set()
+    r = next_by_speaker(call, p, -1, call.pause_s)
+    while r is not None and len(question) < _OVERLAP_WORDS:
+        question.add(r)
+        r = next_by_speaker(call, r, -1, call.pause_s)
     for q in range(max(0, p - _OVERLAP_WORDS), p):
-        if call.words[q].end_s > asked.start_s + _AT_ONCE_S:
+        said = call.words[q]
+        over_cue = said.end_s > asked.start_s + _AT_ONCE_S
+        together = asked.start_s - said.start_s < _AT_ONCE_S
+        goes_on = next_by_speaker(call, q, 1, call.pause_s)
+        over_question = (
+            q not in question
+            and goes_on is not None
+            and goes_on > p  # an answer begun, not the end of the one before ("9 | What's | 6.")
+            and any(r < q and call.words[r].end_s > said.start_s + _AT_ONCE_S for r in question)
+        )
+        if over_cue or together or over_question:
             return q
     return p

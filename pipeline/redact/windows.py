@@ -25,7 +25,6 @@ from pipeline.redact.numberlike import (
     amount_form,
     breaths,
     group_digits,
-    next_by_speaker,
     number_groups,
     sounds_like_digit,
     stretches,
@@ -40,7 +39,14 @@ from pipeline.redact.options import (
     PAYMENT,
     RedactionConfig,
 )
-from pipeline.redact.runs import Call, cue_end, cue_start, governing_cue, said_over
+from pipeline.redact.runs import (
+    Call,
+    cue_end,
+    cue_start,
+    governing_cue,
+    next_by_speaker,
+    said_over,
+)
 from pipeline.types import UNKNOWN
 
 OPENING_CUES = frozenset({CARD, CVV, EXPIRY})
@@ -95,7 +101,7 @@ def payment_redaction(
     kind."""
     said = _answers_to_card_questions(call, numeric, said, config)
     # a card number found opens the exchange where the words said with it start ("free 5 8...")
-    group_of = {p: group for group in number_groups(said) for p in group}
+    group_of = {p: group for group in number_groups(call, said) for p in group}
     opened_by = {
         group_of[p][0] if p in group_of else p for p, kind in found.items() if kind in OPENING_CUES
     } | _unexplained_digits(call, said, found, config)
@@ -138,7 +144,7 @@ def _answers_to_card_questions(
     """``said``, and the first number said after each card-data question even if it looks like an
     amount: the answer to "the card number?" is card data where ASR wrote it as "$62 .02"."""
     said = list(said)
-    group_of = {p: group for group in number_groups(numeric) for p in group}
+    group_of = {p: group for group in number_groups(call, numeric) for p in group}
     for p in range(len(call.words)):
         if not _asks(call, p):
             continue
@@ -167,21 +173,21 @@ def _unexplained_digits(
     first: int | None = None
     digits = last = 0
     last_end_s = 0.0
-    for whole in number_groups(said):
+    for whole in number_groups(call, said):
         # what no detector read as another kind ("[ACCOUNT] x4 four six eight...": the rest)
         free = [p for p in whole if found.get(p) in (None, *OPENING_CUES)]
         cue = governing_cue(call, free[0], config.window_list_words) if free else None
         if not free or (cue is not None and cue[0] not in OPENING_CUES):
             first = None  # explained: a phone number, an order number, an answer
             continue
-        group = range(free[0], whole[-1] + 1)
+        group = [p for p in whole if p >= free[0]]
         start_s = call.words[group[0]].start_s
         asked_between = first is not None and any(
             call.cue_kinds[p] is not None for p in range(last, group[0])
         )
         if first is None or asked_between or start_s - last_end_s > config.window_idle_s:
             first, digits = group[0], 0  # a new question, or a while later: a new count
-        digits += sum(len(group_digits(call, range(p, p + 1))) for p in free)
+        digits += sum(len(group_digits(call, (p,))) for p in free)
         last, last_end_s = group[-1], max(call.words[p].end_s for p in group)
         if digits >= CARD_MIN_DIGITS:
             openings.add(first)
@@ -254,6 +260,7 @@ def _windows(
             active_s = max(active_s, word.end_s)
         elif first is not None and kind == DONE and not _negated(call, p):
             last = _talked_over(call, p)
+            answers |= _answer_going_on(call, answer, said, last, pause_s)
             close(last, max([word.start_s, *(call.words[q].end_s for q in range(p + 1, last))]))
         elif (
             first is not None
@@ -281,6 +288,22 @@ def _windows(
         last_end_s = max(word.end_s for word in call.words)
         close(len(call.words), min(last_end_s, active_s + limit_s))
     return windows, answers
+
+
+def _answer_going_on(
+    call: Call, answer: int | None, said: list[bool], last: int, pause_s: float
+) -> set[int]:
+    """The numbers of the answer being given that its speaker goes on with under the
+    confirmation, in the same breath, before ``last`` ("... 8 -4 -2 | Anything | -8."): still
+    the answer, as a transcript writes the answer's line before the confirmation."""
+    going_on: set[int] = set()
+    q = answer
+    while q is not None:
+        q = next_by_speaker(call, q, 1, pause_s)
+        if q is None or q >= last or not said[q]:
+            break
+        going_on.add(q)
+    return going_on
 
 
 def _talked_over(call: Call, p: int) -> int:
