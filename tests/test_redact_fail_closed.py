@@ -217,6 +217,23 @@ def test_outside_payments_numbers_stay() -> None:
     assert redact_words(words)[0] == words
 
 
+def test_a_digit_one_said_under_a_confirmation_on_a_mono_call_goes() -> None:
+    # the agent's "That's right." starts with the customer's last "one?", and a mono call's
+    # diarization gave both to the customer: read in time order, "That's one?" is a pronoun
+    words = _words(
+        (A, "Can I take the long number on the card?"),
+        (C, "Yes, it's 4766, 8454, 8314, 3521, three five two"),
+    )
+    end_s = words[-1].end_s + 0.1
+    words += [
+        Word(end_s, end_s + 0.25, " one?", 0.8, C),
+        Word(end_s - 0.005, end_s + 0.4, " That's", 0.8, C),
+        Word(end_s + 0.45, end_s + 0.8, " right.", 0.8, C),
+    ]
+    redacted = _text(redact_words(words)[0])
+    assert "one" not in redacted.split("card?")[1]
+
+
 # --- answers to cues --------------------------------------------------------------------------
 
 

@@ -112,7 +112,9 @@ def payment_redaction(
     for window in windows:
         inside = [p for p in range(window.first, window.last) if said[p] and p not in answers]
         # near the digits of a breath, "for", "to", "free"... are digits ASR wrote as words
-        # ("pre -for -nero", "I'm for correct", "time to fix time")
+        # ("pre -for -nero", "I'm for correct", "time to fix time"), and a "one" lexing read as
+        # a pronoun is a digit too (on a mono call "three five two one?" under "That's right."
+        # put "That's" first: "that's one")
         digits_at: dict[int, list[int]] = {}
         for p in inside:
             digits_at.setdefault(breath_of[p], []).append(p)
@@ -120,7 +122,7 @@ def payment_redaction(
             p
             for p in range(window.first, window.last)
             if not said[p]
-            and sounds_like_digit(call.norms[p])
+            and (sounds_like_digit(call.norms[p]) or call.norms[p] == "one")
             and call.classes[p] != "cue"
             and any(abs(p - q) <= _HOMOPHONE_REACH for q in digits_at.get(breath_of[p], ()))
         ]
