@@ -234,6 +234,19 @@ def test_a_digit_one_said_under_a_confirmation_on_a_mono_call_goes() -> None:
     assert "one" not in redacted.split("card?")[1]
 
 
+def test_a_last_card_digit_said_after_a_sentence_ending_in_right_goes() -> None:
+    # "right" may be a determiner ("the right one"), but not across the end of a sentence
+    words = _words(
+        (A, "Can I take the card number?"),
+        (C, "it's 3050 4159 1473 212"),
+        (A, "3050 4159 1473 212?"),
+        (C, "That's right. |1| one"),
+        (C, "And the expiry is 1 0 2 8"),
+    )
+    redacted = _text(redact_words(words)[0])
+    assert "one" not in redacted.split("right.")[1]
+
+
 # --- answers to cues --------------------------------------------------------------------------
 
 

@@ -293,9 +293,13 @@ def _resolve_ambiguous(call: Call) -> None:
             call.classes[p] = "filler" if call.norms[p] in FILLERS else "other"
         elif call.classes[p] == "num" and call.norms[p] == "one":
             before, after = _adjacent(call, p, -1), _adjacent(call, p, 1)
+            # "that one", "the one on the back"; not "That's right. | one" (a sentence
+            # ended) nor a word said at once with it (on a mono call "two one?" under "That's")
             if (
                 before is not None
                 and call.norms[before] in DETERMINERS
+                and call.words[before].word.rstrip()[-1:] not in ".?!"
+                and call.words[before].start_s < call.words[p].start_s - _AT_ONCE_S
                 and not _is_num(call, after)
             ):
                 call.classes[p] = "other"
