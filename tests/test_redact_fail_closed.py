@@ -247,6 +247,18 @@ def test_a_last_card_digit_said_after_a_sentence_ending_in_right_goes() -> None:
     assert "one" not in redacted.split("right.")[1]
 
 
+def test_a_digit_written_as_a_word_said_on_its_own_in_a_payment_goes() -> None:
+    # the card's last digit said late, as a sentence of its own, before the expiry
+    words = _words(
+        (A, "And the card details please, the number first."),
+        (C, "Yes, it's 6448 7800 4270 414"),
+        (A, "for one four?"),
+        (C, "Yep, |1| to And the expiry is 0725"),
+    )
+    redacted = _text(redact_words(words)[0])
+    assert " to " not in redacted.split("Yep,")[1]
+
+
 # --- answers to cues --------------------------------------------------------------------------
 
 

@@ -126,12 +126,33 @@ def payment_redaction(
             and call.classes[p] != "cue"
             and any(abs(p - q) <= _HOMOPHONE_REACH for q in digits_at.get(breath_of[p], ()))
         ]
+        # ... and one said on its own, a sentence of one word: a digit said late ("Yep, | to |
+        # And the expiry is")
+        inside += [
+            p
+            for p in range(window.first, window.last)
+            if not said[p]
+            and p not in inside
+            and sounds_like_digit(call.norms[p])
+            and call.classes[p] != "cue"
+            and _said_alone(call, p, config.segment_pause_s)
+        ]
         inside.sort()
         for p in inside:
             tags[p] = found.get(p, PAYMENT)
         silenced += stretches(call, inside, config.stretch_gap_s)
     public = [PaymentWindow(round(w.start_s, 3), round(w.end_s, 3)) for w in windows]
     return PaymentRedaction(public, tags, silenced)
+
+
+def _said_alone(call: Call, p: int, pause_s: float) -> bool:
+    """The word is a sentence of its own: its speaker paused or ended a sentence before it, and
+    pauses or starts a new sentence after it."""
+    before = next_by_speaker(call, p, -1, pause_s)
+    after = next_by_speaker(call, p, 1, pause_s)
+    alone_before = before is None or call.words[before].word.rstrip()[-1:] in ".?!"
+    new_after = after is None or call.words[after].word.strip()[:1].isupper()
+    return alone_before and new_after
 
 
 def _asks(call: Call, p: int) -> bool:
