@@ -62,6 +62,7 @@ _MASKS = re.compile(
     r"|\$argon2\S*"  # password hashes
     r"|(?:[A-Za-z]:)?(?:[/\\][^\s/\\]+)+[/\\]?"  # file paths
     r"|\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?\b"  # dates, timestamps
+    r"|\(\d+(?:\.\d+)?-\d+(?:\.\d+)? s, \d+\)"  # a quote's time span and match score
     r"|(?<![\d.])\d+\.\d+(?![\d.])"  # decimals: times, amounts, weights
 )
 _TAG_TEXTS = frozenset(TAGS.values())

@@ -53,6 +53,19 @@ def test_long_runs_and_values_after_cues() -> None:
     assert _found("what's your PIN? 4 8 2 1") == ["4 digits after a PIN cue"]
 
 
+def test_the_scores_own_times_and_match_scores_are_not_call_content() -> None:
+    # two criteria's evidence, read one after the other: a quote ending in a security cue, its
+    # time span and match score, then a count of events
+    assert _found(
+        "not said in 0.0-15.0 s: 'thank you'; closest 'your social security number, please.' (8.9-10.8 s, 20)",
+        "1 dead_air events of 10 s or more (max 0); over the limit at 47.7-72.7 s",
+    ) == []  # fmt: skip
+    # a value quoted in the evidence is still found
+    assert _found("closest 'the security code is 7 3 9' (5.0-6.0 s, 80)") == [
+        "3 digits after a security-code cue"
+    ]
+
+
 @pytest.mark.parametrize(
     "text",
     [
