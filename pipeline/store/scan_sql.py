@@ -86,6 +86,8 @@ def column_values(con: duckdb.DuckDBPyConnection, column: TextColumn) -> Iterato
         order = f'call_id, "{column.order}"' if column.order else "call_id"
     else:
         order = "1"
+    # rows that tie (evidence of several criteria over the same span) in one order every time
+    order += f', CAST("{column.column}" AS VARCHAR)'
     cursor = con.execute(
         f'SELECT {call}, {start}, {end}, CAST("{column.column}" AS VARCHAR) FROM "{column.table}"'
         f' WHERE "{column.column}" IS NOT NULL ORDER BY {order}'
