@@ -234,29 +234,30 @@ def test_a_digit_one_said_under_a_confirmation_on_a_mono_call_goes() -> None:
     assert "one" not in redacted.split("card?")[1]
 
 
-def test_a_last_card_digit_said_after_a_sentence_ending_in_right_goes() -> None:
-    # "right" may be a determiner ("the right one"), but not across the end of a sentence
-    words = _words(
-        (A, "Can I take the card number?"),
-        (C, "it's 3050 4159 1473 212"),
-        (A, "3050 4159 1473 212?"),
-        (C, "That's right. |1| one"),
-        (C, "And the expiry is 1 0 2 8"),
-    )
-    redacted = _text(redact_words(words)[0])
-    assert "one" not in redacted.split("right.")[1]
-
-
-def test_a_digit_written_as_a_word_said_on_its_own_in_a_payment_goes() -> None:
-    # the card's last digit said late, as a sentence of its own, before the expiry
-    words = _words(
-        (A, "And the card details please, the number first."),
-        (C, "Yes, it's 6448 7800 4270 414"),
-        (A, "for one four?"),
-        (C, "Yep, |1| to And the expiry is 0725"),
-    )
-    redacted = _text(redact_words(words)[0])
-    assert " to " not in redacted.split("Yep,")[1]
+@pytest.mark.parametrize(
+    ("turns", "after", "digit"),
+    [
+        # "right" may be a determiner ("the right one"), but not across the end of a sentence
+        (
+            ((A, "Can I take the card number?"), (C, "it's 3050 4159 1473 212"),
+             (A, "3050 4159 1473 212?"), (C, "That's right. |1| one"),
+             (C, "And the expiry is 1 0 2 8")),
+            "right.", "one",
+        ),
+        # the card's last digit said late, as a sentence of its own, before the expiry
+        (
+            ((A, "And the card details please, the number first."),
+             (C, "Yes, it's 6448 7800 4270 414"), (A, "for one four?"),
+             (C, "Yep, |1| to And the expiry is 0725")),
+            "Yep,", " to ",
+        ),
+    ],
+)  # fmt: skip
+def test_a_card_digit_said_late_on_its_own_goes(
+    turns: tuple[tuple[str, str], ...], after: str, digit: str
+) -> None:
+    redacted = _text(redact_words(_words(*turns))[0])
+    assert digit not in redacted.split(after)[1]
 
 
 # --- answers to cues --------------------------------------------------------------------------
