@@ -283,8 +283,11 @@ def transcribe_regions(
 
     # Whisper may end a chunk at the silence between two regions and never hear the ones after
     # (the batched pipeline does not seek on): speech regions left without a word are heard again.
+    retried: set[tuple[float, float]] = set()
     for alone in (False, True):  # the runs of them first, then each one still unheard on its own
-        retry = unheard_clips(packed, heard_at, is_speech, alone)
+        # a run of one region is the same clip alone: Whisper would hear the same audio again
+        retry = [clip for clip in unheard_clips(packed, heard_at, is_speech, alone) if clip not in retried]
+        retried.update(retry)
         if retry:
             # heard a second time, a region of noise invites Whisper to make words up: only
             # what it hears with some confidence counts

@@ -168,3 +168,32 @@ def test_turns_are_found_by_time_as_a_scan_through_them_finds_them(seed):
         )
         expected[_scan_turn(turns, indices, (a + b) / 2)].append(f"w{i}")
     assert [t.text for t in attached] == [" ".join(parts) for parts in expected]
+
+
+def test_a_region_whisper_does_not_hear_is_asked_again_but_never_twice_with_the_same_clip():
+    """Speech regions left without a word are heard again (the runs of them, then each alone);
+    a run of one region is the same clip alone, so it is sent once (each clip costs a whole
+    Whisper window), while a run of two is split and each region asked on its own."""
+    from types import SimpleNamespace
+
+    from pipeline.transcribe import AsrOptions, transcribe_regions
+
+    asked: list[list[tuple[float, float]]] = []
+
+    class DeafBatched:
+        def transcribe(self, audio, clip_timestamps, **kwargs):
+            asked.append([(clip["start"], clip["end"]) for clip in clip_timestamps])
+            return iter(()), SimpleNamespace(language="en")
+
+    rate = 16_000
+    samples = np.zeros((1, rate * 40), dtype=np.float32)
+    options = AsrOptions(region_pad_s=0.0)
+    transcribe_regions((None, DeafBatched()), samples, rate, [[Segment(1.0, 2.0)]], options)
+    assert len(asked) == 2  # the window, then the region once
+    assert asked[1] == [(0.0, 1.25)]
+
+    asked.clear()
+    transcribe_regions((None, DeafBatched()), samples, rate, [[Segment(1.0, 2.0), Segment(5.0, 6.0)]], options)
+    assert asked[1] == [(0.0, 2.75)]  # the run of both
+    assert asked[2] == [(0.0, 1.25), (1.25, 2.75)]  # then each alone
+    assert len(asked) == 3
