@@ -152,7 +152,7 @@ def bare_transcriber(model: str | None):
 
     settings = load_settings(asr={"model": model} if model else None)
     asr = settings.asr
-    whisper, batched = Models(settings.models_dir, asr).whisper()
+    whisper, batched = Models(settings.models_dir, asr).bare_whisper()
     common = {
         "language": asr.language,
         "beam_size": asr.beam_size,

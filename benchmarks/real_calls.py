@@ -138,7 +138,7 @@ def channels_of(path: Path) -> tuple[np.ndarray, int, bool]:
 
 def bare_whisper(models: Models, samples: np.ndarray, channel_map: dict[int, str]) -> list[Word]:
     """faster-whisper alone on each channel: its own VAD filter, the pipeline's ASR settings."""
-    model, batched = models.whisper()
+    model, batched = models.bare_whisper()
     asr = models.asr
     common = {
         "language": asr.language,

@@ -27,7 +27,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 
 
 def bare_faster_whisper(models: Models, files: list[Path]) -> float:
-    model, batched = models.whisper()
+    model, batched = models.bare_whisper()
     asr = models.asr
     started = time.perf_counter()
     for path in files:

@@ -242,6 +242,14 @@ class Models:
             self._loaded[key] = (model, batched)
         return self._loaded[key]
 
+    def bare_whisper(self):
+        """faster-whisper as it comes over the same loaded weights (its own batched pipeline):
+        what the benchmarks compare the pipeline with."""
+        from faster_whisper import BatchedInferencePipeline
+
+        model, _ = self.whisper()
+        return model, BatchedInferencePipeline(model) if self.asr.batch_size > 0 else None
+
     @_one_loader_at_a_time
     def silero_vad(self):
         """Silero VAD from the silero-vad package (8 and 16 kHz), hash-checked, loaded once."""
