@@ -42,6 +42,12 @@ class AsrOptions(BaseModel):
         8, ge=0, description="0 = sequential decoding, else BatchedInferencePipeline"
     )
     beam_size: int = Field(5, ge=1)
+    encoder_batch_size: int = Field(
+        4,
+        ge=0,
+        description="windows the encoder takes at once on CPU, the batch still decoded together "
+        "(0 = the whole batch): on CPU its self-attention needs ~72 MB a window for a moment",
+    )
     language: str | None = "en"
     cpu_threads: int = Field(0, ge=0, description="0 = CTranslate2 default")
     region_pad_s: float = Field(
@@ -59,6 +65,10 @@ class AsrOptions(BaseModel):
     vocabulary_from_rubric: bool = Field(
         False, description="also the rubric's variables (company name...) as hotwords"
     )
+
+    def resolved_encoder_batch_size(self) -> int:
+        """0 (the whole batch) on CUDA, where the GPU's memory is not the worker's."""
+        return 0 if self.device == "cuda" else self.encoder_batch_size
 
     def resolved_compute_type(self) -> str:
         if self.compute_type != "default":

@@ -1,10 +1,12 @@
 """Bundled models: assembled from their packages, hash-checked, a tampered file refused."""
 
 import shutil
+from pathlib import Path
 
 import pytest
 
 from pipeline.models import ModelError, load_manifest, model_statuses, prepare_model, resolve_whisper
+from tests.conftest import SAMPLES
 
 
 def test_bundled_models_are_present_and_verified(tmp_path):
@@ -55,3 +57,46 @@ def test_local_ctranslate2_directory_is_accepted(tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(source, copy)
     assert resolve_whisper(str(copy), tmp_path) == str(copy)
+
+
+def _resident_peak_rise_mb(work) -> tuple[object, float]:
+    """What ``work`` returns and how far the resident set peaked above where it started (MB)."""
+
+    def status_mb(field: str) -> float:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError(f"no {field} in /proc/self/status")
+
+    Path("/proc/self/clear_refs").write_text("5")  # the peak starts again from here
+    before = status_mb("VmRSS")
+    result = work()
+    return result, status_mb("VmHWM") - before
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux /proc")
+def test_the_encoder_takes_a_batch_a_few_windows_at_a_time_for_the_same_output_in_less_memory():
+    """The largest thing a CPU worker holds is the encoder's self-attention over a batch of 30 s
+    windows; encoded one window at a time it is a quarter of that for four windows, and the
+    encoder's output (what the whole batch is decoded from) is the same."""
+    import numpy as np
+    from faster_whisper.audio import pad_or_trim
+
+    from pipeline.audio import load_audio
+    from pipeline.config import load_settings
+    from pipeline.models import Models, SplitEncoder
+
+    settings = load_settings(asr={"model": "whisper-tiny.en"})
+    model, _ = Models(settings.models_dir, settings.asr).whisper()
+    audio = load_audio(SAMPLES / "card_payment.mono.flac")
+    signal = audio.samples[0]
+    window = 30 * audio.sample_rate
+    windows = [pad_or_trim(model.feature_extractor(signal[i * window : (i + 1) * window])[..., :-1]) for i in range(4)]
+    features = np.stack(windows)
+    model.encode(features[:1])  # warm: the first call allocates what every call reuses
+
+    whole, whole_rise = _resident_peak_rise_mb(lambda: np.asarray(model.encode(features)))
+    split, split_rise = _resident_peak_rise_mb(lambda: np.asarray(SplitEncoder(model, 1).encode(features)))
+    assert split.shape == whole.shape == (4, 1500, 384)
+    assert np.allclose(split, whole, atol=1e-4)
+    assert split_rise < 0.5 * whole_rise, (split_rise, whole_rise)
