@@ -372,6 +372,7 @@ def memory_plan_for(settings: Settings) -> MemoryPlan:
         local_workers(settings),
         settings.diarization.mono_backend,
         settings.memory,
+        encoder_batch=settings.asr.resolved_encoder_batch_size(),
     )
 
 

@@ -1,6 +1,7 @@
 """The memory budget of one worker (``--max-memory-gb``, default 2 GB).
 
-A worker holds its models and, while transcribing, one batch of chunks in flight; each call adds
+A worker holds its models and, while transcribing, one batch of chunks in flight (decoded
+together, encoded ``asr.encoder_batch_size`` windows at a time); each call adds
 a little per hour of audio (its words and turns, per-frame speech marks, speaker embeddings on
 mono calls), since the audio itself streams from a spool on disk. Before the run the plan fits the
 ASR batch size into the budget and the workers into the machine's memory; before each call the
@@ -36,9 +37,14 @@ class MemoryFigures(BaseModel):
         0.63, ge=0.0, description="Whisper weights held, per GB of its model.bin (float16 on disk)"
     )
     chunk_per_model_gb: float = Field(
-        0.55,
+        0.19,
         ge=0.0,
-        description="ASR memory per chunk of a batch in flight, per GB of model.bin, at beam 5",
+        description="ASR memory per chunk of a batch being decoded, per GB of model.bin, at beam 5",
+    )
+    encoder_window_per_model_gb: float = Field(
+        0.30,
+        ge=0.0,
+        description="more per window the encoder takes at once (its self-attention), per GB of model.bin",
     )
     speaker_encoder_gb: float = Field(
         0.25, ge=0.0, description="Resemblyzer and torch, loaded by the first mono call"
@@ -116,20 +122,26 @@ def plan_memory(
     mono_backend: str,
     figures: MemoryFigures | None = None,
     available_gb: float | None = None,
+    encoder_batch: int = 0,
 ) -> MemoryPlan:
     """Fit the ASR batch into ``budget_gb`` (halving it while one batch in flight does not fit)
     and the workers into the machine's available memory.
 
-    ``model_file`` is the Whisper model.bin (its size scales the weights and the batch); raises
+    ``model_file`` is the Whisper model.bin (its size scales the weights and the batch);
+    ``encoder_batch`` the windows the encoder takes at once (0: the whole batch). Raises
     ValueError when even one chunk at a time does not fit, with the figures.
     """
     figures = figures or MemoryFigures()
     model_gb = model_file.stat().st_size / GB if model_file and model_file.is_file() else 0.0
     held_gb = figures.process_gb + model_gb * figures.weights_per_model_gb
-    chunk_gb = model_gb * figures.chunk_per_model_gb * beam_size / 5
+    decode_gb = model_gb * figures.chunk_per_model_gb * beam_size / 5
+    encode_gb = model_gb * figures.encoder_window_per_model_gb
+    chunk_gb = decode_gb + encode_gb
 
     def worker_gb(size: int) -> float:
-        return held_gb + max(1, size) * chunk_gb
+        size = max(1, size)
+        encoded_at_once = min(size, encoder_batch) if encoder_batch > 0 else size
+        return held_gb + size * decode_gb + encoded_at_once * encode_gb
 
     notes = []
     planned = batch_size

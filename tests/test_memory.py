@@ -21,6 +21,7 @@ FIGURES = MemoryFigures(
     process_gb=0.5,
     weights_per_model_gb=1.0,
     chunk_per_model_gb=0.1,
+    encoder_window_per_model_gb=0.0,
     speaker_encoder_gb=0.3,
     pyannote_gb=1.0,
     call_per_hour_gb=0.02,
@@ -54,6 +55,19 @@ def test_the_batch_is_halved_until_one_batch_in_flight_fits(model_file):
     assert "batch size 8" in fitted.notes[0] and "using 4" in fitted.notes[0]
     assert plan(model_file, budget_gb=3.0, batch_size=8).batch_size == 8
     assert plan(model_file, budget_gb=3.0).notes == ()
+
+
+def test_a_batch_encoded_a_few_windows_at_a_time_fits_where_the_whole_batch_would_not(model_file):
+    # 1.5 GB held; decoding 0.01 GB a chunk, the encoder 0.1 GB a window taken at once
+    figures = FIGURES.model_copy(update={"chunk_per_model_gb": 0.01, "encoder_window_per_model_gb": 0.1})
+
+    def planned(encoder_batch: int):
+        return plan_memory(2.0, model_file, 8, 5, 1, "embedded", figures, 64.0, encoder_batch=encoder_batch)
+
+    assert planned(0).batch_size == 4  # 8 windows encoded at once: 1.5 + 0.08 + 0.8 GB
+    assert planned(0).worker_gb == pytest.approx(1.94)
+    assert planned(4).batch_size == 8  # 4 at a time: 1.5 + 0.08 + 0.4 GB
+    assert planned(4).worker_gb == pytest.approx(1.98)
 
 
 def test_a_model_that_cannot_fit_even_one_chunk_at_a_time_is_refused_with_the_figures(model_file):
