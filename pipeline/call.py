@@ -117,6 +117,8 @@ class CallProcessor:
         self.vocabulary = custom_vocabulary(settings.asr, self.rubric.variables)
         self.categories = load_categories(settings.categories)  # likewise the call reasons
         self.signal_stage = SignalStage(self.models.sentiment(), settings.customer, self.categories)
+        # spaCy now, before the lanes' threads: it is imported without torch (``script.load_nlp``)
+        self.models.nlp()
         self.stereo_diarizer = ChannelMapDiarizer(settings.channel_map)
         self._mono_diarizer = None
         self.warnings: list[str] = []

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -83,13 +84,33 @@ class MatchOptions(BaseModel):
     )
 
 
+def _import_spacy_without_torch():
+    """spaCy, without the torch its thinc imports whenever torch is installed: ~0.45 GB resident
+    (the CUDA build) that tokenizing and lemmatizing never use, and a dual-channel call needs
+    torch nowhere else. Where nothing has imported torch yet, it is hidden for this one import
+    (thinc then takes it as absent); a stage that needs it later (the mono speaker encoder)
+    imports it as usual. Not while another thread may be importing torch: ``CallProcessor``
+    loads spaCy up front."""
+    if "spacy" in sys.modules or "torch" in sys.modules:
+        import spacy
+
+        return spacy
+    sys.modules["torch"] = None  # `import torch` raises ImportError
+    try:
+        import spacy
+    finally:
+        if "torch" in sys.modules and sys.modules["torch"] is None:
+            del sys.modules["torch"]
+    return spacy
+
+
 def load_nlp(models: Sequence[str] = DEFAULT_SPACY_MODELS) -> Language:
     """Load the first installed spaCy model of ``models`` (only tokenizer + lemmatizer tables).
 
     Falls back to ``spacy.blank("en")`` with a warning: matching then uses lowercase tokens.
     Call once per process and pass the result (or a :class:`Lemmatizer` around it) down.
     """
-    import spacy
+    spacy = _import_spacy_without_torch()
 
     for model in models:
         try:

@@ -140,3 +140,26 @@ def test_on_cuda_the_whisper_weights_and_batches_are_not_counted_in_the_worker()
     on_gpu = memory_plan_for(load_settings(max_memory_gb=8.0, asr={"device": "cuda"}))
     assert on_gpu.worker_gb == pytest.approx(on_gpu.figures.process_gb)
     assert on_cpu.worker_gb > on_gpu.worker_gb
+
+
+WORKER_ON_A_CALL = """
+import sys
+from pathlib import Path
+from pipeline.call import CallProcessor
+from pipeline.config import load_settings
+
+processor = CallProcessor(load_settings(asr={"model": "whisper-tiny.en"}))
+result = processor(Path(sys.argv[1]), "0" * 64)
+assert result.words, "nothing heard"
+print("torch" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("call, loads_torch", [("good_call.stereo.flac", False), ("good_call.mono.flac", True)])
+def test_torch_is_loaded_only_by_the_mono_speaker_encoder(call, loads_torch):
+    """torch costs a worker ~0.45 GB resident. Nothing on a dual-channel call needs it (spaCy's
+    thinc would import it for nothing); a mono call's speaker encoder does, and still gets it."""
+    command = [sys.executable, "-c", WORKER_ON_A_CALL, str(SAMPLES / call)]
+    result = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == str(loads_torch)
