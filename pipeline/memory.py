@@ -31,23 +31,25 @@ class MemoryFigures(BaseModel):
     """What the plan counts with (measured on CPU, int8 weights, beam 5)."""
 
     process_gb: float = Field(
-        0.62, ge=0.0, description="interpreter and libraries with Silero, spaCy and DuckDB loaded"
+        0.30, ge=0.0, description="interpreter and libraries with Silero, spaCy (without torch) and DuckDB loaded"
     )
     weights_per_model_gb: float = Field(
-        0.63, ge=0.0, description="Whisper weights held, per GB of its model.bin (float16 on disk)"
+        1.8,
+        ge=0.0,
+        description="Whisper weights and the ASR's fixed working memory, per GB of its model.bin (float16 on disk)",
     )
     chunk_per_model_gb: float = Field(
-        0.19,
+        0.16,
         ge=0.0,
         description="ASR memory per chunk of a batch being decoded, per GB of model.bin, at beam 5",
     )
     encoder_window_per_model_gb: float = Field(
-        0.30,
+        0.19,
         ge=0.0,
         description="more per window the encoder takes at once (its self-attention), per GB of model.bin",
     )
     speaker_encoder_gb: float = Field(
-        0.25, ge=0.0, description="Resemblyzer and torch, loaded by the first mono call"
+        0.48, ge=0.0, description="Resemblyzer and torch, loaded by the first mono call"
     )
     pyannote_gb: float = Field(
         1.0,
