@@ -60,7 +60,7 @@ def main() -> None:
     from pipeline.call import CallProcessor  # noqa: F401  (what a worker imports)
     from pipeline.config import load_settings
     from pipeline.models import Models
-    from pipeline.transcribe import pack_regions, per_channel, transcribe_regions
+    from pipeline.transcribe import pack_regions, transcribe_regions
     from pipeline.vad import detect_speech
 
     settings = load_settings()
@@ -92,7 +92,7 @@ def main() -> None:
             before = resident_mb()
             whisper = loaded.whisper()
             weights_mb = resident_mb() - before
-            streams = per_channel(activity.speech)
+            streams = list(enumerate(activity.speech))
             chunks = len(pack_regions(audio, audio.sample_rate, streams).chunks)
             per_chunk = []
             for batch_size in BATCH_SIZES:

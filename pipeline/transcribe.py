@@ -140,20 +140,20 @@ class PackedAudio:
 def pack_regions(
     samples: np.ndarray | AudioSource,
     sample_rate: int,
-    streams: list[list[tuple[int, Segment]]],
+    streams: list[tuple[int, list[Segment]]],
     chunk_s: float = CHUNK_S,
 ) -> PackedAudio:
-    """Lay each stream's regions (each a channel and a span of it) end to end, a short silence
-    between them; chunks never mix streams or exceed ``chunk_s``."""
+    """Lay each stream's regions (a channel and its regions) end to end, a short silence between
+    them; chunks never mix streams (so never channels) or exceed ``chunk_s``."""
     total_frames = samples.shape[1] if isinstance(samples, np.ndarray) else samples.frames
     gap_frames = int(REGION_GAP_S * sample_rate)
     packed_regions: list[PackedRegion] = []
     chunks: list[tuple[float, float]] = []
     cursor_s = 0.0
     packed_frames = 0
-    for stream in streams:
+    for channel, regions in streams:
         chunk_start_s = None
-        for channel, region in _split_long(stream, chunk_s - 2 * REGION_GAP_S):
+        for region in _split_long(regions, chunk_s - 2 * REGION_GAP_S):
             length_s = region.end_s - region.start_s
             if (
                 chunk_start_s is None
@@ -207,20 +207,15 @@ class PackedSignal(np.ndarray):
         return super().__getitem__(key)
 
 
-def _split_long(stream: list[tuple[int, Segment]], max_s: float) -> list[tuple[int, Segment]]:
+def _split_long(regions: list[Segment], max_s: float) -> list[Segment]:
     out = []
-    for channel, region in stream:
+    for region in regions:
         start_s = region.start_s
         while region.end_s - start_s > max_s:
-            out.append((channel, Segment(start_s, start_s + max_s)))
+            out.append(Segment(start_s, start_s + max_s))
             start_s += max_s
-        out.append((channel, Segment(start_s, region.end_s)))
+        out.append(Segment(start_s, region.end_s))
     return out
-
-
-def per_channel(regions_per_channel: list[list[Segment]]) -> list[list[tuple[int, Segment]]]:
-    """One stream per channel: chunks of it never mix channels."""
-    return [[(channel, region) for region in regions] for channel, regions in enumerate(regions_per_channel)]
 
 
 def to_call_time(
@@ -260,12 +255,12 @@ def transcribe_regions(
     duration_s = source.frames / sample_rate
     pad_s = options.region_pad_s
     speech = [timeline.widen(regions, pad_s, 0.0, duration_s) for regions in regions_per_channel]
-    streams = per_channel(speech)
+    streams = list(enumerate(speech))
     for channel, candidates in enumerate(candidates_per_channel or []):
         heard = timeline.widen(candidates, pad_s, 0.0, duration_s)
         apart = timeline.subtract(heard, speech[channel])
         if apart:
-            streams.append([(channel, span) for span in apart])
+            streams.append((channel, apart))
     packed = pack_regions(source, sample_rate, streams)
     words: list[Word] = []
     heard_at: list[float] = []  # packed time of every word heard

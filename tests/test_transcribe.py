@@ -11,7 +11,6 @@ from pipeline.transcribe import (
     REGION_GAP_S,
     attach_words,
     pack_regions,
-    per_channel,
     speaker_by_overlap,
     to_call_time,
 )
@@ -26,7 +25,7 @@ def silence(seconds: float, channels: int = 2) -> np.ndarray:
 
 def test_regions_are_laid_end_to_end_per_channel_with_a_gap_between_them():
     regions = [[Segment(1.0, 2.0), Segment(5.0, 5.5)], [Segment(3.0, 4.0)]]
-    packed = pack_regions(silence(10.0), RATE, per_channel(regions))
+    packed = pack_regions(silence(10.0), RATE, list(enumerate(regions)))
     starts = [(r.channel, r.start_s, round(r.packed_start_s, 6)) for r in packed.regions]
     assert starts == [
         (0, 1.0, 0.0),
@@ -42,7 +41,7 @@ def test_the_packed_signal_is_read_from_the_call_span_by_span():
     rng = np.random.default_rng(0)
     call = rng.standard_normal((2, 12 * RATE)).astype(np.float32)
     regions = [[Segment(1.0, 2.0), Segment(5.0, 5.5), Segment(11.5, 13.0)], [Segment(3.0, 4.25)]]
-    packed = pack_regions(call, RATE, per_channel(regions))
+    packed = pack_regions(call, RATE, list(enumerate(regions)))
     gap = np.zeros(int(REGION_GAP_S * RATE), dtype=np.float32)
     laid_out = np.concatenate(
         [
@@ -68,7 +67,7 @@ def test_the_packed_signal_is_read_from_the_call_span_by_span():
 
 def test_chunks_never_mix_channels_nor_pass_whisper_window():
     regions = [[Segment(i * 3.0, i * 3.0 + 2.0) for i in range(20)], [Segment(0.5, 1.5)]]
-    packed = pack_regions(silence(70.0), RATE, per_channel(regions))
+    packed = pack_regions(silence(70.0), RATE, list(enumerate(regions)))
     assert all(end - start <= CHUNK_S + 1e-6 for start, end in packed.chunks)
     for start, end in packed.chunks:
         channels = {r.channel for r in packed.regions if start <= r.packed_start_s < end}
@@ -76,7 +75,7 @@ def test_chunks_never_mix_channels_nor_pass_whisper_window():
 
 
 def test_a_region_longer_than_a_window_is_split():
-    packed = pack_regions(silence(80.0, channels=1), RATE, [[(0, Segment(0.0, 75.0))]])
+    packed = pack_regions(silence(80.0, channels=1), RATE, [(0, [Segment(0.0, 75.0)])])
     assert len(packed.regions) >= 3
     assert all(r.end_s - r.start_s <= CHUNK_S for r in packed.regions)
     assert sum(r.end_s - r.start_s for r in packed.regions) == pytest.approx(75.0)
@@ -84,7 +83,7 @@ def test_a_region_longer_than_a_window_is_split():
 
 def test_packed_times_map_back_to_the_call_on_the_right_channel():
     regions = [[Segment(10.0, 12.0)], [Segment(20.0, 21.0)]]
-    packed = pack_regions(silence(30.0), RATE, per_channel(regions))
+    packed = pack_regions(silence(30.0), RATE, list(enumerate(regions)))
     second = packed.regions[1]
     assert to_call_time(packed, 0.5, 0.9) == (0, 10.5, 10.9)
     assert to_call_time(packed, second.packed_start_s + 0.2, second.packed_start_s + 0.4) == (
