@@ -197,9 +197,9 @@ def keep_offline() -> None:
 class SplitEncoder:
     """A faster-whisper model whose encoder takes a batch ``encoder_batch`` windows at a time.
 
-    On CPU the encoder's self-attention over a 30 s window (1500 frames, 8 heads in Whisper
-    base) is held in float32 for a moment: ~72 MB a window, 0.57 GB for a batch of 8, the
-    largest thing a worker holds. Encoded a few windows at a time, each window's output is the
+    On CPU the encoder's self-attention over a 30 s window (1500 frames) is held for a moment:
+    in Whisper base ~44 MB more a window, and a batch of 8 at once peaked 0.57 GB over the
+    worker's resting memory, the largest thing it held. Encoded a few windows at a time, each window's output is the
     same (a window is encoded on its own either way) and the whole batch is still decoded
     together; everything else is the model's own.
     """
