@@ -194,7 +194,7 @@ def keep_offline() -> None:
         os.environ.setdefault(variable, value)
 
 
-class SplitEncoder:
+class SplitBatchWhisper:
     """A faster-whisper model whose encoder takes a batch ``encoder_batch`` windows at a time.
 
     On CPU the encoder's self-attention over a 30 s window (1500 frames) is held for a moment:
@@ -271,7 +271,7 @@ class Models:
             encoder_batch = asr.resolved_encoder_batch_size()
             if asr.batch_size > 0:
                 batched = BatchedInferencePipeline(
-                    SplitEncoder(model, encoder_batch) if 0 < encoder_batch < asr.batch_size else model
+                    SplitBatchWhisper(model, encoder_batch) if 0 < encoder_batch < asr.batch_size else model
                 )
             else:
                 batched = None

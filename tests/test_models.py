@@ -84,7 +84,7 @@ def test_the_encoder_takes_a_batch_a_few_windows_at_a_time_for_the_same_output_i
 
     from pipeline.audio import load_audio
     from pipeline.config import load_settings
-    from pipeline.models import Models, SplitEncoder
+    from pipeline.models import Models, SplitBatchWhisper
 
     settings = load_settings(asr={"model": "whisper-tiny.en"})
     model, _ = Models(settings.models_dir, settings.asr).whisper()
@@ -96,7 +96,7 @@ def test_the_encoder_takes_a_batch_a_few_windows_at_a_time_for_the_same_output_i
     model.encode(features[:1])  # warm: the first call allocates what every call reuses
 
     whole, whole_rise = _resident_peak_rise_mb(lambda: np.asarray(model.encode(features)))
-    split, split_rise = _resident_peak_rise_mb(lambda: np.asarray(SplitEncoder(model, 1).encode(features)))
+    split, split_rise = _resident_peak_rise_mb(lambda: np.asarray(SplitBatchWhisper(model, 1).encode(features)))
     assert split.shape == whole.shape == (4, 1500, 384)
     assert np.allclose(split, whole, atol=1e-4)
     assert split_rise < 0.5 * whole_rise, (split_rise, whole_rise)
