@@ -195,13 +195,17 @@ def keep_offline() -> None:
 
 
 class SplitBatchWhisper:
-    """A faster-whisper model whose encoder takes a batch ``encoder_batch`` windows at a time.
+    """A faster-whisper model whose encoder and word aligner take a batch ``encoder_batch``
+    windows at a time.
 
     On CPU the encoder's self-attention over a 30 s window (1500 frames) is held for a moment:
     in Whisper base ~44 MB more a window, and a batch of 8 at once peaked 0.57 GB over the
-    worker's resting memory, the largest thing it held. Encoded a few windows at a time, each window's output is the
-    same (a window is encoded on its own either way) and the whole batch is still decoded
-    together; everything else is the model's own.
+    worker's resting memory, the largest thing it held. The aligner (word timestamps) runs the
+    decoder again over every window's words and the whole encoder output, so what it holds grows
+    with how much was said: 270-370 MB over a batch of 8 on the bank calls, the most on the
+    busiest batches, which a long call is the likelier to meet. A few windows at a time, each
+    window's output is the same (a window is encoded and aligned on its own either way) and the
+    whole batch is still decoded together; everything else is the model's own.
     """
 
     def __init__(self, model, encoder_batch: int):
@@ -222,6 +226,35 @@ class SplitBatchWhisper:
             for first in range(0, features.shape[0], self._encoder_batch)
         ]
         return ctranslate2.StorageView.from_array(np.concatenate(parts))
+
+    def add_word_timestamps(self, *args, **kwargs):
+        # faster-whisper's own, with this proxy as its model: it aligns through find_alignment below
+        from faster_whisper import WhisperModel
+
+        return WhisperModel.add_word_timestamps(self, *args, **kwargs)
+
+    def find_alignment(self, tokenizer, text_tokens, encoder_output, num_frames, median_filter_width=7):
+        import ctranslate2
+        import numpy as np
+
+        if isinstance(num_frames, int) or len(text_tokens) <= self._encoder_batch:
+            return self._model.find_alignment(
+                tokenizer, text_tokens, encoder_output, num_frames, median_filter_width
+            )
+        encoded = np.asarray(encoder_output)
+        alignments = []
+        for first in range(0, len(text_tokens), self._encoder_batch):
+            part = slice(first, first + self._encoder_batch)
+            alignments.extend(
+                self._model.find_alignment(
+                    tokenizer,
+                    text_tokens[part],
+                    ctranslate2.StorageView.from_array(np.ascontiguousarray(encoded[part])),
+                    num_frames[part],
+                    median_filter_width,
+                )
+            )
+        return alignments
 
 
 def _one_loader_at_a_time(method):

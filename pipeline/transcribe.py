@@ -45,8 +45,9 @@ class AsrOptions(BaseModel):
     encoder_batch_size: int = Field(
         4,
         ge=0,
-        description="windows the encoder takes at once on CPU, the batch still decoded together "
-        "(0 = the whole batch): on CPU its self-attention is held for a moment, ~44 MB a window in whisper-base",
+        description="windows the encoder and the word aligner take at once on CPU, the batch still "
+        "decoded together (0 = the whole batch): on CPU the encoder's self-attention is held for a "
+        "moment, ~44 MB a window in whisper-base, and the aligner's grows with the words",
     )
     language: str | None = "en"
     cpu_threads: int = Field(0, ge=0, description="0 = CTranslate2 default")

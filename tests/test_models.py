@@ -100,3 +100,46 @@ def test_the_encoder_takes_a_batch_a_few_windows_at_a_time_for_the_same_output_i
     assert split.shape == whole.shape == (4, 1500, 384)
     assert np.allclose(split, whole, atol=1e-4)
     assert split_rise < 0.5 * whole_rise, (split_rise, whole_rise)
+
+
+def test_the_aligner_takes_a_batch_a_few_windows_at_a_time_for_the_same_words():
+    """Word timestamps come from running the decoder again over each window's words and the
+    whole encoder output; split into windows of one, every word keeps its text and probability
+    and its times within two 20 ms frames (a time may move a frame or two with the batch it is
+    aligned in), and the aligner never sees more than one window."""
+    from faster_whisper import BatchedInferencePipeline
+
+    from pipeline.audio import load_audio
+    from pipeline.config import load_settings
+    from pipeline.models import Models, SplitBatchWhisper
+
+    settings = load_settings(asr={"model": "whisper-tiny.en"})
+    model, _ = Models(settings.models_dir, settings.asr).whisper()
+    audio = load_audio(SAMPLES / "good_call.mono.flac")
+    clips = [{"start": start, "end": start + 15.0} for start in (0.0, 15.0, 30.0, 45.0)]
+
+    def words(pipeline) -> list[tuple]:
+        segments, _ = pipeline.transcribe(
+            audio.samples[0], clip_timestamps=clips, batch_size=4, word_timestamps=True, beam_size=1
+        )
+        return [(w.word, round(w.probability, 4), w.start, w.end) for s in segments for w in s.words]
+
+    aligned_at_once: list[int] = []
+    split = SplitBatchWhisper(model, 1)
+    whole_find_alignment = model.find_alignment
+
+    def counted(tokenizer, text_tokens, *args, **kwargs):
+        aligned_at_once.append(len(text_tokens))
+        return whole_find_alignment(tokenizer, text_tokens, *args, **kwargs)
+
+    whole = words(BatchedInferencePipeline(model))
+    model.find_alignment = counted
+    try:
+        in_parts = words(BatchedInferencePipeline(split))
+    finally:
+        del model.find_alignment
+    assert len(whole) > 40
+    assert [word[:2] for word in in_parts] == [word[:2] for word in whole]
+    moved = [abs(a - b) for x, y in zip(in_parts, whole) for a, b in zip(x[2:], y[2:])]
+    assert max(moved) <= 0.041, max(moved)
+    assert aligned_at_once and max(aligned_at_once) == 1, aligned_at_once
