@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -194,6 +195,24 @@ def keep_offline() -> None:
         os.environ.setdefault(variable, value)
 
 
+def heap_trimmer() -> Callable[[], None]:
+    """glibc's ``malloc_trim(0)``: hands the C heap's free pages back to the system. Where the C
+    library has none (not glibc), a no-op."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return lambda: None
+    trim.argtypes = [ctypes.c_size_t]
+
+    def trim_heap() -> None:
+        trim(0)
+
+    return trim_heap
+
+
 class SplitBatchWhisper:
     """A faster-whisper model whose encoder and word aligner take a batch ``encoder_batch``
     windows at a time.
@@ -211,6 +230,7 @@ class SplitBatchWhisper:
     def __init__(self, model, encoder_batch: int):
         self._model = model
         self._encoder_batch = encoder_batch
+        self._trim_heap = heap_trimmer()
 
     def __getattr__(self, name):
         return getattr(self._model, name)
@@ -219,6 +239,11 @@ class SplitBatchWhisper:
         import ctranslate2
         import numpy as np
 
+        # What the last batch freed goes back to the system first: glibc keeps it otherwise, and
+        # the resting memory it keeps climbed by ~130 MB over a long call's first batches and
+        # stayed (a 20-minute bank call: 750 -> 880 MB resting, peak 1.17 GB; trimmed, 445 MB
+        # resting and a 0.93 GB peak at any length, for 2-5 % more time).
+        self._trim_heap()
         if features.ndim == 2 or features.shape[0] <= self._encoder_batch:
             return self._model.encode(features)
         parts = [

@@ -143,3 +143,48 @@ def test_the_aligner_takes_a_batch_a_few_windows_at_a_time_for_the_same_words():
     moved = [abs(a - b) for x, y in zip(in_parts, whole) for a, b in zip(x[2:], y[2:])]
     assert max(moved) <= 0.041, max(moved)
     assert aligned_at_once and max(aligned_at_once) == 1, aligned_at_once
+
+
+_FREED_BETWEEN_KEPT_BLOCKS = """
+import ctypes, ctypes.util, sys
+from pathlib import Path
+from pipeline.models import heap_trimmer
+
+def resident_mb():
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+
+libc = ctypes.CDLL(ctypes.util.find_library("c"))
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+freed, kept = [], []
+for _ in range(2000):  # 64 KB blocks come from the heap (under glibc's mmap threshold)
+    freed.append(libc.malloc(64_000))
+    ctypes.memset(freed[-1], 1, 64_000)
+    kept.append(libc.malloc(64))
+for block in freed:
+    libc.free(block)
+before = resident_mb()
+heap_trimmer()()
+print(before, resident_mb())
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+def test_heap_trimmer_hands_freed_memory_back_to_the_system():
+    """Memory freed between blocks still in use (as a Whisper batch leaves the C heap) stays
+    resident until trimmed. In a fresh interpreter, whose heap has no free blocks of its own."""
+    import subprocess
+    import sys
+
+    shown = subprocess.run(
+        [sys.executable, "-c", _FREED_BETWEEN_KEPT_BLOCKS],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    before, after = map(float, shown.stdout.split())
+    assert before - after > 60, (before, after)
