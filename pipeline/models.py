@@ -235,6 +235,10 @@ class SplitBatchWhisper:
     def __getattr__(self, name):
         return getattr(self._model, name)
 
+    def _parts(self, windows: int) -> list[slice]:
+        """The batch's windows, ``encoder_batch`` at a time."""
+        return [slice(first, first + self._encoder_batch) for first in range(0, windows, self._encoder_batch)]
+
     def encode(self, features):
         import ctranslate2
         import numpy as np
@@ -246,10 +250,7 @@ class SplitBatchWhisper:
         self._trim_heap()
         if features.ndim == 2 or features.shape[0] <= self._encoder_batch:
             return self._model.encode(features)
-        parts = [
-            np.asarray(self._model.encode(features[first : first + self._encoder_batch]))
-            for first in range(0, features.shape[0], self._encoder_batch)
-        ]
+        parts = [np.asarray(self._model.encode(features[part])) for part in self._parts(features.shape[0])]
         return ctranslate2.StorageView.from_array(np.concatenate(parts))
 
     def add_word_timestamps(self, *args, **kwargs):
@@ -268,8 +269,7 @@ class SplitBatchWhisper:
             )
         encoded = np.asarray(encoder_output)
         alignments = []
-        for first in range(0, len(text_tokens), self._encoder_batch):
-            part = slice(first, first + self._encoder_batch)
+        for part in self._parts(len(text_tokens)):
             alignments.extend(
                 self._model.find_alignment(
                     tokenizer,
