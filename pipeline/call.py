@@ -131,6 +131,7 @@ class CallProcessor:
         settings, clock = self.settings, StageClock()
         # decoded once, block by block, to a spool on disk; each stage reads what it needs from it
         with decode_to_spool(path, settings.max_duration_s, sha256, settings.audio) as audio:
+            clock.lap("decode")  # decoding takes no lane: it is the call's own work, not queueing
             with self.lanes.enter("before_asr", clock):
                 call = conversation_channels(audio)
                 if self.memory_plan:

@@ -74,3 +74,29 @@ def test_a_run_past_its_deadline_starts_nothing_and_says_so(tmp_path):
     assert summary["not_started"] == calls and summary["done"] == 0
     events = [json.loads(line)["event"] for line in (tmp_path / "run.jsonl").read_text().splitlines()]
     assert events == ["run_start", "deadline", "run_end"]
+
+
+def test_a_calls_stage_times_count_decoding_as_its_own_work(tiny_settings, monkeypatch):
+    """The log's per-stage times and the stored processing time: decoding the file is the call's
+    own work ("decode"), not time queued for another call's lane ("waiting")."""
+    import time
+    from contextlib import contextmanager
+
+    import pipeline.call as call_module
+    from pipeline.call import CallProcessor
+    from pipeline.digest import file_sha256
+
+    real_decode = call_module.decode_to_spool
+
+    @contextmanager
+    def slow_decode(*args, **kwargs):
+        time.sleep(0.5)  # a long file takes a while to decode
+        with real_decode(*args, **kwargs) as audio:
+            yield audio
+
+    monkeypatch.setattr(call_module, "decode_to_spool", slow_decode)
+    path = SAMPLES / "rude_call.stereo.flac"
+    result = CallProcessor(tiny_settings)(path, file_sha256(path))
+    assert result.stage_s["decode"] >= 0.5
+    assert result.stage_s["waiting"] < 0.5  # nothing else was in flight
+    assert result.processing_s >= result.stage_s["decode"] + result.stage_s["transcribe"]
