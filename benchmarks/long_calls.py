@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,20 +47,34 @@ class Measured:
 
 @dataclass
 class Row:
+    """One call length: every round's callqa process and bare process."""
+
     minutes: float
     audio_s: float
-    callqa: Measured
-    bare: Measured | None
+    callqa: list[Measured]
+    bare: list[Measured]
+
+    @property
+    def callqa_peak_gb(self) -> float:
+        return statistics.median(run.peak_rss_gb for run in self.callqa)
+
+    @property
+    def bare_peak_gb(self) -> float | None:
+        return statistics.median(run.peak_rss_gb for run in self.bare) if self.bare else None
 
     @property
     def callqa_rtf(self) -> float | None:
-        return self.callqa.processing_s / self.audio_s if self.callqa.processing_s else None
+        return self._median_rtf(self.callqa)
 
     @property
     def bare_rtf(self) -> float | None:
-        if self.bare is None or not self.bare.processing_s:
+        return self._median_rtf(self.bare)
+
+    def _median_rtf(self, runs: list[Measured]) -> float | None:
+        """Median over the rounds; none when any round failed to give its processing time."""
+        if not runs or any(not run.processing_s for run in runs):
             return None
-        return self.bare.processing_s / self.audio_s
+        return statistics.median(run.processing_s / self.audio_s for run in runs)
 
 
 def shared_dual_channel_calls(eval_dir: Path = SHARED_EVAL) -> list[Path]:
@@ -114,7 +129,8 @@ def measure(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, 
 def run_callqa(project: Path, warmup: Path, call: Path, model: str, workdir: Path) -> Measured:
     import duckdb
 
-    db = workdir / f"{call.stem}.duckdb"
+    # a database of its own each time: a call already stored would be skipped, not measured
+    db = Path(tempfile.mkdtemp(prefix=f"{call.stem}-", dir=workdir)) / "calls.duckdb"
     command = [sys.executable, "-m", "pipeline.cli", "run", str(warmup), str(call), "--db", str(db)]
     command += ["--model", model, "-q"]
     wall_s, peak_gb, code, output = measure(command, project, project_environment(project))
@@ -202,18 +218,35 @@ def print_table(rows: list[Row], model: str, project: Path) -> None:
         f"`callqa run` ({project.name}) vs bare faster-whisper, model {model}, 2-channel 8 kHz calls built "
         "from the shared real calls; peak = peak resident memory of the process; RTF = processing time / call length"
     )
-    header = f"{'call':>8} | {'callqa peak GB':>14} | {'callqa RTF':>10} | {'bare peak GB':>12} | {'bare RTF':>8} | {'vs first':>8}"
+    rounds = len(rows[0].callqa) if rows else 0
+    if rounds > 1:
+        print(f"medians of {rounds} rounds, range (lowest-highest) beside the peaks")
+    header = (
+        f"{'call':>8} | {'callqa peak GB':>18} | {'callqa RTF':>10} | {'bare peak GB':>18} | "
+        f"{'bare RTF':>8} | {'vs first':>8}"
+    )
     print(header)
     print("-" * len(header))
-    first = rows[0].callqa.peak_rss_gb if rows else None
+    first = rows[0].callqa_peak_gb if rows else None
     for row in rows:
-        bare_peak = f"{row.bare.peak_rss_gb:.2f}" if row.bare else "-"
+        bare_peak = peak_cell(row.bare_peak_gb, row.bare)
         bare_rtf = f"{row.bare_rtf:.3f}" if row.bare_rtf else "-"
         rtf = f"{row.callqa_rtf:.3f}" if row.callqa_rtf else "failed"
-        growth = f"{row.callqa.peak_rss_gb / first - 1:+.1%}" if first else "-"
+        growth = f"{row.callqa_peak_gb / first - 1:+.1%}" if first else "-"
         print(
-            f"{row.minutes:>6.0f} m | {row.callqa.peak_rss_gb:>14.2f} | {rtf:>10} | {bare_peak:>12} | {bare_rtf:>8} | {growth:>8}"
+            f"{row.minutes:>6.0f} m | {peak_cell(row.callqa_peak_gb, row.callqa):>18} | {rtf:>10} | "
+            f"{bare_peak:>18} | {bare_rtf:>8} | {growth:>8}"
         )
+
+
+def peak_cell(median: float | None, runs: list[Measured]) -> str:
+    """The median peak, with the range over the rounds when there were several."""
+    if median is None:
+        return "-"
+    if len(runs) < 2:
+        return f"{median:.2f}"
+    peaks = [run.peak_rss_gb for run in runs]
+    return f"{median:.2f} ({min(peaks):.2f}-{max(peaks):.2f})"
 
 
 def plot(rows: list[Row], path: Path) -> None:
@@ -224,8 +257,8 @@ def plot(rows: list[Row], path: Path) -> None:
 
     minutes = [row.minutes for row in rows]
     figure, axis = plt.subplots(figsize=(5.5, 3.2), dpi=120)
-    axis.plot(minutes, [row.callqa.peak_rss_gb for row in rows], "o-", label="callqa run")
-    bare = [(row.minutes, row.bare.peak_rss_gb) for row in rows if row.bare]
+    axis.plot(minutes, [row.callqa_peak_gb for row in rows], "o-", label="callqa run")
+    bare = [(row.minutes, row.bare_peak_gb) for row in rows if row.bare]
     if bare:
         axis.plot(*zip(*bare), "s--", label="bare faster-whisper")
     axis.axhline(2.0, color="grey", linewidth=0.8, linestyle=":", label="2 GB budget")
@@ -243,6 +276,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--lengths", type=float, nargs="+", default=list(DEFAULT_LENGTHS_MIN), help="minutes"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="times each length is measured (the lengths in turn)"
     )
     parser.add_argument("--model", default="whisper-base")
     parser.add_argument(
@@ -265,24 +301,31 @@ def main() -> None:
 
     import soundfile as sf
 
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     sources = shared_dual_channel_calls()
-    rows: list[Row] = []
+    project = args.project.resolve()
     with tempfile.TemporaryDirectory(prefix="callqa-long-calls-") as folder:
         workdir = Path(folder)
+        calls, rows = [], []
         for minutes in args.lengths:
-            call = build_long_call(sources, minutes, workdir / f"long_{minutes:g}min.flac")
-            audio_s = sf.info(str(call)).duration
-            print(f"{minutes:g} min: callqa run ...", file=sys.stderr, flush=True)
-            measured = run_callqa(args.project.resolve(), sources[0], call, args.model, workdir)
-            bare = None
-            if not args.no_bare:
-                print(f"{minutes:g} min: bare faster-whisper ...", file=sys.stderr, flush=True)
-                bare = run_bare(args.project.resolve(), sources[0], call, args.model)
-            rows.append(Row(minutes, audio_s, measured, bare))
-            call.unlink()
-            print(f"{minutes:g} min: {json.dumps(asdict(rows[-1]))}", file=sys.stderr, flush=True)
+            calls.append(build_long_call(sources, minutes, workdir / f"long_{minutes:g}min.flac"))
+            rows.append(Row(minutes, sf.info(str(calls[-1])).duration, [], []))
+        # the lengths in turn each round, so a slow or busy spell of the machine spreads over all
+        for round_number in range(1, args.rounds + 1):
+            for row, call in zip(rows, calls):
+                step = f"{row.minutes:g} min, round {round_number}/{args.rounds}"
+                print(f"{step}: callqa run ...", file=sys.stderr, flush=True)
+                row.callqa.append(run_callqa(project, sources[0], call, args.model, workdir))
+                if not args.no_bare:
+                    print(f"{step}: bare faster-whisper ...", file=sys.stderr, flush=True)
+                    row.bare.append(run_bare(project, sources[0], call, args.model))
+                measured = {"callqa": asdict(row.callqa[-1])}
+                if row.bare:
+                    measured["bare"] = asdict(row.bare[-1])
+                print(f"{step}: {json.dumps(measured)}", file=sys.stderr, flush=True)
     print()
-    print_table(rows, args.model, args.project.resolve())
+    print_table(rows, args.model, project)
     if args.plot:
         plot(rows, args.plot)
         print(f"plot: {args.plot}")
@@ -290,7 +333,13 @@ def main() -> None:
         args.json.write_text(
             json.dumps(
                 [
-                    asdict(row) | {"callqa_rtf": row.callqa_rtf, "bare_rtf": row.bare_rtf}
+                    asdict(row)
+                    | {
+                        "callqa_peak_gb": row.callqa_peak_gb,
+                        "bare_peak_gb": row.bare_peak_gb,
+                        "callqa_rtf": row.callqa_rtf,
+                        "bare_rtf": row.bare_rtf,
+                    }
                     for row in rows
                 ],
                 indent=2,
