@@ -6,6 +6,13 @@ When a change is *meant* to change what is stored, regenerate the snapshot in it
 why in the message:
 
     .venv/bin/python tests/rows_snapshot.py --write
+
+Whisper's int8 arithmetic follows the CPU (its vector instructions, which GEMM library runs): the
+same commit stores other probabilities, times and now and then other words on another CPU. Such a
+CPU keeps a variant of its own, ``audio_samples_rows.<cpu>.json``, written from a commit whose rows
+match an existing snapshot on the CPU that made it (``--write --variant NAME``); the test compares
+with the variant nearest the run. A change meant to alter the rows rewrites the variant of the
+machine it is made on and deletes the others, which their machines then write again.
 """
 
 from __future__ import annotations
@@ -93,6 +100,29 @@ def run_default_model(db: Path) -> subprocess.CompletedProcess:
     return subprocess.run(command, check=False, capture_output=True, text=True, cwd=PROJECT)
 
 
+def snapshots() -> list[Path]:
+    """The snapshot and its variants for other CPUs."""
+    return [SNAPSHOT, *sorted(SNAPSHOT.parent.glob(f"{SNAPSHOT.stem}.*.json"))]
+
+
+def differing_rows(stored: list[list], expected: list[list]) -> tuple[list[list], list[list]]:
+    """(rows of ``expected`` not stored, stored rows not in ``expected``); column names first in both."""
+    missing = [row for row in expected[1:] if row not in stored[1:]]
+    extra = [row for row in stored[1:] if row not in expected[1:]]
+    return missing, extra
+
+
+def nearest_snapshot(tables: dict[str, list[list]]) -> Path:
+    """The snapshot (or CPU variant) whose words differ least from ``tables``' words."""
+    words = json.loads(json.dumps(tables.get("words", [[]])))
+
+    def distance(path: Path) -> int:
+        expected = json.loads(path.read_text()).get("words", [[]])
+        return sum(len(rows) for rows in differing_rows(words, expected))
+
+    return min(snapshots(), key=distance)
+
+
 def write_snapshot(tables: dict[str, list[list]], path: Path = SNAPSHOT) -> None:
     # one row per line, so a changed row shows as a one-line diff
     lines = ["{"]
@@ -117,10 +147,18 @@ def main() -> int:
         type=Path,
         help="snapshot this database (made by `callqa run audio_samples/`) instead of running the model",
     )
+    parser.add_argument(
+        "--variant",
+        help="write the variant for this machine's CPU (e.g. amd-zen4-avx512) instead of the snapshot",
+    )
     args = parser.parse_args()
     if not args.write:
         parser.print_help()
         return 2
+    target = SNAPSHOT if not args.variant else SNAPSHOT.with_name(f"{SNAPSHOT.stem}.{args.variant}.json")
+    # the kernels the test run pins (tests/conftest.py), or the snapshot is of other arithmetic
+    sys.path.insert(0, str(PROJECT))
+    import tests.conftest  # noqa: F401
     with tempfile.TemporaryDirectory() as folder:
         db = args.db or Path(folder) / "calls.duckdb"
         if args.db is None:
@@ -128,8 +166,8 @@ def main() -> int:
             if result.returncode != 0:
                 print(result.stdout, result.stderr, file=sys.stderr)
                 return 1
-        write_snapshot(database_rows(db))
-    print(f"wrote {SNAPSHOT}")
+        write_snapshot(database_rows(db), target)
+    print(f"wrote {target}")
     return 0
 
 
