@@ -197,3 +197,23 @@ def test_a_region_whisper_does_not_hear_is_asked_again_but_never_twice_with_the_
     assert asked[1] == [(0.0, 2.75)]  # the run of both
     assert asked[2] == [(0.0, 1.25), (1.25, 2.75)]  # then each alone
     assert len(asked) == 3
+
+
+def test_punctuation_alone_is_no_word():
+    """Over a noisy line Whisper writes "..." where it makes nothing out: no word, so no turn."""
+    from types import SimpleNamespace
+
+    from pipeline.transcribe import AsrOptions, transcribe_regions
+
+    def word(start, end, text):
+        return SimpleNamespace(start=start, end=end, word=text, probability=0.4)
+
+    class NoisyBatched:
+        def transcribe(self, audio, clip_timestamps, **kwargs):
+            segment = SimpleNamespace(words=[word(0.1, 0.3, " ..."), word(0.3, 0.6, " Hello,"), word(0.6, 0.8, " -")])
+            return iter([segment]), SimpleNamespace(language="en")
+
+    rate = 16_000
+    samples = np.zeros((1, rate * 5), dtype=np.float32)
+    words = transcribe_regions((None, NoisyBatched()), samples, rate, [[Segment(0.0, 1.0)]], AsrOptions(region_pad_s=0.0))
+    assert [w.word for w in words] == ["Hello,"]
