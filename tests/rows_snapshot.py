@@ -149,7 +149,7 @@ def main() -> int:
     )
     parser.add_argument(
         "--variant",
-        help="write the variant for this machine's CPU (e.g. amd-zen4-avx512) instead of the snapshot",
+        help="write the variant for this machine's CPU (e.g. amd-epyc-avx512) instead of the snapshot",
     )
     args = parser.parse_args()
     if not args.write:
