@@ -276,10 +276,9 @@ def transcribe_regions(
         ):
             placed = to_call_time(packed, start, end)
             text = text.strip()
-            if placed is None or not text:
+            # no text, or "..." or "-" alone: what Whisper writes for a sound it cannot make out
+            if placed is None or not any(character.isalnum() for character in text):
                 continue
-            if not any(character.isalnum() for character in text):
-                continue  # "..." or "-" alone: what Whisper writes for a sound it cannot make out
             channel, start_s, end_s = placed
             word = Word(start_s, end_s, text, round(float(probability), 4), channel=channel)
             by_chunk[max(0, bisect.bisect_right(starts, start) - 1)].append(((start + end) / 2, word))
