@@ -492,18 +492,14 @@ def settle_speech(
     in_candidate = [timeline.SpanIndex(spans) for spans in activity.candidates]
     for word in words:
         channel = word.channel
-        middle = (word.start_s + word.end_s) / 2
-        # Whisper's timings run early (or late) into the silence beside a word: a word that
-        # starts or ends inside a speech region is said there.
-        found = (in_speech[channel].first_containing(t) for t in (middle, word.start_s + EDGE_S, word.end_s - EDGE_S))
-        index = next((i for i in found if i is not None), None)
+        index = _region_of(word, in_speech[channel])
         if index is not None:
             # ...and sounds inside it: its timing is brought into the region
             region = activity.speech[channel][index]
             start_s, end_s = max(word.start_s, region.start_s), min(word.end_s, region.end_s)
             kept.append(replace(word, start_s=round(start_s, 3), end_s=round(max(start_s, end_s), 3)))
             continue
-        index = in_candidate[channel].first_containing(middle)
+        index = in_candidate[channel].first_containing((word.start_s + word.end_s) / 2)
         if index is not None:
             by_candidate.setdefault((channel, index), []).append(word)
         elif word.probability >= min_word_probability and activity.is_own_voice(
@@ -531,6 +527,13 @@ def settle_speech(
         kept.extend(heard)
     kept.sort(key=lambda word: (word.start_s, word.channel))
     return [timeline.merge(channel) for channel in regions], kept
+
+
+def _region_of(word: Word, speech: timeline.SpanIndex) -> int | None:
+    """The speech region ``word`` is said in, if any. Whisper's timings run early (or late) into
+    the silence beside a word: a word that starts or ends inside a region is said there."""
+    times = ((word.start_s + word.end_s) / 2, word.start_s + EDGE_S, word.end_s - EDGE_S)
+    return next((i for i in map(speech.first_containing, times) if i is not None), None)
 
 
 def _audible(
