@@ -149,7 +149,7 @@ class CallProcessor:
                 )  # fmt: skip
                 clock.lap("transcribe")
             with self.lanes.enter("after_asr", clock):
-                regions, words = settle_speech(activity, heard, settings.vad)
+                regions, words = settle_speech(activity, heard, settings.vad, settings.bleed)
                 require_speech(audio, regions, settings.min_speech_s)
                 diarizer = self.stereo_diarizer if call.channels == 2 else self.mono_diarizer
                 diarization = diarizer(call, regions)

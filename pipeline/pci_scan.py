@@ -410,7 +410,7 @@ def transcribe_file(path: Path, settings, models):
         heard = transcribe_regions(
             models.whisper(), call, call.sample_rate, activity.speech, settings.asr, activity.candidates
         )
-        _, words = settle_speech(activity, heard, settings.vad)
+        _, words = settle_speech(activity, heard, settings.vad, settings.bleed)
         stereo = call.channels == 2
     return [
         replace(w, speaker=settings.channel_map.get(w.channel, UNKNOWN) if stereo else UNKNOWN)

@@ -112,6 +112,17 @@ class SpeechActivity:
     leak: np.ndarray  # (channels, frames) bool: audible, but far below the other channel
     # (channels, frames) bool, two channels only: the channel's own voice standing out of its noise
     audible_own: np.ndarray | None = None
+    levels_db: np.ndarray | None = None  # (channels, frames): each frame's level, in dBFS
+
+    def level_db(self, channel: int, start_s: float, end_s: float) -> float:
+        """The channel's mean power over [start_s, end_s], in dBFS (its loud frames weigh most)."""
+        if self.levels_db is None:
+            raise ValueError("this SpeechActivity carries no frame levels")
+        first = int(start_s / FRAME_S)
+        levels = self.levels_db[channel, first : max(first + 1, int(np.ceil(end_s / FRAME_S)))]
+        if not levels.size:
+            return SILENT_DB
+        return float(10.0 * np.log10(max(float(np.mean(10.0 ** (levels / 10.0))), 1e-12)))
 
     def _sounding(self, channel: int) -> np.ndarray:
         """Own-voice frames that sound: on two channels, Silero's hint at the line's floor between
@@ -414,7 +425,7 @@ def detect_speech(
         )  # fmt: skip
         candidates.append(_candidates(evidence[channel], [*speech[channel], *others], options, duration_s))
     audible_own = (audible & own) if source.channels == 2 else None
-    return SpeechActivity(speech, candidates, evidence, leak, audible_own)
+    return SpeechActivity(speech, candidates, evidence, leak, audible_own, levels)
 
 
 def channel_levels_db(source: AudioSource) -> np.ndarray:
@@ -470,7 +481,7 @@ def _candidates(
 
 
 def settle_speech(
-    activity: SpeechActivity, words: list[Word], options: VadOptions
+    activity: SpeechActivity, words: list[Word], options: VadOptions, bleed: BleedOptions = BleedOptions()
 ) -> tuple[list[list[Segment]], list[Word]]:
     """Speech regions and words once the ASR has been heard: its word timings are evidence.
 
@@ -482,19 +493,31 @@ def settle_speech(
       alone is a stray word or two); otherwise its words go;
     - a word the ASR heard just outside every region (the ASR listens with a margin) extends the
       speech to cover it when it is confident and the channel's own voice there; a word in the
-      other side's leak is dropped, so bleed never becomes a word or a turn.
+      other side's leak is dropped, so bleed never becomes a word or a turn;
+    - a word the other channel heard too, at the same time, where this channel is
+      ``bleed.margin_db`` quieter than the other, is that side's word leaking in
+      (``leaked_echoes``): it goes, and so does a speech region whose every word is such an echo
+      (Silero heard the leak, with this line's noise in the other side's pauses as its own voice).
     """
     min_word_probability, pad_s = options.confirm_min_word_probability, options.pad_s
     kept: list[Word] = []
-    regions = [list(channel) for channel in activity.speech]
+    added: list[list[Segment]] = [[] for _ in activity.speech]
     by_candidate: dict[tuple[int, int], list[Word]] = {}
     in_speech = [timeline.SpanIndex(spans) for spans in activity.speech]
     in_candidate = [timeline.SpanIndex(spans) for spans in activity.candidates]
+    echoes = leaked_echoes(words, activity, bleed.margin_db)
+    echo_regions: set[tuple[int, int]] = set()  # regions with a word echoed from the other side
+    own_regions: set[tuple[int, int]] = set()  # regions with a word of their own
     for word in words:
         channel = word.channel
         index = _region_of(word, in_speech[channel])
+        if id(word) in echoes:
+            if index is not None:
+                echo_regions.add((channel, index))
+            continue
         if index is not None:
-            # ...and sounds inside it: its timing is brought into the region
+            own_regions.add((channel, index))
+            # said in a speech region: its timing is brought into the region
             region = activity.speech[channel][index]
             start_s, end_s = max(word.start_s, region.start_s), min(word.end_s, region.end_s)
             kept.append(replace(word, start_s=round(start_s, 3), end_s=round(max(start_s, end_s), 3)))
@@ -508,7 +531,7 @@ def settle_speech(
             # Whisper's word timings run early into the silence before a word: speech starts
             # where the word sounds on its own channel.
             start_s, end_s = activity.voiced_span(channel, word.start_s, word.end_s)
-            regions[channel].append(
+            added[channel].append(
                 Segment(round(max(0.0, start_s - pad_s), 3), round(end_s + pad_s, 3))
             )
             kept.append(word)
@@ -523,10 +546,39 @@ def settle_speech(
         candidate = activity.candidates[channel][index]
         start_s = max(candidate.start_s, min(w.start_s for w in heard) - pad_s)
         end_s = min(candidate.end_s, max(w.end_s for w in heard) + pad_s)
-        regions[channel].append(Segment(round(start_s, 3), round(end_s, 3)))
+        added[channel].append(Segment(round(start_s, 3), round(end_s, 3)))
         kept.extend(heard)
     kept.sort(key=lambda word: (word.start_s, word.channel))
+    leaked = echo_regions - own_regions
+    regions = [
+        [r for index, r in enumerate(spans) if (channel, index) not in leaked]
+        + added[channel]
+        for channel, spans in enumerate(activity.speech)
+    ]
     return [timeline.merge(channel) for channel in regions], kept
+
+
+def leaked_echoes(words: list[Word], activity: SpeechActivity, margin_db: float) -> set[int]:
+    """``id()`` of each word that is the other channel's word leaking in: the other channel heard
+    the same word over the same time, and over this word this channel is ``margin_db`` or more
+    quieter than the other (the other side's voice, leaking in; Whisper may stretch such a word
+    back into this line's noise). Two people saying the same word at once, or one after the
+    other, are each loud on their own line over their own word: both words stay."""
+    if len(activity.speech) != 2:
+        return set()
+    by_text: dict[tuple[int, str], list[Word]] = {}
+    for word in words:
+        by_text.setdefault((word.channel, _spoken(word.word)), []).append(word)
+    echoes = set()
+    for word in words:
+        other_channel = 1 - word.channel
+        twins = by_text.get((other_channel, _spoken(word.word)), [])
+        if any(t.start_s < word.end_s and t.end_s > word.start_s for t in twins) and (
+            activity.level_db(word.channel, word.start_s, word.end_s) + margin_db
+            <= activity.level_db(other_channel, word.start_s, word.end_s)
+        ):
+            echoes.add(id(word))
+    return echoes
 
 
 def _region_of(word: Word, speech: timeline.SpanIndex) -> int | None:
@@ -534,6 +586,11 @@ def _region_of(word: Word, speech: timeline.SpanIndex) -> int | None:
     the silence beside a word: a word that starts or ends inside a region is said there."""
     times = ((word.start_s + word.end_s) / 2, word.start_s + EDGE_S, word.end_s - EDGE_S)
     return next((i for i in map(speech.first_containing, times) if i is not None), None)
+
+
+def _spoken(text: str) -> str:
+    """A word as said, for telling whether two channels heard the same one ("Have," = "have")."""
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
 
 
 def _audible(

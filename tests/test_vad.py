@@ -95,3 +95,50 @@ def test_mask_to_regions_pads_and_clips_to_the_call():
 def test_detect_speech_refuses_wrong_rate():
     with pytest.raises(ValueError, match="16 kHz"):
         detect_speech(np.zeros((1, 8000), dtype=np.float32), 8000, NO_PAD, BleedOptions())
+
+
+
+def _activity_with_a_leaked_word(customer_talks_over: bool, customer_region: bool = False):
+    """3.2 s, two channels: the agent speaks from 1.6 s at -20 dBFS; on the customer's line only
+    the agent's leak sounds then, 25 dB down (or, with ``customer_talks_over``, the customer's own
+    voice too); before it, the line's noise, which Silero half heard (a candidate at 0.5-1.7 s)
+    or, with ``customer_region``, heard as speech (a region at 1.0-2.4 s)."""
+    from pipeline.types import Segment
+    from pipeline.vad import FRAME_S, SpeechActivity
+
+    frames = 100
+    levels = np.full((2, frames), -70.0)
+    levels[0, 50:] = -20.0
+    levels[1, 16:50] = -50.0
+    levels[1, 50:] = -22.0 if customer_talks_over else -45.0
+    own = levels[::-1] - 15.0 <= levels  # not far below the other channel
+    leak = ~own & (levels > -60.0)
+    speech = [[Segment(1.6, frames * FRAME_S)], [Segment(1.0, 2.4)] if customer_region else []]
+    candidates = [[], [] if customer_region else [Segment(0.5, 1.7)]]
+    return SpeechActivity(speech, candidates, own, leak, own.copy(), levels)
+
+
+@pytest.mark.parametrize("customer_region", [False, True], ids=["candidate", "silero region"])
+@pytest.mark.parametrize(
+    "heard_on_the_customer_line, customer_talks_over, kept",
+    [
+        ("have", False, False),  # the agent's "have" leaking in, stretched back into the noise
+        ("Have,", False, False),  # the same word, whatever Whisper's case and punctuation
+        ("hello", False, True),  # a word the agent did not say: not an echo of the agent
+        ("have", True, True),  # both say it at once, each on their own line
+    ],
+)
+def test_a_word_both_channels_hear_at_once_is_said_where_it_is_loud(
+    heard_on_the_customer_line, customer_talks_over, kept, customer_region
+):
+    from pipeline.types import Word
+    from pipeline.vad import settle_speech
+
+    activity = _activity_with_a_leaked_word(customer_talks_over, customer_region)
+    agent_word = Word(2.0, 2.4, "have", 0.99, channel=0)
+    customer_word = Word(1.0, 2.3, heard_on_the_customer_line, 0.77, channel=1)
+    regions, words = settle_speech(activity, [customer_word, agent_word], VadOptions())
+    assert [w.word for w in words if w.channel == 0] == ["have"]
+    assert [w.word for w in words if w.channel == 1] == ([heard_on_the_customer_line] if kept else [])
+    assert bool(regions[1]) is kept  # no customer speech made of the leak
+    assert regions[0] == activity.speech[0]
