@@ -59,7 +59,7 @@ class VadOptions(BaseModel):
         0.5, ge=0.0, le=1.0, description="mean ASR word probability that confirms a candidate as speech"
     )
     confirm_min_words: int = Field(
-        3, ge=1, description="this many words confirm a candidate at a lower mean probability..."
+        3, ge=1, description="this many words confirm a candidate at a lower median probability..."
     )
     confirm_many_word_probability: float = Field(
         0.25, ge=0.0, le=1.0, description="...of at least this (speech under heavy noise)"
@@ -488,9 +488,10 @@ def settle_speech(
     - words inside a speech region, or starting or ending in one, stay;
     - a candidate is confirmed as speech (from its first word to its last, padded) when its
       words' mean probability reaches ``confirm_min_word_probability``, or when it holds at
-      least ``confirm_min_words`` words of mean probability ``confirm_many_word_probability``
+      least ``confirm_min_words`` words of median probability ``confirm_many_word_probability``
       (speech under heavy noise comes out as several unsure words; what Whisper makes of noise
-      alone is a stray word or two); otherwise its words go;
+      alone is a stray word or two, or a string of words it barely believes but for one, which
+      lifts their mean and not their median); otherwise its words go;
     - a word the ASR heard just outside every region (the ASR listens with a margin) extends the
       speech to cover it when it is confident and the channel's own voice there; a word in the
       other side's leak is dropped, so bleed never becomes a word or a turn;
@@ -539,7 +540,7 @@ def settle_speech(
         mean_probability = float(np.mean([w.probability for w in heard]))
         confirmed = mean_probability >= min_word_probability or (
             len(heard) >= options.confirm_min_words
-            and mean_probability >= options.confirm_many_word_probability
+            and float(np.median([w.probability for w in heard])) >= options.confirm_many_word_probability
         )
         if not confirmed:
             continue

@@ -142,3 +142,31 @@ def test_a_word_both_channels_hear_at_once_is_said_where_it_is_loud(
     assert [w.word for w in words if w.channel == 1] == ([heard_on_the_customer_line] if kept else [])
     assert bool(regions[1]) is kept  # no customer speech made of the leak
     assert regions[0] == activity.speech[0]
+
+
+@pytest.mark.parametrize(
+    "probabilities, confirmed",
+    [
+        ([0.9], True),  # one word heard with confidence
+        ([0.3], False),  # a stray unsure word: what Whisper makes of a noise
+        ([0.2, 0.3], False),
+        ([0.35, 0.4, 0.3, 0.45], True),  # speech under heavy noise: several unsure words
+        # a hang-up clatter on a real bank call (0002f70f, 50.2 s): "I want you to let", all but
+        # one barely believed; their mean (0.26) would confirm it, their median does not
+        ([0.034, 0.151, 0.351, 0.662, 0.115], False),
+    ],
+)
+def test_a_candidate_is_speech_when_its_words_are_heard(probabilities, confirmed):
+    from pipeline.types import Segment, Word
+    from pipeline.vad import SpeechActivity, settle_speech
+
+    frames = 100
+    own = np.ones((1, frames), dtype=bool)
+    activity = SpeechActivity([[]], [[Segment(0.5, 2.5)]], own, np.zeros_like(own))
+    words = [
+        Word(0.6 + 0.3 * index, 0.8 + 0.3 * index, f"word{index}", probability)
+        for index, probability in enumerate(probabilities)
+    ]
+    regions, kept = settle_speech(activity, words, VadOptions())
+    assert (kept == words) is confirmed
+    assert bool(regions[0]) is confirmed
