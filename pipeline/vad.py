@@ -77,6 +77,11 @@ class VadOptions(BaseModel):
     other_side_margin_s: float = Field(
         0.3, ge=0.0, description="no candidate this close to the other channel's speech (its leak)"
     )
+    noisy_line_db: float = Field(
+        15.0,
+        ge=0.0,
+        description="a line whose speech stands less than this over its noise floor is noisy: its words may widen Silero's regions",
+    )
     min_silence_s: float = Field(0.35, ge=0.0, description="shorter pauses do not split a turn")
     pad_s: float = Field(0.05, ge=0.0, description="padding added around each speech region")
 
@@ -113,6 +118,13 @@ class SpeechActivity:
     # (channels, frames) bool, two channels only: the channel's own voice standing out of its noise
     audible_own: np.ndarray | None = None
     levels_db: np.ndarray | None = None  # (channels, frames): each frame's level, in dBFS
+
+    def speech_over_floor_db(self, channel: int, percentile: float = 95.0) -> float:
+        """How far the channel's speech level stands over its noise floor (10th percentile)."""
+        if self.levels_db is None or not self.levels_db.shape[1]:
+            return float("inf")
+        high, low = np.percentile(self.levels_db[channel], [percentile, 10.0])
+        return float(high - low)
 
     def level_db(self, channel: int, start_s: float, end_s: float) -> float:
         """The channel's mean power over [start_s, end_s], in dBFS (its loud frames weigh most)."""
@@ -485,7 +497,9 @@ def settle_speech(
 ) -> tuple[list[list[Segment]], list[Word]]:
     """Speech regions and words once the ASR has been heard: its word timings are evidence.
 
-    - words inside a speech region, or starting or ending in one, stay;
+    - words inside a speech region, or starting or ending in one, stay, their timing held to the
+      region; on a noisy line (speech less than ``noisy_line_db`` over the floor) the region grows
+      to the word instead: there Silero marks only part of an utterance;
     - a candidate is confirmed as speech (from its first word to its last, padded) when its
       words' mean probability reaches ``confirm_min_word_probability``, or when it holds at
       least ``confirm_min_words`` words of median probability ``confirm_many_word_probability``
@@ -507,6 +521,7 @@ def settle_speech(
     in_speech = [timeline.SpanIndex(spans) for spans in activity.speech]
     in_candidate = [timeline.SpanIndex(spans) for spans in activity.candidates]
     echoes = leaked_echoes(words, activity, bleed.margin_db)
+    noisy = [activity.speech_over_floor_db(c) < options.noisy_line_db for c in range(len(activity.speech))]
     echo_regions: set[tuple[int, int]] = set()  # regions with a word echoed from the other side
     own_regions: set[tuple[int, int]] = set()  # regions with a word of their own
     for word in words:
@@ -518,6 +533,11 @@ def settle_speech(
             continue
         if index is not None:
             own_regions.add((channel, index))
+            if noisy[channel]:
+                # under heavy noise Silero marks part of an utterance: the word heard says more
+                kept.append(word)
+                added[channel].append(Segment(word.start_s, word.end_s))
+                continue
             # said in a speech region: its timing is brought into the region
             region = activity.speech[channel][index]
             start_s, end_s = max(word.start_s, region.start_s), min(word.end_s, region.end_s)

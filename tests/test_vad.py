@@ -170,3 +170,22 @@ def test_a_candidate_is_speech_when_its_words_are_heard(probabilities, confirmed
     regions, kept = settle_speech(activity, words, VadOptions())
     assert (kept == words) is confirmed
     assert bool(regions[0]) is confirmed
+
+
+@pytest.mark.parametrize("noise_db, grows", [(-30.0, True), (-60.0, False)], ids=["noisy line", "clean line"])
+def test_on_a_noisy_line_a_word_heard_widens_the_speech_silero_marked_in_part(noise_db, grows):
+    from pipeline.types import Segment, Word
+    from pipeline.vad import FRAME_S, SpeechActivity, settle_speech
+
+    frames = 125  # 4 s, speech at -20 dBFS from 1 to 3 s over the line's noise
+    levels = np.full((1, frames), noise_db)
+    levels[0, int(1.0 / FRAME_S) : int(3.0 / FRAME_S)] = -20.0
+    own = np.ones((1, frames), dtype=bool)
+    # Silero marked 1.8-2.6 s of the utterance; Whisper heard a word from 1.1 s to 1.9 s
+    activity = SpeechActivity([[Segment(1.8, 2.6)]], [[]], own, np.zeros_like(own), None, levels)
+    word = Word(1.1, 1.9, "account", 0.9)
+    regions, words = settle_speech(activity, [word], VadOptions())
+    assert [w.word for w in words] == ["account"]
+    expected = (1.1, 2.6) if grows else (1.8, 2.6)
+    assert [(r.start_s, r.end_s) for r in regions[0]] == [pytest.approx(expected)]
+    assert (words[0].start_s, words[0].end_s) == pytest.approx((1.1, 1.9) if grows else (1.8, 1.9))
