@@ -77,6 +77,11 @@ class VadOptions(BaseModel):
     other_side_margin_s: float = Field(
         0.3, ge=0.0, description="no candidate this close to the other channel's speech (its leak)"
     )
+    candidate_context_s: float = Field(
+        1.0,
+        ge=0.0,
+        description="a candidate reaches this far either side, into time where no one else may be speaking",
+    )
     noisy_line_db: float = Field(
         15.0,
         ge=0.0,
@@ -424,9 +429,11 @@ def detect_speech(
         )
         loud = _audible(levels[channel], options, options.candidate_loud_db)
         evidence[channel] = (heard | hinted | loud) & own[channel]
+    taken_by_channel = []
     for channel in range(source.channels):
         if options.method != "silero" or options.candidate_threshold >= options.threshold:
             candidates.append([])
+            taken_by_channel.append([])
             continue
         # Only Silero's own verdict counts while the other side talks: under a noisy line the
         # other side's leak hides below the noise, where levels cannot tell it from this side's
@@ -435,7 +442,22 @@ def detect_speech(
             [region for other, regions in enumerate(speech) if other != channel for region in regions],
             options.other_side_margin_s, 0.0, duration_s,
         )  # fmt: skip
-        candidates.append(_candidates(evidence[channel], [*speech[channel], *others], options, duration_s))
+        taken_by_channel.append([*speech[channel], *others])
+        candidates.append(_candidates(evidence[channel], taken_by_channel[-1], options, duration_s))
+    # Context reaches no nearer the other side's candidates than its speech: where that side may
+    # be talking (Silero half heard it), this line carries its leak, and Whisper makes words of it.
+    candidates = [
+        _with_context(
+            found,
+            [*taken, *timeline.widen(
+                [c for other, spans in enumerate(candidates) if other != channel for c in spans],
+                options.other_side_margin_s, 0.0, duration_s,
+            )],
+            options.candidate_context_s,
+            duration_s,
+        )
+        for channel, (found, taken) in enumerate(zip(candidates, taken_by_channel))
+    ]  # fmt: skip
     audible_own = (audible & own) if source.channels == 2 else None
     return SpeechActivity(speech, candidates, evidence, leak, audible_own, levels)
 
@@ -490,6 +512,23 @@ def _candidates(
         options.pad_s,
         duration_s,
     )
+
+
+def _with_context(
+    candidates: list[Segment], blocked: list[Segment], context_s: float, duration_s: float
+) -> list[Segment]:
+    """Each candidate with up to ``context_s`` of context either side, in time not ``blocked``
+    (the candidate itself stays whole). Under heavy noise Silero half hears a word or two of an
+    utterance: the ASR, hearing only those, hears nothing it believes; hearing the stretch around
+    them, it hears the utterance."""
+    if not context_s or not candidates:
+        return candidates
+    context = timeline.subtract(timeline.widen(candidates, context_s, 0.0, duration_s), blocked)
+    spans = timeline.merge([*candidates, *context])
+    in_spans = timeline.SpanIndex(spans)
+    # only context joined to its candidate: what lies past a blocked stretch is no one's
+    holding = {in_spans.first_containing((c.start_s + c.end_s) / 2) for c in candidates}
+    return [span for index, span in enumerate(spans) if index in holding]
 
 
 def settle_speech(

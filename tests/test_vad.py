@@ -189,3 +189,20 @@ def test_on_a_noisy_line_a_word_heard_widens_the_speech_silero_marked_in_part(no
     expected = (1.1, 2.6) if grows else (1.8, 2.6)
     assert [(r.start_s, r.end_s) for r in regions[0]] == [pytest.approx(expected)]
     assert (words[0].start_s, words[0].end_s) == pytest.approx((1.1, 1.9) if grows else (1.8, 1.9))
+
+
+def test_a_candidate_takes_context_where_no_one_else_may_be_speaking():
+    from pipeline.types import Segment
+    from pipeline.vad import _with_context
+
+    # this side's speech, the other side's speech and candidates (with their margins)
+    blocked = [Segment(4.0, 6.0), Segment(9.5, 12.0), Segment(16.4, 17.2)]
+    candidates = [Segment(2.0, 2.5), Segment(7.0, 7.5), Segment(13.0, 13.3), Segment(16.0, 16.6)]
+    widened = _with_context(candidates, blocked, 1.0, duration_s=17.8)
+    assert [(s.start_s, s.end_s) for s in widened] == [
+        pytest.approx((1.0, 3.5)),  # context both sides
+        pytest.approx((6.0, 8.5)),  # up to speech, no further
+        pytest.approx((12.0, 14.3)),
+        pytest.approx((15.0, 16.6)),  # the candidate stays whole; 17.2-17.6 is no one's context
+    ]
+    assert _with_context(candidates, blocked, 0.0, 17.8) == candidates
