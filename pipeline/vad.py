@@ -560,7 +560,10 @@ def settle_speech(
     in_speech = [timeline.SpanIndex(spans) for spans in activity.speech]
     in_candidate = [timeline.SpanIndex(spans) for spans in activity.candidates]
     echoes = leaked_echoes(words, activity, bleed.margin_db)
-    noisy = [activity.speech_over_floor_db(c) < options.noisy_line_db for c in range(len(activity.speech))]
+    noisy = [
+        activity.speech_over_floor_db(c, options.speech_level_percentile) < options.noisy_line_db
+        for c in range(len(activity.speech))
+    ]
     echo_regions: set[tuple[int, int]] = set()  # regions with a word echoed from the other side
     own_regions: set[tuple[int, int]] = set()  # regions with a word of their own
     for word in words:
