@@ -61,3 +61,17 @@ def test_apply_roles_renames_turns_and_words():
     new_turns, new_words = apply_roles(call, words, {"spk0": "agent", "spk1": "customer"})
     assert [t.speaker for t in new_turns] == ["agent", "customer"]
     assert [w.speaker for w in new_words] == ["agent", "customer", "unknown"]
+
+
+def test_a_turn_that_only_begins_a_cue_is_no_evidence():
+    # the diarizer cut the customer's "Thank you so much" after "so": the start of the agent's
+    # "thank you for calling" is not the agent speaking
+    call = turns(
+        ("spk0", "Good morning, Northwind Insurance, Priya speaking."),
+        ("spk1", "Hello, yes, I need to make a claim on my car policy."),
+        ("spk1", "Thank you so"),
+        ("spk0", "Lovely, thanks for calling Northwind Insurance, take care."),
+    )
+    assignment = assign_roles(call)
+    assert assignment.evidence["spk1"] == 0.0
+    assert assignment.roles == {"spk0": "agent", "spk1": "customer"}

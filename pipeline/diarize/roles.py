@@ -27,6 +27,9 @@ CUSTOMER_CUES = (
 )  # fmt: skip
 MATCH_SCORE = 88  # rapidfuzz partial_ratio: tolerates an ASR slip inside a cue
 OPENING_S = 20.0  # a greeting here is strong evidence, later it may be a transfer
+# A cue counts when the text holds nearly all of it: a short turn ("Thank you so") only begins a
+# cue ("thank you for calling"), and says nothing of who is speaking.
+CUE_MIN_LENGTH = 0.9
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,11 @@ class RoleAssignment:
 
 
 def _cue_hits(text: str, cues: tuple[str, ...] | list[str]) -> int:
-    return sum(1 for cue in cues if len(text) >= len(cue) // 2 and fuzz.partial_ratio(cue, text) >= MATCH_SCORE)
+    return sum(
+        1
+        for cue in cues
+        if len(text) >= CUE_MIN_LENGTH * len(cue) and fuzz.partial_ratio(cue, text) >= MATCH_SCORE
+    )
 
 
 def assign_roles(turns: list[Turn], extra_agent_phrases: list[str] | tuple[str, ...] = ()) -> RoleAssignment:
