@@ -21,7 +21,7 @@ from pipeline.diarize.roles import apply_roles, assign_roles
 from pipeline.diarize.stereo import ChannelMapDiarizer, UnassignedMonoDiarizer
 from pipeline.judge import Judgement, judge_call
 from pipeline.memory import MemoryPlan
-from pipeline.models import ModelError, Models
+from pipeline.models import ModelError, Models, limit_heap_arenas
 from pipeline.redact import PaymentWindow, Redaction, redact
 from pipeline.redacted_audio import RedactedAudio, redacted_target, write_redacted_audio
 from pipeline.rubric import Rubric, load_rubric
@@ -104,6 +104,8 @@ class CallProcessor:
         untrusted: frozenset[str] = frozenset(),
         memory_plan: MemoryPlan | None = None,
     ):
+        # before any model or thread allocates: the C heap then stays near one batch's worth
+        limit_heap_arenas()
         self.settings = settings
         # when given, a call this worker cannot hold within its memory budget is refused with the reason
         self.memory_plan = memory_plan

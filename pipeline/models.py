@@ -213,6 +213,30 @@ def heap_trimmer() -> Callable[[], None]:
     return trim_heap
 
 
+# mallopt's parameter for how many heaps (arenas) glibc's malloc may keep (malloc.h)
+M_ARENA_MAX = -8
+
+
+def limit_heap_arenas(arenas: int = 2) -> None:
+    """Let glibc's malloc keep at most ``arenas`` heaps in this process (a no-op elsewhere, or
+    where the user set ``MALLOC_ARENA_MAX`` themselves).
+
+    Every thread that allocates (the ASR's compute threads, the lanes') may otherwise get a heap
+    of its own, up to 8 per core, and each keeps the pages a batch freed: a worker's resting
+    memory then climbs batch after batch over a long call (benchmarks/long_calls.py)."""
+    import ctypes
+    import ctypes.util
+
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt(M_ARENA_MAX, arenas)
+
+
 class SplitBatchWhisper:
     """A faster-whisper model whose encoder and word aligner take a batch ``encoder_batch``
     windows at a time.
