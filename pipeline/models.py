@@ -287,6 +287,9 @@ class SplitBatchWhisper:
         import ctranslate2
         import numpy as np
 
+        # The decoder's beams have just been freed: handed back first, they are not held beside
+        # what the aligner takes (a long call's busiest batches peaked ~150 MB over the others).
+        self._trim_heap()
         if isinstance(num_frames, int) or len(text_tokens) <= self._encoder_batch:
             return self._model.find_alignment(
                 tokenizer, text_tokens, encoder_output, num_frames, median_filter_width
