@@ -195,17 +195,27 @@ def keep_offline() -> None:
         os.environ.setdefault(variable, value)
 
 
-def heap_trimmer() -> Callable[[], None]:
-    """glibc's ``malloc_trim(0)``: hands the C heap's free pages back to the system. Where the C
-    library has none (not glibc), a no-op."""
+def _glibc(function: str, *argtypes):
+    """``function`` from glibc, with its argument types; None where the C library has none."""
     import ctypes
     import ctypes.util
 
     try:
-        trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        found = getattr(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6"), function)
     except (OSError, AttributeError):
+        return None
+    found.argtypes = list(argtypes)
+    return found
+
+
+def heap_trimmer() -> Callable[[], None]:
+    """glibc's ``malloc_trim(0)``: hands the C heap's free pages back to the system. Where the C
+    library has none (not glibc), a no-op."""
+    import ctypes
+
+    trim = _glibc("malloc_trim", ctypes.c_size_t)
+    if trim is None:
         return lambda: None
-    trim.argtypes = [ctypes.c_size_t]
 
     def trim_heap() -> None:
         trim(0)
@@ -225,16 +235,12 @@ def limit_heap_arenas(arenas: int = 2) -> None:
     of its own, up to 8 per core, and each keeps the pages a batch freed: a worker's resting
     memory then climbs batch after batch over a long call (benchmarks/long_calls.py)."""
     import ctypes
-    import ctypes.util
 
     if "MALLOC_ARENA_MAX" in os.environ:
         return
-    try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
-    except (OSError, AttributeError):
-        return
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt(M_ARENA_MAX, arenas)
+    mallopt = _glibc("mallopt", ctypes.c_int, ctypes.c_int)
+    if mallopt is not None:
+        mallopt(M_ARENA_MAX, arenas)
 
 
 class SplitBatchWhisper:
