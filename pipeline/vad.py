@@ -124,8 +124,8 @@ class SpeechActivity:
     audible_own: np.ndarray | None = None
     levels_db: np.ndarray | None = None  # (channels, frames): each frame's level, in dBFS
 
-    def speech_over_floor_db(self, channel: int, percentile: float = 95.0) -> float:
-        """How far the channel's speech level stands over its noise floor (10th percentile)."""
+    def speech_over_floor_db(self, channel: int, percentile: float) -> float:
+        """How far the channel's speech level (its ``percentile``) stands over its noise floor (10th percentile)."""
         if self.levels_db is None or not self.levels_db.shape[1]:
             return float("inf")
         high, low = np.percentile(self.levels_db[channel], [percentile, 10.0])
