@@ -42,8 +42,11 @@ class AsrOptions(BaseModel):
         8, ge=0, description="0 = sequential decoding, else BatchedInferencePipeline"
     )
     beam_size: int = Field(5, ge=1)
+    # 2, not 4: at 4 the encoder's moment was still a batch's peak (a 5-minute call's batches
+    # ~950 MB against ~880 MB at 2, beside ~900 MB while decoding), at the same speed (transcribe
+    # 12.4 s and 12.5 s, medians of 4 runs on the 5-minute call of benchmarks/long_calls.py)
     encoder_batch_size: int = Field(
-        4,
+        2,
         ge=0,
         description="windows the encoder and the word aligner take at once on CPU, the batch still "
         "decoded together (0 = the whole batch): on CPU the encoder's self-attention is held for a "
