@@ -244,30 +244,33 @@ def limit_heap_arenas(arenas: int = 2) -> None:
 
 
 class SplitBatchWhisper:
-    """A faster-whisper model whose encoder and word aligner take a batch ``encoder_batch``
-    windows at a time.
+    """A faster-whisper model whose encoder takes a batch ``encoder_batch`` windows at a time, and
+    its word aligner ``aligner_batch`` (by default as many).
 
     On CPU the encoder's self-attention over a 30 s window (1500 frames) is held for a moment:
     in Whisper base ~44 MB more a window, and a batch of 8 at once peaked 0.57 GB over the
     worker's resting memory, the largest thing it held. The aligner (word timestamps) runs the
     decoder again over every window's words and the whole encoder output, so what it holds grows
     with how much was said: 270-370 MB over a batch of 8 on the bank calls, the most on the
-    busiest batches, which a long call is the likelier to meet. A few windows at a time, each
-    window's output is the same (a window is encoded and aligned on its own either way) and the
-    whole batch is still decoded together; everything else is the model's own.
+    busiest batches, which a long call is the likelier to meet. A few windows at a time, a
+    window's encoding is its own either way and the whole batch is still decoded together, so the
+    words are the same; their times can move by a Whisper time step (20 ms) with how many windows
+    are aligned at once. Everything else is the model's own.
     """
 
-    def __init__(self, model, encoder_batch: int):
+    def __init__(self, model, encoder_batch: int, aligner_batch: int | None = None):
         self._model = model
         self._encoder_batch = encoder_batch
+        self._aligner_batch = aligner_batch or encoder_batch
         self._trim_heap = heap_trimmer()
 
     def __getattr__(self, name):
         return getattr(self._model, name)
 
-    def _parts(self, windows: int) -> list[slice]:
-        """The batch's windows, ``encoder_batch`` at a time."""
-        return [slice(first, first + self._encoder_batch) for first in range(0, windows, self._encoder_batch)]
+    @staticmethod
+    def _parts(windows: int, size: int) -> list[slice]:
+        """The batch's windows, ``size`` at a time."""
+        return [slice(first, first + size) for first in range(0, windows, size)]
 
     def encode(self, features):
         import ctranslate2
@@ -280,7 +283,10 @@ class SplitBatchWhisper:
         self._trim_heap()
         if features.ndim == 2 or features.shape[0] <= self._encoder_batch:
             return self._model.encode(features)
-        parts = [np.asarray(self._model.encode(features[part])) for part in self._parts(features.shape[0])]
+        parts = [
+            np.asarray(self._model.encode(features[part]))
+            for part in self._parts(features.shape[0], self._encoder_batch)
+        ]
         return ctranslate2.StorageView.from_array(np.concatenate(parts))
 
     def add_word_timestamps(self, *args, **kwargs):
@@ -296,13 +302,13 @@ class SplitBatchWhisper:
         # The decoder's beams have just been freed: handed back first, they are not held beside
         # what the aligner takes (a long call's busiest batches peaked ~150 MB over the others).
         self._trim_heap()
-        if isinstance(num_frames, int) or len(text_tokens) <= self._encoder_batch:
+        if isinstance(num_frames, int) or len(text_tokens) <= self._aligner_batch:
             return self._model.find_alignment(
                 tokenizer, text_tokens, encoder_output, num_frames, median_filter_width
             )
         encoded = np.asarray(encoder_output)
         alignments = []
-        for part in self._parts(len(text_tokens)):
+        for part in self._parts(len(text_tokens), self._aligner_batch):
             alignments.extend(
                 self._model.find_alignment(
                     tokenizer,
@@ -360,9 +366,13 @@ class Models:
                 local_files_only=True,
             )
             encoder_batch = asr.resolved_encoder_batch_size()
+            aligner_batch = asr.resolved_aligner_batch_size()
             if asr.batch_size > 0:
+                split = any(0 < part < asr.batch_size for part in (encoder_batch, aligner_batch))
                 batched = BatchedInferencePipeline(
-                    SplitBatchWhisper(model, encoder_batch) if 0 < encoder_batch < asr.batch_size else model
+                    SplitBatchWhisper(model, encoder_batch or asr.batch_size, aligner_batch or asr.batch_size)
+                    if split
+                    else model
                 )
             else:
                 batched = None

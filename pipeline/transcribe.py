@@ -48,9 +48,17 @@ class AsrOptions(BaseModel):
     encoder_batch_size: int = Field(
         2,
         ge=0,
-        description="windows the encoder and the word aligner take at once on CPU, the batch still "
-        "decoded together (0 = the whole batch): on CPU the encoder's self-attention is held for a "
-        "moment, ~44 MB a window in whisper-base, and the aligner's grows with the words",
+        description="windows the encoder takes at once on CPU, the batch still decoded together "
+        "(0 = the whole batch): on CPU the encoder's self-attention is held for a moment, ~44 MB a "
+        "window in whisper-base",
+    )
+    # 4, apart from the encoder's 2: aligned 2 at a time, 4 words of the AWS call moved by one
+    # Whisper time step (20 ms), and while aligning a worker holds less than while decoding anyway
+    aligner_batch_size: int = Field(
+        4,
+        ge=0,
+        description="windows the word aligner takes at once on CPU (0 = the whole batch): what it "
+        "holds grows with the words",
     )
     language: str | None = "en"
     cpu_threads: int = Field(0, ge=0, description="0 = CTranslate2 default")
@@ -73,6 +81,10 @@ class AsrOptions(BaseModel):
     def resolved_encoder_batch_size(self) -> int:
         """0 (the whole batch) on CUDA, where the GPU's memory is not the worker's."""
         return 0 if self.device == "cuda" else self.encoder_batch_size
+
+    def resolved_aligner_batch_size(self) -> int:
+        """0 (the whole batch) on CUDA, as the encoder's."""
+        return 0 if self.device == "cuda" else self.aligner_batch_size
 
     def resolved_compute_type(self) -> str:
         if self.compute_type != "default":

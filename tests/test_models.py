@@ -188,3 +188,34 @@ def test_heap_trimmer_hands_freed_memory_back_to_the_system():
     )
     before, after = map(float, shown.stdout.split())
     assert before - after > 60, (before, after)
+
+
+def test_the_encoder_and_the_aligner_take_their_own_number_of_windows():
+    """Encoded 2 windows at a time (its self-attention is the moment a worker holds the most),
+    aligned 4 at a time (the words' times as before), the batch of 8 whole for everything else."""
+    import numpy as np
+
+    from pipeline.models import SplitBatchWhisper
+    from pipeline.transcribe import AsrOptions
+
+    taken = []
+
+    class Model:
+        def encode(self, features):
+            taken.append(("encode", features.shape[0]))
+            return np.zeros((features.shape[0], 3, 2), dtype=np.float32)
+
+        def find_alignment(self, tokenizer, text_tokens, encoder_output, num_frames, median_filter_width=7):
+            taken.append(("align", len(text_tokens)))
+            return [[] for _ in text_tokens]
+
+    options = AsrOptions()
+    split = SplitBatchWhisper(
+        Model(), options.resolved_encoder_batch_size(), options.resolved_aligner_batch_size()
+    )
+    encoded = split.encode(np.zeros((8, 80, 3000), dtype=np.float32))
+    assert np.asarray(encoded).shape == (8, 3, 2)
+    aligned = split.find_alignment(None, [[1]] * 8, encoded, [10] * 8)
+    assert len(aligned) == 8
+    assert taken == [("encode", 2)] * 4 + [("align", 4)] * 2
+    assert AsrOptions(device="cuda").resolved_aligner_batch_size() == 0
