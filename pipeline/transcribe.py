@@ -42,9 +42,9 @@ class AsrOptions(BaseModel):
         8, ge=0, description="0 = sequential decoding, else BatchedInferencePipeline"
     )
     beam_size: int = Field(5, ge=1)
-    # 2, not 4: at 4 the encoder's moment was still a batch's peak (a 5-minute call's batches
-    # ~950 MB against ~880 MB at 2, beside ~900 MB while decoding), at the same speed (transcribe
-    # 12.4 s and 12.5 s, medians of 4 runs on the 5-minute call of benchmarks/long_calls.py)
+    # 2, not 4: at 4 the encoder's moment was still a batch's peak (~950 MB on the 5-minute call of
+    # benchmarks/long_calls.py, against ~900 MB while decoding; ~715 MB at 2), at the same speed
+    # (transcribe 12.4 s and 12.5 s, medians of 4 runs)
     encoder_batch_size: int = Field(
         2,
         ge=0,
@@ -53,7 +53,8 @@ class AsrOptions(BaseModel):
         "window in whisper-base",
     )
     # 4, apart from the encoder's 2: aligned 2 at a time, 4 words of the AWS call moved by one
-    # Whisper time step (20 ms), and while aligning a worker holds less than while decoding anyway
+    # Whisper time step (20 ms). It costs some memory on the longest calls: a 240-minute call
+    # peaked 9.4 % over a 5-minute one at 4, 6.1 % at 2 (benchmarks/long_calls.py, separate runs)
     aligner_batch_size: int = Field(
         4,
         ge=0,
