@@ -38,6 +38,7 @@ from pipeline.rubric import load_rubric
 from pipeline.signals import SignalStage
 from pipeline.store.shards import finished_shards, remove_shards, save_shard
 from pipeline.store.store import Store
+from pipeline.transcribe import AsrOptions
 
 __all__ = ["BatchSummary", "PlannedCall", "plan", "rescore_calls", "run_batch"]
 
@@ -197,6 +198,8 @@ def run_batch(
             writer.add(Outcome(call, "planner", result=CallFailure(call.call_id, str(call.path), None, call.error)))
     writer.flush()
     todo = [call for call in planned if not call.error]
+    if len(todo) == 1:
+        settings = alone_in_the_model(settings)
     if todo and may_start(deadline, datetime.now(), None):
         engine = make_engine(settings, processor, redacted_audio_dir_for(db_path, settings), untrusted, memory)
         summary.engine, summary.workers = engine.name, engine.workers
@@ -222,6 +225,29 @@ def local_workers(settings: Settings) -> int:
     return settings.workers or max(1, int((os.cpu_count() or 1) // settings.engine.cpus_per_worker))
 
 
+def worker_asr(settings: Settings) -> AsrOptions:
+    """The ASR options one worker runs with: several local worker processes share the cores
+    instead of every worker's CTranslate2 taking all of them; a Ray actor takes the CPUs it reserves."""
+    asr = settings.asr
+    if asr.cpu_threads:
+        return asr
+    if settings.engine.kind == "ray":
+        return asr.model_copy(update={"cpu_threads": max(1, int(settings.engine.cpus_per_worker))})
+    workers = local_workers(settings)
+    if workers > 1:
+        return asr.model_copy(update={"cpu_threads": max(1, (os.cpu_count() or 1) // workers)})
+    return asr
+
+
+def alone_in_the_model(settings: Settings) -> Settings:
+    """Settings for a run of one call: nothing would share the model with it, so unless the
+    user set ``asr.parallel_batches`` it is decoded one batch at a time on all the worker's threads
+    (a second parallel batch would leave them idle)."""
+    if settings.asr.parallel_batches:
+        return settings
+    return settings.model_copy(update={"asr": settings.asr.model_copy(update={"parallel_batches": 1})})
+
+
 def make_engine(
     settings: Settings,
     processor: CallProcessor | None,
@@ -244,10 +270,7 @@ def make_engine(
         if processor.redacted_audio_dir is None:
             processor.redacted_audio_dir = redacted_dir
         return ThreadEngine(processor, options.calls_per_worker)
-    worker_settings = settings.model_copy(deep=True)
-    if worker_settings.asr.cpu_threads == 0:
-        # Share the cores instead of every worker's CTranslate2 grabbing all of them.
-        worker_settings.asr.cpu_threads = max(1, (os.cpu_count() or 1) // workers)
+    worker_settings = settings.model_copy(update={"asr": worker_asr(settings)}, deep=True)
     return ProcessEngine(worker_settings, redacted_dir, untrusted, workers, memory)
 
 
@@ -373,6 +396,7 @@ def memory_plan_for(settings: Settings) -> MemoryPlan:
         settings.diarization.mono_backend,
         settings.memory,
         encoder_batch=settings.asr.resolved_encoder_batch_size(),
+        parallel_batches=worker_asr(settings).resolved_parallel_batches(),
     )
 
 

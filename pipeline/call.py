@@ -6,7 +6,7 @@ saying why not) that the store writes, and that pickles as it is to another proc
 from __future__ import annotations
 
 import hashlib
-import threading
+import queue
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -125,9 +125,10 @@ class CallProcessor:
         self._mono_diarizer = None
         self.warnings: list[str] = []
         # Threads calling this processor take turns in each lane, so one call's decoding and
-        # another's scoring overlap the model's work on a third (``batch``), and each model is
-        # used by one thread at a time.
-        self.lanes = Lanes(("before_asr", "asr", "after_asr"))
+        # another's scoring overlap the model's work on others (``batch``). The ASR lane has a seat
+        # per batch the model decodes at once, each with its own batched pipeline; every other
+        # model is used by one thread at a time.
+        self.lanes = Lanes({"before_asr": 1, "asr": settings.asr.resolved_parallel_batches(), "after_asr": 1})
 
     def __call__(self, path: Path, sha256: str) -> CallResult:
         settings, clock = self.settings, StageClock()
@@ -143,10 +144,10 @@ class CallProcessor:
                     call, call.sample_rate, settings.vad, settings.bleed, self._vad_model(), call.source_sample_rate
                 )
                 clock.lap("vad")
-            with self.lanes.enter("asr", clock):
+            with self.lanes.enter("asr", clock) as seat:
                 # The ASR hears the speech and the candidates Silero was unsure of; its words settle them.
                 heard = transcribe_regions(
-                    self.models.whisper(), call, call.sample_rate, activity.speech, settings.asr,
+                    self.models.whisper_pipelines()[seat], call, call.sample_rate, activity.speech, settings.asr,
                     activity.candidates, hotwords=self.vocabulary,
                 )  # fmt: skip
                 clock.lap("transcribe")
@@ -292,17 +293,26 @@ class StageClock:
 
 
 class Lanes:
-    """One lock per part of a call. A thread enters each lane in turn; while it holds one, other
-    threads work in the others, so N threads keep up to N calls moving through the parts."""
+    """Seats per part of a call. A thread takes a seat in each lane in turn (waiting while all are
+    taken); while it holds one, other threads work in the other lanes or seats, so N threads keep
+    up to N calls moving through the parts."""
 
-    def __init__(self, names: tuple[str, ...]):
-        self._locks = {name: threading.Lock() for name in names}
+    def __init__(self, seats: dict[str, int]):
+        self._free: dict[str, queue.SimpleQueue[int]] = {}
+        for name, count in seats.items():
+            self._free[name] = queue.SimpleQueue()
+            for seat in range(count):
+                self._free[name].put(seat)
 
     @contextmanager
-    def enter(self, name: str, clock: StageClock) -> Iterator[None]:
-        with self._locks[name]:
+    def enter(self, name: str, clock: StageClock) -> Iterator[int]:
+        """Hold a seat of lane ``name`` (its number) while the block runs."""
+        seat = self._free[name].get()
+        try:
             clock.lap("waiting")
-            yield
+            yield seat
+        finally:
+            self._free[name].put(seat)
 
 
 def process_safely(processor: CallProcessor, path: Path, sha256: str) -> CallResult | CallFailure:

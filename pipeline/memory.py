@@ -125,12 +125,14 @@ def plan_memory(
     figures: MemoryFigures | None = None,
     available_gb: float | None = None,
     encoder_batch: int = 0,
+    parallel_batches: int = 1,
 ) -> MemoryPlan:
     """Fit the ASR batch into ``budget_gb`` (halving it while one batch in flight does not fit)
     and the workers into the machine's available memory.
 
     ``model_file`` is the Whisper model.bin (its size scales the weights and the batch);
-    ``encoder_batch`` the windows the encoder takes at once (0: the whole batch). Raises
+    ``encoder_batch`` the windows the encoder takes at once (0: the whole batch);
+    ``parallel_batches`` how many batches are in flight at once (two calls in the model). Raises
     ValueError when even one chunk at a time does not fit, with the figures.
     """
     figures = figures or MemoryFigures()
@@ -143,7 +145,7 @@ def plan_memory(
     def worker_gb(size: int) -> float:
         size = max(1, size)
         encoded_at_once = min(size, encoder_batch) if encoder_batch > 0 else size
-        return held_gb + size * decode_gb + encoded_at_once * encode_gb
+        return held_gb + parallel_batches * (size * decode_gb + encoded_at_once * encode_gb)
 
     notes = []
     planned = batch_size
@@ -153,7 +155,7 @@ def plan_memory(
         raise ValueError(
             f"the ASR model alone needs about {worker_gb(planned):.1f} GB per worker (weights "
             f"{model_gb * figures.weights_per_model_gb:.1f} GB, libraries {figures.process_gb:.1f} GB, one chunk "
-            f"in flight {chunk_gb:.1f} GB) but --max-memory-gb is {budget_gb:g}: raise it or use a smaller model"
+            f"in flight {chunk_gb:.1f} GB, {parallel_batches} batch(es) at once) but --max-memory-gb is {budget_gb:g}: raise it or use a smaller model"
         )
     if planned != batch_size:
         notes.append(

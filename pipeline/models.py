@@ -349,42 +349,69 @@ class Models:
         self._loaded: dict[str, Any] = {}
         self._lock = threading.RLock()
 
-    @_one_loader_at_a_time
     def whisper(self):
-        """The faster-whisper model (and its batched pipeline) from the ASR options, loaded once."""
+        """The faster-whisper model and a batched pipeline over it, loaded once."""
+        return self.whisper_pipelines()[0]
+
+    @_one_loader_at_a_time
+    def whisper_pipelines(self) -> list[tuple[Any, Any]]:
+        """The faster-whisper model, loaded once, with one batched pipeline per batch it decodes at
+        once (``asr.parallel_batches``): a pipeline carries a call's state from batch to batch, so
+        two calls in the model at once each need their own."""
         key = "whisper"
         if key not in self._loaded:
             from faster_whisper import BatchedInferencePipeline, WhisperModel
 
             asr = self.asr
             path = resolve_whisper(asr.model, self.models_dir, self._manifest)
+            parallel = asr.resolved_parallel_batches()
             model = WhisperModel(
                 path,
                 device=asr.device,
                 compute_type=asr.resolved_compute_type(),
-                cpu_threads=asr.cpu_threads,
+                cpu_threads=asr.resolved_threads_per_batch(),
+                num_workers=parallel,
                 local_files_only=True,
             )
             encoder_batch = asr.resolved_encoder_batch_size()
             aligner_batch = asr.resolved_aligner_batch_size()
-            if asr.batch_size > 0:
-                split = any(0 < part < asr.batch_size for part in (encoder_batch, aligner_batch))
-                batched = BatchedInferencePipeline(
-                    SplitBatchWhisper(model, encoder_batch or asr.batch_size, aligner_batch or asr.batch_size)
-                    if split
-                    else model
-                )
-            else:
-                batched = None
-            self._loaded[key] = (model, batched)
+            split = any(0 < part < asr.batch_size for part in (encoder_batch, aligner_batch))
+
+            def pipeline():
+                if asr.batch_size == 0:
+                    return None
+                if split:
+                    return BatchedInferencePipeline(
+                        SplitBatchWhisper(model, encoder_batch or asr.batch_size, aligner_batch or asr.batch_size)
+                    )
+                return BatchedInferencePipeline(model)
+
+            self._loaded[key] = [(model, pipeline()) for _ in range(parallel)]
         return self._loaded[key]
 
-    def bare_whisper(self):
-        """faster-whisper as it comes over the same loaded weights (its own batched pipeline):
-        what the benchmarks compare the pipeline with."""
-        from faster_whisper import BatchedInferencePipeline
+    @_one_loader_at_a_time
+    def bare_whisper(self, parallel_batches: int = 1):
+        """faster-whisper as a user loads it, from the same files and ASR options, with its own
+        batched pipeline: what the benchmarks compare the pipeline with. One batch at a time on
+        all of ``asr.cpu_threads`` unless ``parallel_batches`` says otherwise (then the threads are
+        shared out as the pipeline shares them, and each thread needs a pipeline of its own)."""
+        from faster_whisper import BatchedInferencePipeline, WhisperModel
 
-        model, _ = self.whisper()
+        key = f"bare-whisper-{parallel_batches}"
+        if key not in self._loaded:
+            asr = self.asr
+            threads = asr.cpu_threads
+            if parallel_batches > 1:
+                threads = max(1, (threads or os.cpu_count() or 1) // parallel_batches)
+            self._loaded[key] = WhisperModel(
+                resolve_whisper(asr.model, self.models_dir, self._manifest),
+                device=asr.device,
+                compute_type=asr.resolved_compute_type(),
+                cpu_threads=threads,
+                num_workers=parallel_batches,
+                local_files_only=True,
+            )
+        model = self._loaded[key]
         return model, BatchedInferencePipeline(model) if self.asr.batch_size > 0 else None
 
     @_one_loader_at_a_time

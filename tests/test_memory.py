@@ -70,6 +70,16 @@ def test_a_batch_encoded_a_few_windows_at_a_time_fits_where_the_whole_batch_woul
     assert planned(4).worker_gb == pytest.approx(1.98)
 
 
+def test_two_batches_in_the_model_at_once_are_both_counted(model_file):
+    # 1.5 GB held, 0.1 GB a chunk: one batch of 4 fits 2 GB, two batches of 4 at once do not
+    def planned(parallel_batches: int):
+        return plan_memory(2.0, model_file, 4, 5, 1, "embedded", FIGURES, 64.0, parallel_batches=parallel_batches)
+
+    assert planned(1).batch_size == 4 and planned(1).worker_gb == pytest.approx(1.9)
+    assert planned(2).batch_size == 2 and planned(2).worker_gb == pytest.approx(1.9)
+    assert "using 2" in planned(2).notes[0]
+
+
 def test_a_model_that_cannot_fit_even_one_chunk_at_a_time_is_refused_with_the_figures(model_file):
     with pytest.raises(
         ValueError, match=r"needs about 1\.6 GB per worker.*--max-memory-gb is 1\.5"

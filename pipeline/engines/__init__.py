@@ -23,7 +23,10 @@ class EngineOptions(BaseModel):
     kind: Literal["local", "ray"] = Field("local", description="local: this machine; ray: a Ray cluster")
     address: str | None = Field(None, description="Ray cluster address (host:port); none: a Ray instance on this machine")
     calls_per_worker: int = Field(
-        3, ge=1, description="calls a worker holds at once: one per lane (decode+speech, ASR, scoring)"
+        4,
+        ge=1,
+        description="calls a worker holds at once: one per seat of its lanes (decode+speech, the "
+        "ASR's parallel batches, scoring)",
     )
     cpus_per_worker: float = Field(2.0, gt=0, description="Ray: CPUs each worker reserves (its ASR threads)")
 

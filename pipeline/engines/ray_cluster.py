@@ -93,9 +93,9 @@ class RayEngine:
             self._started_ray = True
         cpus = float(ray.cluster_resources().get("CPU", 1.0))
         self.workers = workers or max(1, int(cpus // options.cpus_per_worker))
-        worker_settings = settings.model_copy(deep=True)
-        if worker_settings.asr.cpu_threads == 0:
-            worker_settings.asr.cpu_threads = max(1, int(options.cpus_per_worker))
+        from pipeline.batch import worker_asr
+
+        worker_settings = settings.model_copy(update={"asr": worker_asr(settings)}, deep=True)
         actor = ray.remote(CallWorker).options(
             num_cpus=options.cpus_per_worker,
             max_concurrency=options.calls_per_worker,
