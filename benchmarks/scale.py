@@ -44,13 +44,14 @@ from benchmarks.long_calls import (  # noqa: E402
 
 # name -> the `callqa run` options that make it (None: bare faster-whisper)
 CONFIGS: dict[str, list[str] | None] = {
-    "bare": None,
+    "bare": None,  # faster-whisper as a user runs it: one file after another, one batch at a time
+    "bare2": None,  # the same with two batches at once on one model, as callqa's worker runs them
     "local1": [],  # one process, calls overlapping through its lanes
     "local2": ["--workers", "2"],  # two worker processes
     "ray1": ["--engine", "ray", "--workers", "1"],  # one Ray actor on a Ray instance started here
     "ray2": ["--engine", "ray", "--workers", "2"],
 }
-WORKERS = {"bare": 1, "local1": 1, "local2": 2, "ray1": 1, "ray2": 2}
+WORKERS = {"bare": 1, "bare2": 1, "local1": 1, "local2": 2, "ray1": 1, "ray2": 2}
 
 
 @dataclass
@@ -101,7 +102,8 @@ def measure(command: list[str]) -> tuple[float, float, int, str]:
 def run_config(config: str, files: list[Path], workdir: Path, round_: int, model: str | None) -> Run:
     options = CONFIGS[config]
     if options is None:
-        command = [sys.executable, str(Path(__file__).resolve()), "--bare", *map(str, files)]
+        parallel = "2" if config == "bare2" else "1"
+        command = [sys.executable, str(Path(__file__).resolve()), "--bare-parallel", parallel, "--bare", *map(str, files)]
     else:
         db = workdir / f"{config}-{round_}.duckdb"
         command = [sys.executable, "-m", "pipeline.cli", "run", *map(str, files), "--db", str(db), "-q", *options]
@@ -111,6 +113,48 @@ def run_config(config: str, files: list[Path], workdir: Path, round_: int, model
     if code != 0:
         print(f"{config} exited {code}:\n{output[-3000:]}", file=sys.stderr)
     return Run(config, round_, round(wall_s, 2), round(peak_gb, 3), code)
+
+
+def bare_files(files: list[Path], model: str | None, parallel_batches: int) -> None:
+    """In its own process: bare faster-whisper over ``files`` with callqa's ASR options, one file
+    after another, or ``parallel_batches`` threads taking the next file each on one model loaded
+    with that many workers (CTranslate2 inter_threads), the cores shared out among them."""
+    if parallel_batches == 1:
+        bare_faster_whisper_files(files, model)
+        return
+    from pipeline.config import load_settings
+    from pipeline.models import Models
+
+    settings = load_settings(asr={"model": model} if model else None)
+    asr = settings.asr
+    models = Models(settings.models_dir, asr)
+    left = list(files)
+    lock = threading.Lock()
+    words = [0]
+
+    def work() -> None:
+        whisper, batched = models.bare_whisper(parallel_batches)  # a batched pipeline of its own
+        while True:
+            with lock:
+                if not left:
+                    return
+                path = left.pop(0)
+            common = dict(language=asr.language, beam_size=asr.beam_size, word_timestamps=True,
+                          condition_on_previous_text=False, vad_filter=True)  # fmt: skip
+            if batched is not None:
+                segments, _ = batched.transcribe(str(path), batch_size=asr.batch_size, **common)
+            else:
+                segments, _ = whisper.transcribe(str(path), **common)
+            heard = sum(len(segment.words or []) for segment in segments)
+            with lock:
+                words[0] += heard
+
+    threads = [threading.Thread(target=work) for _ in range(parallel_batches)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    print(f"bare_words={words[0]}")
 
 
 def calls_of(paths: list[str]) -> list[Path]:
@@ -154,14 +198,15 @@ def print_table(runs: list[Run], audio_s: float, files: int) -> dict[str, float]
     peaks = {c: max(r.peak_worker_gb for r in runs if r.config == c) for c in configs}
     print(f"{files} calls, {audio_s / 60:.1f} min of audio; {len(runs) // len(configs)} alternating rounds; "
           "wall = whole process, models loaded inside")  # fmt: skip
-    header = f"{'run':<8}{'workers':>8}{'median wall s':>15}{'audio h / wall h':>18}{'vs bare':>9}{'peak GB/worker':>16}   rounds (s)"
+    header = f"{'run':<8}{'workers':>8}{'median wall s':>15}{'audio h / wall h':>18}{'vs bare':>9}{'vs bare2':>10}{'peak GB/worker':>16}   rounds (s)"
     print(header)
     print("-" * len(header))
     for config in configs:
         rounds = "  ".join(f"{r.wall_s:.1f}" for r in runs if r.config == config)
         vs_bare = f"{medians[config] / medians['bare']:.3f}" if "bare" in medians else "-"
+        vs_bare2 = f"{medians[config] / medians['bare2']:.3f}" if "bare2" in medians else "-"
         print(f"{config:<8}{WORKERS[config]:>8}{medians[config]:>15.1f}{audio_s / medians[config]:>18.1f}"
-              f"{vs_bare:>9}{peaks[config]:>16.2f}   {rounds}")  # fmt: skip
+              f"{vs_bare:>9}{vs_bare2:>10}{peaks[config]:>16.2f}   {rounds}")  # fmt: skip
     for ray, local in (("ray1", "local1"), ("ray2", "local2")):
         if ray in medians and local in medians:
             print(f"Ray on this machine / local run ({ray} / {local}): {medians[ray] / medians[local]:.3f}  (target <= 1.15)")
@@ -184,6 +229,9 @@ def plot(medians: dict[str, float], audio_s: float, path: Path) -> None:
             axis.plot(*zip(*points), marker, label=label)
     if "bare" in medians:
         axis.axhline(audio_s / medians["bare"], color="grey", linewidth=0.8, linestyle=":", label="bare faster-whisper")
+    if "bare2" in medians:
+        axis.axhline(audio_s / medians["bare2"], color="grey", linewidth=0.8, linestyle="--",
+                     label="bare faster-whisper, 2 batches at once")  # fmt: skip
     axis.set_xlabel("workers")
     axis.set_ylabel("audio hours per wall hour")
     axis.set_xticks(sorted({WORKERS[c] for c in medians}))
@@ -199,16 +247,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", default=None, help="calls (default: audio_samples/ and the shared real calls)")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--configs", nargs="+", default=["bare", "local1", "local2", "ray1"], choices=list(CONFIGS))
+    parser.add_argument("--configs", nargs="+", default=["bare", "bare2", "local1", "local2", "ray1"], choices=list(CONFIGS))
     parser.add_argument("--model", default=None, help="ASR model (default: the settings' default)")
     parser.add_argument("--batch-calls", type=int, default=0, help="also run a batch of this many distinct calls")
-    parser.add_argument("--batch-config", default="local1", choices=[c for c in CONFIGS if c != "bare"])
+    parser.add_argument("--batch-config", default="local1", choices=[c for c, options in CONFIGS.items() if options is not None])
     parser.add_argument("--plot", type=Path, default=None, help="PNG: audio hours per wall hour against workers")
     parser.add_argument("--json", type=Path, default=None, help="also write every run here")
     parser.add_argument("--bare", nargs="+", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--bare-parallel", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:
-        bare_faster_whisper_files(args.bare, args.model)
+        bare_files(args.bare, args.model, args.bare_parallel)
         return
 
     files = calls_of(args.files or [str(PROJECT / "audio_samples"), *map(str, shared_dual_channel_calls())])
