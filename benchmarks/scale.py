@@ -13,7 +13,7 @@ the project). The batch (``--batch-calls N``) is N distinct recordings of varied
 content, so no call is skipped as already stored.
 
     .venv/bin/python benchmarks/scale.py [--rounds 3] [--configs bare local1 local2 ray1]
-        [--batch-calls 40] [--plot docs/scale_throughput.png] [--json out.json]
+        [--batch-calls 40 [--batch-config local1 ray1]] [--plot docs/scale_throughput.png] [--json out.json]
 """
 
 from __future__ import annotations
@@ -250,7 +250,8 @@ def main() -> None:
     parser.add_argument("--configs", nargs="+", default=["bare", "bare2", "local1", "local2", "ray1"], choices=list(CONFIGS))
     parser.add_argument("--model", default=None, help="ASR model (default: the settings' default)")
     parser.add_argument("--batch-calls", type=int, default=0, help="also run a batch of this many distinct calls")
-    parser.add_argument("--batch-config", default="local1", choices=[c for c, options in CONFIGS.items() if options is not None])
+    parser.add_argument("--batch-config", nargs="+", default=["local1"], choices=[c for c, options in CONFIGS.items() if options is not None],
+                        help="configurations the batch runs under, one after another (e.g. local1 ray1: Ray's overhead on many calls)")  # fmt: skip
     parser.add_argument("--plot", type=Path, default=None, help="PNG: audio hours per wall hour against workers")
     parser.add_argument("--json", type=Path, default=None, help="also write every run here")
     parser.add_argument("--bare", nargs="+", type=Path, help=argparse.SUPPRESS)
@@ -269,7 +270,7 @@ def main() -> None:
             for config in args.configs:
                 print(f"round {round_ + 1}: {config} ...", file=sys.stderr, flush=True)
                 runs.append(run_config(config, files, workdir, round_, args.model))
-        medians = print_table(runs, audio_s, len(files))
+        medians = print_table(runs, audio_s, len(files)) if runs else {}  # --rounds 0: the batch alone
 
         batch = None
         if args.batch_calls:
@@ -277,18 +278,21 @@ def main() -> None:
                                 args.batch_calls, workdir / "batch")  # fmt: skip
             batch_s = audio_seconds(calls)
             print(f"batch: {len(calls)} calls, {batch_s / 3600:.2f} h of audio ...", file=sys.stderr, flush=True)
-            batch = run_config(args.batch_config, calls, workdir, 0, args.model)
-            print(f"\nbatch of {len(calls)} distinct calls ({batch_s / 3600:.2f} h of audio, {args.batch_config}): "
-                  f"wall {batch.wall_s:.0f} s, {len(calls) * 3600 / batch.wall_s:.0f} calls per hour, "
-                  f"{batch_s / batch.wall_s:.1f} audio hours per wall hour, peak {batch.peak_worker_gb:.2f} GB per worker"
-                  f"{'' if batch.returncode == 0 else f', exit {batch.returncode}'}")  # fmt: skip
+            batch = [run_config(config, calls, workdir, 0, args.model) for config in args.batch_config]
+            for run in batch:
+                print(f"\nbatch of {len(calls)} distinct calls ({batch_s / 3600:.2f} h of audio, {run.config}): "
+                      f"wall {run.wall_s:.0f} s, {len(calls) * 3600 / run.wall_s:.0f} calls per hour, "
+                      f"{batch_s / run.wall_s:.1f} audio hours per wall hour, peak {run.peak_worker_gb:.2f} GB per worker"
+                      f"{'' if run.returncode == 0 else f', exit {run.returncode}'}")  # fmt: skip
+            if len(batch) > 1:
+                print(f"batch wall vs {batch[0].config}: " + ", ".join(f"{run.config} {run.wall_s / batch[0].wall_s:.3f}" for run in batch[1:]))
 
     if args.plot:
         plot(medians, audio_s, args.plot)
         print(f"throughput curve: {args.plot}")
     if args.json:
         args.json.write_text(json.dumps({"audio_s": audio_s, "runs": [asdict(r) for r in runs],
-                                         "batch": asdict(batch) if batch else None}, indent=2))  # fmt: skip
+                                         "batch": [asdict(run) for run in batch] if batch else None}, indent=2))  # fmt: skip
 
 
 if __name__ == "__main__":
