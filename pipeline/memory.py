@@ -1,7 +1,8 @@
 """The memory budget of one worker (``--max-memory-gb``, default 2 GB).
 
-A worker holds its models and, while transcribing, one batch of chunks in flight (decoded
-together, encoded ``asr.encoder_batch_size`` windows at a time); each call adds
+A worker holds its models and, while transcribing, a batch of chunks in flight per batch the
+model decodes at once (``asr.parallel_batches``; each decoded together, encoded
+``asr.encoder_batch_size`` windows at a time); each call adds
 a little per hour of audio (its words and turns, per-frame speech marks, speaker embeddings on
 mono calls), since the audio itself streams from a spool on disk. Before the run the plan fits the
 ASR batch size into the budget and the workers into the machine's memory; before each call the
