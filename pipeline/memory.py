@@ -133,7 +133,7 @@ def plan_memory(
 
     ``model_file`` is the Whisper model.bin (its size scales the weights and the batch);
     ``encoder_batch`` the windows the encoder takes at once (0: the whole batch);
-    ``parallel_batches`` how many batches are in flight at once (two calls in the model). Raises
+    ``parallel_batches`` how many batches share the batch size at once (two calls in the model). Raises
     ValueError when even one chunk at a time does not fit, with the figures.
     """
     figures = figures or MemoryFigures()
@@ -144,9 +144,10 @@ def plan_memory(
     chunk_gb = decode_gb + encode_gb
 
     def worker_gb(size: int) -> float:
-        size = max(1, size)
-        encoded_at_once = min(size, encoder_batch) if encoder_batch > 0 else size
-        return held_gb + parallel_batches * (size * decode_gb + encoded_at_once * encode_gb)
+        # the batch size is shared out among the parallel batches (``AsrOptions.resolved_call_batch_size``)
+        per_batch = max(1, size // parallel_batches)
+        encoded_at_once = min(per_batch, encoder_batch) if encoder_batch > 0 else per_batch
+        return held_gb + parallel_batches * (per_batch * decode_gb + encoded_at_once * encode_gb)
 
     notes = []
     planned = batch_size

@@ -375,14 +375,15 @@ class Models:
             )
             encoder_batch = asr.resolved_encoder_batch_size()
             aligner_batch = asr.resolved_aligner_batch_size()
-            split = any(0 < part < asr.batch_size for part in (encoder_batch, aligner_batch))
+            batch_size = asr.resolved_call_batch_size()
+            split = any(0 < part < batch_size for part in (encoder_batch, aligner_batch))
 
             def pipeline():
-                if asr.batch_size == 0:
+                if batch_size == 0:
                     return None
                 if split:
                     return BatchedInferencePipeline(
-                        SplitBatchWhisper(model, encoder_batch or asr.batch_size, aligner_batch or asr.batch_size)
+                        SplitBatchWhisper(model, encoder_batch or batch_size, aligner_batch or batch_size)
                     )
                 return BatchedInferencePipeline(model)
 

@@ -104,6 +104,13 @@ class AsrOptions(BaseModel):
             return 1
         return min(2, self.cpu_threads or os.cpu_count() or 1)
 
+    def resolved_call_batch_size(self) -> int:
+        """Chunks one call's batch takes: ``batch_size`` shared out among the parallel batches, so
+        the model holds ``batch_size`` chunks at once however many calls are in it."""
+        if self.batch_size == 0:
+            return 0
+        return max(1, self.batch_size // self.resolved_parallel_batches())
+
     def resolved_threads_per_batch(self) -> int:
         """Threads each parallel batch gets; 0 (CTranslate2's default) for one batch with no thread count set."""
         parallel = self.resolved_parallel_batches()
@@ -414,13 +421,14 @@ def _heard_words(
         return
     signal = PackedSignal(packed, source)
     last_speech_s = 0.0
-    for index in range(0, len(chunks), options.batch_size):
+    batch_size = options.resolved_call_batch_size()
+    for index in range(0, len(chunks), batch_size):
         clips = [
             {"start": start, "end": end}
-            for start, end in chunks[index : index + options.batch_size]
+            for start, end in chunks[index : index + batch_size]
         ]
         segments, info = batched.transcribe(
-            signal, batch_size=options.batch_size, clip_timestamps=clips, **common
+            signal, batch_size=batch_size, clip_timestamps=clips, **common
         )
         common["language"] = info.language  # heard in the first batch, as one call would
         batched.last_speech_timestamp = last_speech_s  # read when the generator runs its batch

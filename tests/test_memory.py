@@ -70,13 +70,18 @@ def test_a_batch_encoded_a_few_windows_at_a_time_fits_where_the_whole_batch_woul
     assert planned(4).worker_gb == pytest.approx(1.98)
 
 
-def test_two_batches_in_the_model_at_once_are_both_counted(model_file):
-    # 1.5 GB held, 0.1 GB a chunk: one batch of 4 fits 2 GB, two batches of 4 at once do not
-    def planned(parallel_batches: int):
-        return plan_memory(2.0, model_file, 4, 5, 1, "embedded", FIGURES, 64.0, parallel_batches=parallel_batches)
+def test_two_batches_in_the_model_at_once_share_the_batch_and_each_counts_its_encoder(model_file):
+    # 1.5 GB held; decoding 0.01 GB a chunk, the encoder 0.1 GB a window, 2 windows at a time
+    figures = FIGURES.model_copy(update={"chunk_per_model_gb": 0.01, "encoder_window_per_model_gb": 0.1})
 
-    assert planned(1).batch_size == 4 and planned(1).worker_gb == pytest.approx(1.9)
-    assert planned(2).batch_size == 2 and planned(2).worker_gb == pytest.approx(1.9)
+    def planned(parallel_batches: int):
+        return plan_memory(
+            1.9, model_file, 8, 5, 1, "embedded", figures, 64.0, encoder_batch=2, parallel_batches=parallel_batches
+        )
+
+    assert planned(1).batch_size == 8 and planned(1).worker_gb == pytest.approx(1.78)  # 8 chunks, 2 windows
+    # two batches of 4 chunks: the same 8 chunks, but each batch's encoder holds 2 windows: 1.98 GB
+    assert planned(2).batch_size == 2 and planned(2).worker_gb == pytest.approx(1.72)  # 2 batches of 1
     assert "using 2" in planned(2).notes[0]
 
 

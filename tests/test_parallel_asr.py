@@ -33,6 +33,13 @@ def test_the_worker_threads_are_shared_out_among_the_batches_in_the_model(option
     assert asr.resolved_threads_per_batch() == threads
 
 
+def test_the_batch_size_is_shared_out_among_the_batches_so_the_chunks_in_the_model_stay_the_same():
+    assert AsrOptions(cpu_threads=2, batch_size=8).resolved_call_batch_size() == 4
+    assert AsrOptions(cpu_threads=1, batch_size=8).resolved_call_batch_size() == 8
+    assert AsrOptions(cpu_threads=2, batch_size=1).resolved_call_batch_size() == 1
+    assert AsrOptions(cpu_threads=2, batch_size=0).resolved_call_batch_size() == 0  # sequential decoding
+
+
 def test_each_worker_gets_its_share_of_the_cores(monkeypatch):
     monkeypatch.setattr("os.cpu_count", lambda: 8)
     one = load_settings(workers=1)
