@@ -142,7 +142,9 @@ def bare_files(files: list[Path], model: str | None, parallel_batches: int) -> N
             common = dict(language=asr.language, beam_size=asr.beam_size, word_timestamps=True,
                           condition_on_previous_text=False, vad_filter=True)  # fmt: skip
             if batched is not None:
-                segments, _ = batched.transcribe(str(path), batch_size=asr.batch_size, **common)
+                # the batch size shared out among the batches, as callqa shares it
+                size = max(1, asr.batch_size // parallel_batches)
+                segments, _ = batched.transcribe(str(path), batch_size=size, **common)
             else:
                 segments, _ = whisper.transcribe(str(path), **common)
             heard = sum(len(segment.words or []) for segment in segments)
