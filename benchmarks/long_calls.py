@@ -163,12 +163,20 @@ def run_bare(project: Path, warmup: Path, call: Path, model: str) -> Measured:
 def bare_transcriber(model: str | None):
     """faster-whisper alone with callqa's model and ASR options: a function from a file to its
     word count."""
+    return bare_transcribers(model, 1)[0]
+
+
+def bare_transcribers(model: str | None, parallel_batches: int) -> list:
+    """``parallel_batches`` such functions over one faster-whisper model loaded to decode that many
+    batches at once, each with its own batched pipeline (one per thread), the batch size and the
+    threads shared out among them as callqa shares them."""
     from pipeline.config import load_settings
     from pipeline.models import Models
 
     settings = load_settings(asr={"model": model} if model else None)
-    asr = settings.asr
-    whisper, batched = Models(settings.models_dir, asr).bare_whisper()
+    asr = settings.asr.model_copy(update={"parallel_batches": parallel_batches})
+    models = Models(settings.models_dir, asr)
+    batch_size = asr.resolved_call_batch_size()
     common = {
         "language": asr.language,
         "beam_size": asr.beam_size,
@@ -177,14 +185,19 @@ def bare_transcriber(model: str | None):
         "vad_filter": True,
     }
 
-    def transcribe(path: Path) -> int:
-        if batched is not None:
-            segments, _ = batched.transcribe(str(path), batch_size=asr.batch_size, **common)
-        else:
-            segments, _ = whisper.transcribe(str(path), **common)
-        return sum(len(segment.words or []) for segment in segments)
+    def transcriber():
+        whisper, batched = models.bare_whisper(parallel_batches)
 
-    return transcribe
+        def transcribe(path: Path) -> int:
+            if batched is not None:
+                segments, _ = batched.transcribe(str(path), batch_size=batch_size, **common)
+            else:
+                segments, _ = whisper.transcribe(str(path), **common)
+            return sum(len(segment.words or []) for segment in segments)
+
+        return transcribe
+
+    return [transcriber() for _ in range(parallel_batches)]
 
 
 def bare_faster_whisper(warmup: Path, call: Path, model: str) -> None:

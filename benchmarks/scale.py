@@ -38,6 +38,7 @@ sys.path.insert(0, str(PROJECT))
 
 from benchmarks.long_calls import (  # noqa: E402
     bare_faster_whisper_files,
+    bare_transcribers,
     project_environment,
     shared_dual_channel_calls,
 )
@@ -122,36 +123,21 @@ def bare_files(files: list[Path], model: str | None, parallel_batches: int) -> N
     if parallel_batches == 1:
         bare_faster_whisper_files(files, model)
         return
-    from pipeline.config import load_settings
-    from pipeline.models import Models
-
-    settings = load_settings(asr={"model": model} if model else None)
-    asr = settings.asr
-    models = Models(settings.models_dir, asr)
     left = list(files)
     lock = threading.Lock()
     words = [0]
 
-    def work() -> None:
-        whisper, batched = models.bare_whisper(parallel_batches)  # a batched pipeline of its own
+    def work(transcribe) -> None:
         while True:
             with lock:
                 if not left:
                     return
                 path = left.pop(0)
-            common = dict(language=asr.language, beam_size=asr.beam_size, word_timestamps=True,
-                          condition_on_previous_text=False, vad_filter=True)  # fmt: skip
-            if batched is not None:
-                # the batch size shared out among the batches, as callqa shares it
-                size = max(1, asr.batch_size // parallel_batches)
-                segments, _ = batched.transcribe(str(path), batch_size=size, **common)
-            else:
-                segments, _ = whisper.transcribe(str(path), **common)
-            heard = sum(len(segment.words or []) for segment in segments)
+            heard = transcribe(path)
             with lock:
                 words[0] += heard
 
-    threads = [threading.Thread(target=work) for _ in range(parallel_batches)]
+    threads = [threading.Thread(target=work, args=(t,)) for t in bare_transcribers(model, parallel_batches)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -360,19 +360,10 @@ class Models:
         two calls in the model at once each need their own."""
         key = "whisper"
         if key not in self._loaded:
-            from faster_whisper import BatchedInferencePipeline, WhisperModel
+            from faster_whisper import BatchedInferencePipeline
 
             asr = self.asr
-            path = resolve_whisper(asr.model, self.models_dir, self._manifest)
-            parallel = asr.resolved_parallel_batches()
-            model = WhisperModel(
-                path,
-                device=asr.device,
-                compute_type=asr.resolved_compute_type(),
-                cpu_threads=asr.resolved_threads_per_batch(),
-                num_workers=parallel,
-                local_files_only=True,
-            )
+            model = self._load_whisper(asr)
             encoder_batch = asr.resolved_encoder_batch_size()
             aligner_batch = asr.resolved_aligner_batch_size()
             batch_size = asr.resolved_call_batch_size()
@@ -387,8 +378,22 @@ class Models:
                     )
                 return BatchedInferencePipeline(model)
 
-            self._loaded[key] = [(model, pipeline()) for _ in range(parallel)]
+            self._loaded[key] = [(model, pipeline()) for _ in range(asr.resolved_parallel_batches())]
         return self._loaded[key]
+
+    def _load_whisper(self, asr: AsrOptions):
+        """A faster-whisper model from ``asr``: its files, device, compute type, and its threads
+        shared out among the batches it decodes at once."""
+        from faster_whisper import WhisperModel
+
+        return WhisperModel(
+            resolve_whisper(asr.model, self.models_dir, self._manifest),
+            device=asr.device,
+            compute_type=asr.resolved_compute_type(),
+            cpu_threads=asr.resolved_threads_per_batch(),
+            num_workers=asr.resolved_parallel_batches(),
+            local_files_only=True,
+        )
 
     @_one_loader_at_a_time
     def bare_whisper(self, parallel_batches: int = 1):
@@ -396,22 +401,11 @@ class Models:
         batched pipeline: what the benchmarks compare the pipeline with. One batch at a time on
         all of ``asr.cpu_threads`` unless ``parallel_batches`` says otherwise (then the threads are
         shared out as the pipeline shares them, and each thread needs a pipeline of its own)."""
-        from faster_whisper import BatchedInferencePipeline, WhisperModel
+        from faster_whisper import BatchedInferencePipeline
 
         key = f"bare-whisper-{parallel_batches}"
         if key not in self._loaded:
-            asr = self.asr
-            threads = asr.cpu_threads
-            if parallel_batches > 1:
-                threads = max(1, (threads or os.cpu_count() or 1) // parallel_batches)
-            self._loaded[key] = WhisperModel(
-                resolve_whisper(asr.model, self.models_dir, self._manifest),
-                device=asr.device,
-                compute_type=asr.resolved_compute_type(),
-                cpu_threads=threads,
-                num_workers=parallel_batches,
-                local_files_only=True,
-            )
+            self._loaded[key] = self._load_whisper(self.asr.model_copy(update={"parallel_batches": parallel_batches}))
         model = self._loaded[key]
         return model, BatchedInferencePipeline(model) if self.asr.batch_size > 0 else None
 
